@@ -1,0 +1,102 @@
+package chordrouting
+
+// MsgType names what a Message asks or answers.
+type MsgType uint8
+
+// Message types. A request carries a fresh ID; its reply echoes that ID.
+// One-way messages expect no reply.
+const (
+	MsgInvalid MsgType = iota
+
+	// MsgPing asks whether a node is alive; answered at once by MsgPong.
+	MsgPing
+	MsgPong
+
+	// MsgGetState asks for the node's predecessor and successor list, as
+	// of one instant; answered by MsgState (HasPred, Pred, Peers).
+	MsgGetState
+	MsgState
+
+	// MsgNotify (one-way) tells a node that From believes it is its
+	// predecessor; the receiver rectifies.
+	MsgNotify
+
+	// MsgFindSuccessor asks about Key. The reply MsgFindSuccessorReply has
+	// Done set and Peers = the key's owner and its successors (the replica
+	// set) when the answering node knows the owner; otherwise Done is false
+	// and Peers lists closer nodes to ask next, best first.
+	MsgFindSuccessor
+	MsgFindSuccessorReply
+
+	// MsgStore asks the owner to store Items (one or more keys); answered
+	// by MsgStoreAck with Count = items accepted. When Replica is set the
+	// receiver stores without forwarding (a push from the owner to its
+	// replicas, a handoff, or a repair).
+	MsgStore
+	MsgStoreAck
+
+	// MsgGet asks for the values under Key that match Query, at most Count
+	// of them (0: the node's own cap); answered by MsgGetReply with Items.
+	// A node that is not responsible for Key answers with Done false and
+	// Peers naming closer nodes.
+	MsgGet
+	MsgGetReply
+
+	// MsgDigest offers Digests (key, identity, version) of values the sender
+	// holds; answered by MsgDigestReply whose Digests name those the
+	// receiver lacks or holds in an older version, to be pushed next.
+	MsgDigest
+	MsgDigestReply
+
+	// MsgLeave (one-way) tells a neighbour that From leaves gracefully:
+	// Peers is From's successor list, HasPred/Pred its predecessor.
+	MsgLeave
+
+	// MsgError answers a request that was refused or could not be served;
+	// Err says why.
+	MsgError
+)
+
+// IsReply reports whether t answers a request (and so echoes its ID).
+func (t MsgType) IsReply() bool {
+	switch t {
+	case MsgPong, MsgState, MsgFindSuccessorReply, MsgStoreAck, MsgGetReply, MsgDigestReply, MsgError:
+		return true
+	}
+	return false
+}
+
+// IsRequest reports whether t expects a reply.
+func (t MsgType) IsRequest() bool {
+	switch t {
+	case MsgPing, MsgGetState, MsgFindSuccessor, MsgStore, MsgGet, MsgDigest:
+		return true
+	}
+	return false
+}
+
+// Digest names one stored value without its bytes.
+type Digest struct {
+	Key      ID
+	Identity string
+	Version  int64
+}
+
+// Message is everything nodes say to each other. Which fields matter
+// depends on Type (see the MsgType constants); the others stay zero.
+type Message struct {
+	Type    MsgType
+	ID      uint64 // request ID, echoed by the reply
+	From    Peer
+	Key     ID
+	HasPred bool
+	Pred    Peer
+	Peers   []Peer
+	Items   []Item
+	Query   []byte
+	Digests []Digest
+	Done    bool
+	Replica bool
+	Count   int
+	Err     string
+}
