@@ -1,0 +1,359 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"kwsearch/chordrouting"
+)
+
+// Endpoint is what the network drives: a chordrouting.Node, or a fake in
+// tests. Both methods are called on the simulation's goroutine only.
+type Endpoint interface {
+	Step(m *chordrouting.Message)
+	Tick()
+}
+
+// Epoch is the virtual clock's time zero. It is a fixed date so that runs
+// replay exactly and expiry times in records are stable across runs.
+var epochTime = time.Date(2030, time.January, 1, 0, 0, 0, 0, time.UTC)
+
+// Network is a deterministic simulated network: a virtual clock, one event
+// queue, one random source, and the endpoints it delivers to. It is not safe
+// for concurrent use; everything runs on the caller's goroutine.
+type Network struct {
+	cfg   NetConfig
+	rng   *Rand
+	q     eventQueue
+	seq   uint64
+	now   int64 // virtual nanoseconds since epochTime
+	nodes []netNode
+
+	steps uint64
+	stats Stats
+	trace uint64 // FNV-1a over every processed event
+
+	check    func() error
+	checkErr error
+}
+
+// netNode is the network's view of one endpoint.
+type netNode struct {
+	ep    Endpoint
+	up    bool
+	group int32  // partition group; 0 when healed
+	epoch uint32 // bumped on Stop so that pending ticks die
+}
+
+// transport is the chordrouting.Transport of one endpoint.
+type transport struct {
+	net  *Network
+	from int32
+}
+
+// Send implements chordrouting.Transport.
+func (t *transport) Send(to chordrouting.Peer, m *chordrouting.Message) {
+	t.net.send(t.from, to.Addr, m)
+}
+
+// Stats counts what the network did.
+type Stats struct {
+	Steps            uint64 // events processed
+	Ticks            uint64 // node ticks delivered
+	Sent             uint64 // messages handed to Send by live nodes
+	Delivered        uint64 // messages handed to a live endpoint's Step
+	Lost             uint64 // dropped by the loss probability
+	DroppedDead      uint64 // sender or receiver was down
+	DroppedPartition uint64 // sender and receiver in different partition groups
+	DroppedBadAddr   uint64 // Addr named no endpoint
+	Bytes            uint64 // estimated wire bytes of sent messages
+	SentByType       [32]uint64
+}
+
+// NewNetwork returns an empty network. rng is its only source of randomness;
+// the caller may share it with the endpoints as long as everything runs on
+// one goroutine.
+func NewNetwork(cfg NetConfig, rng *Rand) (*Network, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if rng == nil {
+		return nil, errors.New("sim: nil random source")
+	}
+	return &Network{cfg: cfg, rng: rng, trace: fnvOffset}, nil
+}
+
+// Now implements chordrouting.Clock with the virtual time.
+func (n *Network) Now() time.Time { return epochTime.Add(time.Duration(n.now)) }
+
+// Elapsed is the virtual time since the start of the run.
+func (n *Network) Elapsed() time.Duration { return time.Duration(n.now) }
+
+// Stats returns the counters so far.
+func (n *Network) Stats() Stats {
+	s := n.stats
+	s.Steps = n.steps
+	return s
+}
+
+// Steps is the number of events processed so far.
+func (n *Network) Steps() uint64 { return n.steps }
+
+// TraceHash is a hash of every event processed so far (time, kind, nodes,
+// message type and ID). Two runs with the same seed and inputs have the same
+// hash; it is the cheap way to compare whole traces.
+func (n *Network) TraceHash() uint64 { return n.trace }
+
+// Len is the number of endpoint slots.
+func (n *Network) Len() int { return len(n.nodes) }
+
+// Pending is the number of queued events.
+func (n *Network) Pending() int { return n.q.Len() }
+
+// Reserve adds a slot for an endpoint and returns its index (its address is
+// Addr(index)) and its transport. The slot is down until Start.
+func (n *Network) Reserve() (int, chordrouting.Transport) {
+	i := len(n.nodes)
+	n.nodes = append(n.nodes, netNode{})
+	return i, &transport{net: n, from: int32(i)}
+}
+
+// Addr is the transport address of slot i.
+func Addr(i int) string { return strconv.Itoa(i) }
+
+// Start brings slot i up with ep: it receives messages and ticks every
+// NetConfig.Tick, starting at a random phase within the first interval.
+func (n *Network) Start(i int, ep Endpoint) {
+	nd := &n.nodes[i]
+	nd.ep = ep
+	if nd.up {
+		return
+	}
+	nd.up = true
+	nd.epoch++
+	phase := int64(0)
+	if t := int64(n.cfg.Tick); t > 0 {
+		phase = n.rng.Int64N(t) + 1
+		n.push(event{at: n.now + phase, kind: evTick, to: int32(i), epoch: nd.epoch})
+	}
+}
+
+// Stop takes slot i down: it neither sends nor receives, and its pending
+// ticks are dropped. Messages it sent earlier are still in flight.
+func (n *Network) Stop(i int) {
+	nd := &n.nodes[i]
+	nd.up = false
+	nd.epoch++
+}
+
+// Up reports whether slot i is up.
+func (n *Network) Up(i int) bool { return i >= 0 && i < len(n.nodes) && n.nodes[i].up }
+
+// Partition splits the slots into groups: slots listed in groups[k] form
+// group k+1, slots listed nowhere form one more group together. Messages
+// between groups are dropped at delivery (also those already in flight).
+func (n *Network) Partition(groups ...[]int) {
+	for i := range n.nodes {
+		n.nodes[i].group = 0
+	}
+	for k, g := range groups {
+		for _, i := range g {
+			if i >= 0 && i < len(n.nodes) {
+				n.nodes[i].group = int32(k + 1)
+			}
+		}
+	}
+}
+
+// Heal removes every partition.
+func (n *Network) Heal() { n.Partition() }
+
+// After schedules fn to run on the simulation goroutine after d of virtual
+// time. Driver actions (joins, failures, lookups) are scheduled this way so
+// that they interleave with message deliveries deterministically.
+func (n *Network) After(d time.Duration, fn func()) {
+	if d < 0 {
+		d = 0
+	}
+	n.push(event{at: n.now + int64(d), kind: evFunc, fn: fn})
+}
+
+// SetCheck installs a function run after every event; the first error it
+// returns stops the run and is returned by RunFor/RunUntil together with the
+// step number. nil removes the check.
+func (n *Network) SetCheck(fn func() error) { n.check = fn }
+
+// Err is the error that stopped the run, if any.
+func (n *Network) Err() error { return n.checkErr }
+
+func (n *Network) push(e event) {
+	e.seq = n.seq
+	n.seq++
+	n.q.push(e)
+}
+
+func (n *Network) send(from int32, addr string, m *chordrouting.Message) {
+	if m == nil {
+		return
+	}
+	if !n.nodes[from].up {
+		n.stats.DroppedDead++
+		return
+	}
+	n.stats.Sent++
+	n.stats.Bytes += uint64(wireSize(m))
+	if t := int(m.Type); t < len(n.stats.SentByType) {
+		n.stats.SentByType[t]++
+	}
+	to, err := strconv.Atoi(addr)
+	if err != nil || to < 0 || to >= len(n.nodes) {
+		n.stats.DroppedBadAddr++
+		return
+	}
+	if n.cfg.Loss > 0 && n.rng.Float64() < n.cfg.Loss {
+		n.stats.Lost++
+		return
+	}
+	d := int64(n.cfg.MinDelay)
+	if span := int64(n.cfg.MaxDelay - n.cfg.MinDelay); span > 0 {
+		d += n.rng.Int64N(span + 1)
+	}
+	n.push(event{at: n.now + d, kind: evDeliver, to: int32(to), from: from, msg: m})
+}
+
+// step processes the earliest event. It returns false when the queue is
+// empty.
+func (n *Network) step() bool {
+	if n.q.Len() == 0 {
+		return false
+	}
+	e := n.q.pop()
+	n.now = e.at
+	n.steps++
+	n.hash(&e)
+	switch e.kind {
+	case evDeliver:
+		n.deliver(&e)
+	case evTick:
+		nd := &n.nodes[e.to]
+		if !nd.up || nd.epoch != e.epoch {
+			return true
+		}
+		n.stats.Ticks++
+		n.push(event{at: n.now + int64(n.cfg.Tick), kind: evTick, to: e.to, epoch: e.epoch})
+		nd.ep.Tick()
+	case evFunc:
+		e.fn()
+	}
+	if n.check != nil && n.checkErr == nil {
+		if err := n.check(); err != nil {
+			n.checkErr = fmt.Errorf("sim: step %d at %v: %w", n.steps, n.Elapsed(), err)
+		}
+	}
+	return true
+}
+
+func (n *Network) deliver(e *event) {
+	to, from := &n.nodes[e.to], &n.nodes[e.from]
+	switch {
+	case !to.up:
+		n.stats.DroppedDead++
+	case to.group != from.group:
+		n.stats.DroppedPartition++
+	default:
+		n.stats.Delivered++
+		to.ep.Step(e.msg)
+	}
+}
+
+// RunFor processes every event up to Elapsed()+d and leaves the clock there.
+// It stops early, returning the error, when the check installed by SetCheck
+// fails.
+func (n *Network) RunFor(d time.Duration) error {
+	end := n.now + int64(d)
+	for n.q.Len() > 0 && n.q.peek().at <= end {
+		n.step()
+		if n.checkErr != nil {
+			return n.checkErr
+		}
+	}
+	if n.now < end {
+		n.now = end
+	}
+	return nil
+}
+
+// ErrLimit is returned by RunUntil when the condition did not hold within
+// the limit.
+var ErrLimit = errors.New("sim: condition not reached within the time limit")
+
+// RunUntil runs until cond holds or limit of virtual time has passed. cond
+// is evaluated at the start and then once per NetConfig.Tick of virtual time
+// (it may be expensive, like a whole-ring check), so the run may go on for
+// up to one tick after cond became true.
+func (n *Network) RunUntil(cond func() bool, limit time.Duration) error {
+	end := n.now + int64(limit)
+	every := int64(n.cfg.Tick)
+	if every <= 0 {
+		every = int64(time.Millisecond)
+	}
+	for {
+		if cond() {
+			return nil
+		}
+		if n.now >= end {
+			return ErrLimit
+		}
+		next := min(n.now+every, end)
+		if err := n.RunFor(time.Duration(next - n.now)); err != nil {
+			return err
+		}
+	}
+}
+
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+func (n *Network) hash(e *event) {
+	h := n.trace
+	mix := func(v uint64) {
+		for k := 0; k < 8; k++ {
+			h ^= v & 0xff
+			h *= fnvPrime
+			v >>= 8
+		}
+	}
+	mix(uint64(e.at))
+	mix(uint64(e.kind)<<48 | uint64(uint32(e.to))<<16 | uint64(uint16(e.from)))
+	if e.msg != nil {
+		mix(uint64(e.msg.Type)<<56 ^ e.msg.ID)
+	}
+	n.trace = h
+}
+
+// wireSize estimates a message's encoded size: a fixed header plus the
+// variable parts. It feeds the maintenance-bandwidth figure; it is not the
+// exact size of the libp2p codec.
+func wireSize(m *chordrouting.Message) int {
+	const peer = 32 + 8 // ID + a short address
+	s := 16 + peer      // type, request ID, flags, From
+	if m.HasPred {
+		s += peer
+	}
+	if m.Key != (chordrouting.ID{}) {
+		s += 32
+	}
+	s += len(m.Peers) * peer
+	for _, it := range m.Items {
+		s += 32 + len(it.Value) + 4
+	}
+	s += len(m.Query) + len(m.Err)
+	for _, d := range m.Digests {
+		s += 32 + len(d.Identity) + 8
+	}
+	return s
+}
