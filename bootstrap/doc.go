@@ -1,0 +1,42 @@
+// Package bootstrap joins a kwsearch node to the network: it builds the
+// libp2p host (identity, TCP and QUIC listeners, resource and connection
+// managers, port mapping, AutoNAT v1 and v2, circuit relay v2 client and
+// service, hole punching), decides whether the node is a ring member (server)
+// or a client of the ring, and keeps the node connected to bootstrap and
+// remembered peers.
+//
+// # Caller's duties
+//
+//  1. Parse --public-cidr with ParsePublicCIDRs and, if any range was given,
+//     call TreatAsPublic once at daemon start, before any host exists.
+//     libp2p consults go-multiaddr's process-wide address tables in a dozen
+//     places (AutoNAT v1 and v2 address selection, the hole-punching service's
+//     "do I have a public address" gate, identify's address filter, autorelay's
+//     relay address cleanup, the relay's reservation voucher, the basic host's
+//     hole-punch addresses), none of which take an option, so there is no
+//     per-host way to make 198.18.0.0/15 count as public.
+//  2. Build the host with New(cfg). Feed ring members you learn about to
+//     Host.AddRelayCandidates: they are the dynamic relay source for autorelay
+//     in client mode (static relays and bootstrap peers are fed automatically).
+//  3. Read Host.Changes() (or poll Host.Status()): in mode auto the effective
+//     mode flips between server and client when AutoNAT's verdict changes, and
+//     the node must join or leave the ring accordingly.
+//  4. Run a Bootstrapper (NewBootstrapper(...).Run(ctx)) for the node's whole
+//     life; wait for its first answer with WaitAnswered and join the ring
+//     through the peers it reports.
+//  5. Close the Host last.
+//
+// # Differences from SPEC.md
+//
+// SPEC §2 says "Mode is auto (AutoNAT decides)". AutoNAT v1 gives one verdict
+// per host and AutoNAT v2 one per address; this package combines them:
+// public when v1 says public or v2 confirmed at least one address; private
+// when v1 says private, or v2 refuted addresses and confirmed none; unknown
+// otherwise. An unknown node acts as a client: it must not take ring
+// responsibility it may be unable to serve.
+//
+// Autorelay's defaults (three-minute boot delay, four candidates before the
+// first reservation, an hour of back-off after a failed relay) suit the
+// public IPFS network with thousands of relays; our relays are the few ring
+// nodes a client knows, so Config shortens all three.
+package bootstrap
