@@ -115,7 +115,11 @@ func NewBootstrapper(h host.Host, cfg BootstrapConfig, clock Clock, rng *rand.Ra
 		notify: make(chan struct{}),
 		added:  make(chan struct{}, 1),
 	}
-	b.dial = func(ctx context.Context, p peer.AddrInfo) error { return h.Connect(ctx, p) }
+	b.dial = func(ctx context.Context, p peer.AddrInfo) error {
+		// The Bootstrapper has its own back-off; the swarm's would turn
+		// our retry into an immediate "dial backoff" error.
+		return h.Connect(network.WithForceDirectDial(ctx, "kwsearch bootstrap retry"), p)
+	}
 	b.AddPeers(cfg.Peers...)
 	b.AddPeers(cfg.Remembered...)
 	return b, nil

@@ -29,6 +29,8 @@ type Host struct {
 	st  Status
 	v1  network.Reachability
 	rch event.EvtHostReachableAddrsChanged
+	// relayAddrs are the latest /p2p-circuit addresses from autorelay.
+	relayAddrs []ma.Multiaddr
 }
 
 // New builds and starts the host. The caller closes it.
@@ -105,15 +107,15 @@ func (h *Host) watch() {
 	defer close(h.done)
 	for e := range h.sub.Out() {
 		h.mu.Lock()
+		old := h.st
 		switch e := e.(type) {
 		case event.EvtLocalReachabilityChanged:
 			h.v1 = e.Reachability
 		case event.EvtHostReachableAddrsChanged:
 			h.rch = e
 		case event.EvtAutoRelayAddrsUpdated:
-			h.st.RelayAddrs = slices.Clone(e.RelayAddrs)
+			h.relayAddrs = slices.Clone(e.RelayAddrs)
 		}
-		old := h.st
 		h.st = h.derive()
 		changed := !old.sameAs(h.st)
 		st := h.st.clone()
@@ -145,7 +147,7 @@ func (h *Host) derive() Status {
 		Configured:       h.cfg.Mode,
 		ReachableAddrs:   slices.Clone(h.rch.Reachable),
 		UnreachableAddrs: slices.Clone(h.rch.Unreachable),
-		RelayAddrs:       h.st.RelayAddrs,
+		RelayAddrs:       slices.Clone(h.relayAddrs),
 	}
 	st.Reachability = combineReachability(h.v1, h.rch)
 	switch h.cfg.Mode {
