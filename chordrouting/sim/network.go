@@ -3,6 +3,7 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"time"
 
@@ -37,6 +38,7 @@ type Network struct {
 
 	check    func() error
 	checkErr error
+	traceW   io.Writer
 }
 
 // netNode is the network's view of one endpoint.
@@ -185,6 +187,25 @@ func (n *Network) After(d time.Duration, fn func()) {
 // step number. nil removes the check.
 func (n *Network) SetCheck(fn func() error) { n.check = fn }
 
+// SetTrace makes the network write one line per processed event to w (nil
+// stops it): step, virtual time, what happened. For replaying a failing
+// seed by hand; it slows the run down.
+func (n *Network) SetTrace(w io.Writer) { n.traceW = w }
+
+func (n *Network) writeTrace(e *event, what string) {
+	if n.traceW == nil {
+		return
+	}
+	switch e.kind {
+	case evDeliver:
+		fmt.Fprintf(n.traceW, "%d %v %s -> %s type %d id %d: %s\n", n.steps, n.Elapsed(), Addr(int(e.from)), Addr(int(e.to)), e.msg.Type, e.msg.ID, what)
+	case evTick:
+		fmt.Fprintf(n.traceW, "%d %v tick %s\n", n.steps, n.Elapsed(), Addr(int(e.to)))
+	case evFunc:
+		fmt.Fprintf(n.traceW, "%d %v driver\n", n.steps, n.Elapsed())
+	}
+}
+
 // Err is the error that stopped the run, if any.
 func (n *Network) Err() error { return n.checkErr }
 
@@ -241,10 +262,12 @@ func (n *Network) step() bool {
 		if !nd.up || nd.epoch != e.epoch {
 			return true
 		}
+		n.writeTrace(&e, "")
 		n.stats.Ticks++
 		n.push(event{at: n.now + int64(n.cfg.Tick), kind: evTick, to: e.to, epoch: e.epoch})
 		nd.ep.Tick()
 	case evFunc:
+		n.writeTrace(&e, "")
 		e.fn()
 	}
 	if n.check != nil && n.checkErr == nil {
@@ -260,10 +283,13 @@ func (n *Network) deliver(e *event) {
 	switch {
 	case !to.up:
 		n.stats.DroppedDead++
+		n.writeTrace(e, "dropped, receiver down")
 	case to.group != from.group:
 		n.stats.DroppedPartition++
+		n.writeTrace(e, "dropped, partition")
 	default:
 		n.stats.Delivered++
+		n.writeTrace(e, "delivered")
 		to.ep.Step(e.msg)
 	}
 }
@@ -294,10 +320,14 @@ var ErrLimit = errors.New("sim: condition not reached within the time limit")
 // (it may be expensive, like a whole-ring check), so the run may go on for
 // up to one tick after cond became true.
 func (n *Network) RunUntil(cond func() bool, limit time.Duration) error {
+	return n.RunUntilEvery(cond, n.cfg.Tick, limit)
+}
+
+// RunUntilEvery is RunUntil evaluating cond once per every of virtual time.
+func (n *Network) RunUntilEvery(cond func() bool, every, limit time.Duration) error {
 	end := n.now + int64(limit)
-	every := int64(n.cfg.Tick)
 	if every <= 0 {
-		every = int64(time.Millisecond)
+		every = time.Millisecond
 	}
 	for {
 		if cond() {
@@ -306,7 +336,7 @@ func (n *Network) RunUntil(cond func() bool, limit time.Duration) error {
 		if n.now >= end {
 			return ErrLimit
 		}
-		next := min(n.now+every, end)
+		next := min(n.now+int64(every), end)
 		if err := n.RunFor(time.Duration(next - n.now)); err != nil {
 			return err
 		}

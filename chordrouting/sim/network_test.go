@@ -370,3 +370,20 @@ func TestNetworkRunUntil(t *testing.T) {
 		t.Fatalf("RunUntil(false) = %v, want ErrLimit", err)
 	}
 }
+
+func TestNetworkTrace(t *testing.T) {
+	net, eps := newFakeNet(t, DefaultNetConfig(), 1, 2)
+	var sb strings.Builder
+	net.SetTrace(&sb)
+	eps[0].ping(1, 42)
+	net.Stop(0)
+	if err := net.RunFor(150 * time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	out := sb.String()
+	for _, want := range []string{"0 -> 1 type 1 id 42: delivered", "1 -> 0 type 2 id 42: dropped, receiver down", "tick 1"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("trace lacks %q:\n%s", want, out)
+		}
+	}
+}
