@@ -1,0 +1,395 @@
+package p2p
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+	"google.golang.org/protobuf/encoding/protowire"
+
+	cr "kwsearch/chordrouting"
+)
+
+// Wire format of one ring message (protobuf-compatible, hand-encoded with
+// protowire; a frame is a uvarint length followed by the message):
+//
+//	message Peer {
+//	  bytes          id    = 1; // 32-byte ring ID = SHA-256(peer ID bytes)
+//	  string         addr  = 2; // the libp2p peer ID, base58/base32 string form
+//	  repeated bytes addrs = 3; // multiaddrs the sender knows for it (at most MaxPeerAddrs)
+//	}
+//	message Item   { bytes key = 1; bytes value = 2; }
+//	message Digest { bytes key = 1; string identity = 2; int64 version = 3; }
+//	message Message {
+//	  uint32          type     = 1;  // chordrouting.MsgType, known values only
+//	  uint64          id       = 2;
+//	  Peer            from     = 3;  // required
+//	  bytes           key      = 4;  // empty or 32 bytes
+//	  bool            has_pred = 5;
+//	  Peer            pred     = 6;
+//	  repeated Peer   peers    = 7;  // at most MaxPeers
+//	  repeated Item   items    = 8;  // at most MaxItems
+//	  bytes           query    = 9;  // at most MaxQuery bytes
+//	  repeated Digest digests  = 10; // at most MaxDigests
+//	  bool            done     = 11;
+//	  bool            replica  = 12;
+//	  int64           count    = 13; // 0 ≤ count ≤ MaxInt32
+//	  string          err      = 14; // at most MaxErr bytes
+//	}
+//
+// Peer.addrs is not part of chordrouting.Message: it is how the adapter
+// tells a node where the peers it names can be dialed (see doc.go).
+
+// Bounds on decoded messages, apart from the frame size cap (Config).
+const (
+	MaxPeers       = 64
+	MaxItems       = 1 << 14
+	MaxDigests     = 1 << 15
+	MaxQuery       = 64 << 10
+	MaxErr         = 1 << 10
+	MaxIdentity    = 1 << 10
+	MaxPeerAddrs   = 8
+	MaxAddrBytes   = 256
+	maxPeerIDBytes = 128
+)
+
+// ErrMalformed is wrapped by every decoding error.
+var ErrMalformed = errors.New("chordrouting/p2p: malformed message")
+
+// AddrBook holds addresses carried in a message, by Peer.Addr.
+type AddrBook map[string][]ma.Multiaddr
+
+const (
+	fType, fID, fFrom, fKey, fHasPred, fPred, fPeers, fItems = 1, 2, 3, 4, 5, 6, 7, 8
+	fQuery, fDigests, fDone, fReplica, fCount, fErr          = 9, 10, 11, 12, 13, 14
+)
+
+// Encode returns m's wire form. addrs, when not nil, gives the addresses
+// to attach to each peer named in m (at most MaxPeerAddrs are sent).
+func Encode(m *cr.Message, addrs func(p cr.Peer) []ma.Multiaddr) []byte {
+	var b []byte
+	b = appendVarint(b, fType, uint64(m.Type))
+	b = appendVarint(b, fID, m.ID)
+	b = appendPeer(b, fFrom, m.From, addrs)
+	if m.Key != (cr.ID{}) {
+		b = appendBytes(b, fKey, m.Key[:])
+	}
+	b = appendBool(b, fHasPred, m.HasPred)
+	if m.HasPred {
+		b = appendPeer(b, fPred, m.Pred, addrs)
+	}
+	for _, p := range m.Peers {
+		b = appendPeer(b, fPeers, p, addrs)
+	}
+	for _, it := range m.Items {
+		var ib []byte
+		ib = appendBytes(ib, 1, it.Key[:])
+		ib = appendBytes(ib, 2, it.Value)
+		b = protowire.AppendTag(b, fItems, protowire.BytesType)
+		b = protowire.AppendBytes(b, ib)
+	}
+	b = appendBytes(b, fQuery, m.Query)
+	for _, d := range m.Digests {
+		var db []byte
+		db = appendBytes(db, 1, d.Key[:])
+		db = appendBytes(db, 2, []byte(d.Identity))
+		db = appendVarint(db, 3, uint64(d.Version))
+		b = protowire.AppendTag(b, fDigests, protowire.BytesType)
+		b = protowire.AppendBytes(b, db)
+	}
+	b = appendBool(b, fDone, m.Done)
+	b = appendBool(b, fReplica, m.Replica)
+	b = appendVarint(b, fCount, uint64(int64(m.Count)))
+	b = appendBytes(b, fErr, []byte(m.Err))
+	return b
+}
+
+func appendPeer(b []byte, num protowire.Number, p cr.Peer, addrs func(cr.Peer) []ma.Multiaddr) []byte {
+	var pb []byte
+	pb = appendBytes(pb, 1, p.ID[:])
+	pb = appendBytes(pb, 2, []byte(p.Addr))
+	if addrs != nil {
+		n := 0
+		for _, a := range addrs(p) {
+			if ab := a.Bytes(); len(ab) <= MaxAddrBytes && n < MaxPeerAddrs {
+				pb = appendBytes(pb, 3, ab)
+				n++
+			}
+		}
+	}
+	b = protowire.AppendTag(b, num, protowire.BytesType)
+	return protowire.AppendBytes(b, pb)
+}
+
+func appendVarint(b []byte, num protowire.Number, v uint64) []byte {
+	if v == 0 {
+		return b
+	}
+	b = protowire.AppendTag(b, num, protowire.VarintType)
+	return protowire.AppendVarint(b, v)
+}
+
+func appendBool(b []byte, num protowire.Number, v bool) []byte {
+	if !v {
+		return b
+	}
+	return appendVarint(b, num, 1)
+}
+
+func appendBytes(b []byte, num protowire.Number, v []byte) []byte {
+	if len(v) == 0 {
+		return b
+	}
+	b = protowire.AppendTag(b, num, protowire.BytesType)
+	return protowire.AppendBytes(b, v)
+}
+
+// Decode parses and checks one message: known type, 32-byte IDs, counts
+// within the bounds, every peer's ID equal to the hash of its peer ID,
+// the sender present. The returned AddrBook holds the addresses the
+// message carried. The message does not alias b.
+func Decode(b []byte) (*cr.Message, AddrBook, error) {
+	d := decoder{m: &cr.Message{}, book: AddrBook{}}
+	if err := d.message(b); err != nil {
+		return nil, nil, err
+	}
+	if err := d.check(); err != nil {
+		return nil, nil, err
+	}
+	return d.m, d.book, nil
+}
+
+type decoder struct {
+	m       *cr.Message
+	book    AddrBook
+	hasFrom bool
+}
+
+func malformed(format string, a ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrMalformed}, a...)...)
+}
+
+// fields walks the fields of one protobuf message, calling f with the
+// varint value or the bytes of each.
+func fields(b []byte, f func(num protowire.Number, v uint64, bs []byte, isBytes bool) error) error {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return malformed("tag: %v", protowire.ParseError(n))
+		}
+		b = b[n:]
+		var err error
+		switch typ {
+		case protowire.VarintType:
+			var v uint64
+			v, n = protowire.ConsumeVarint(b)
+			if n >= 0 {
+				err = f(num, v, nil, false)
+			}
+		case protowire.BytesType:
+			var v []byte
+			v, n = protowire.ConsumeBytes(b)
+			if n >= 0 {
+				err = f(num, 0, v, true)
+			}
+		default:
+			n = protowire.ConsumeFieldValue(num, typ, b)
+		}
+		if n < 0 {
+			return malformed("field %d: %v", num, protowire.ParseError(n))
+		}
+		if err != nil {
+			return err
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+func (d *decoder) message(b []byte) error {
+	m := d.m
+	return fields(b, func(num protowire.Number, v uint64, bs []byte, isBytes bool) error {
+		switch {
+		case num == fType && !isBytes:
+			if v > math.MaxUint8 {
+				return malformed("type %d", v)
+			}
+			m.Type = cr.MsgType(v)
+		case num == fID && !isBytes:
+			m.ID = v
+		case num == fFrom && isBytes:
+			d.hasFrom = true
+			return d.peer(bs, &m.From)
+		case num == fKey && isBytes:
+			return readID(bs, &m.Key)
+		case num == fHasPred && !isBytes:
+			m.HasPred = v != 0
+		case num == fPred && isBytes:
+			return d.peer(bs, &m.Pred)
+		case num == fPeers && isBytes:
+			if len(m.Peers) == MaxPeers {
+				return malformed("more than %d peers", MaxPeers)
+			}
+			m.Peers = append(m.Peers, cr.Peer{})
+			return d.peer(bs, &m.Peers[len(m.Peers)-1])
+		case num == fItems && isBytes:
+			if len(m.Items) == MaxItems {
+				return malformed("more than %d items", MaxItems)
+			}
+			it, err := decodeItem(bs)
+			m.Items = append(m.Items, it)
+			return err
+		case num == fQuery && isBytes:
+			if len(bs) > MaxQuery {
+				return malformed("query of %d bytes", len(bs))
+			}
+			m.Query = append([]byte(nil), bs...)
+		case num == fDigests && isBytes:
+			if len(m.Digests) == MaxDigests {
+				return malformed("more than %d digests", MaxDigests)
+			}
+			dg, err := decodeDigest(bs)
+			m.Digests = append(m.Digests, dg)
+			return err
+		case num == fDone && !isBytes:
+			m.Done = v != 0
+		case num == fReplica && !isBytes:
+			m.Replica = v != 0
+		case num == fCount && !isBytes:
+			if int64(v) < 0 || v > math.MaxInt32 {
+				return malformed("count %d", int64(v))
+			}
+			m.Count = int(v)
+		case num == fErr && isBytes:
+			if len(bs) > MaxErr {
+				return malformed("error text of %d bytes", len(bs))
+			}
+			m.Err = string(bs)
+		case num <= fErr:
+			return malformed("field %d has the wrong wire type", num)
+		}
+		return nil
+	})
+}
+
+func readID(bs []byte, id *cr.ID) error {
+	if len(bs) != len(id) {
+		return malformed("ID of %d bytes", len(bs))
+	}
+	copy(id[:], bs)
+	return nil
+}
+
+func (d *decoder) peer(b []byte, p *cr.Peer) error {
+	var addrs []ma.Multiaddr
+	err := fields(b, func(num protowire.Number, _ uint64, bs []byte, isBytes bool) error {
+		switch {
+		case num == 1 && isBytes:
+			return readID(bs, &p.ID)
+		case num == 2 && isBytes:
+			if len(bs) > maxPeerIDBytes {
+				return malformed("peer address of %d bytes", len(bs))
+			}
+			p.Addr = string(bs)
+		case num == 3 && isBytes:
+			if len(addrs) == MaxPeerAddrs || len(bs) > MaxAddrBytes {
+				return malformed("too many or too long addresses")
+			}
+			a, err := ma.NewMultiaddrBytes(bs)
+			if err != nil {
+				return malformed("address: %v", err)
+			}
+			addrs = append(addrs, a)
+		case num <= 3:
+			return malformed("peer field %d has the wrong wire type", num)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := checkPeer(*p); err != nil {
+		return err
+	}
+	if len(addrs) > 0 && len(d.book[p.Addr]) == 0 {
+		d.book[p.Addr] = addrs
+	}
+	return nil
+}
+
+// checkPeer refuses a peer whose ring ID is not the hash of its peer ID:
+// no one can place a node at a ring position of its choosing by naming it.
+func checkPeer(p cr.Peer) error {
+	id, err := peer.Decode(p.Addr)
+	if err != nil {
+		return malformed("peer %q: %v", p.Addr, err)
+	}
+	if cr.NodeID([]byte(id)) != p.ID {
+		return malformed("peer %s: ring ID is not the hash of its peer ID", id)
+	}
+	return nil
+}
+
+func decodeItem(b []byte) (cr.Item, error) {
+	var it cr.Item
+	hasKey := false
+	err := fields(b, func(num protowire.Number, _ uint64, bs []byte, isBytes bool) error {
+		switch {
+		case num == 1 && isBytes:
+			hasKey = true
+			return readID(bs, &it.Key)
+		case num == 2 && isBytes:
+			it.Value = append([]byte(nil), bs...)
+		case num <= 2:
+			return malformed("item field %d has the wrong wire type", num)
+		}
+		return nil
+	})
+	if err == nil && !hasKey {
+		err = malformed("item without a key")
+	}
+	return it, err
+}
+
+func decodeDigest(b []byte) (cr.Digest, error) {
+	var dg cr.Digest
+	hasKey := false
+	err := fields(b, func(num protowire.Number, v uint64, bs []byte, isBytes bool) error {
+		switch {
+		case num == 1 && isBytes:
+			hasKey = true
+			return readID(bs, &dg.Key)
+		case num == 2 && isBytes:
+			if len(bs) > MaxIdentity {
+				return malformed("identity of %d bytes", len(bs))
+			}
+			dg.Identity = string(bs)
+		case num == 3 && !isBytes:
+			dg.Version = int64(v)
+		case num <= 3:
+			return malformed("digest field %d has the wrong wire type", num)
+		}
+		return nil
+	})
+	if err == nil && !hasKey {
+		err = malformed("digest without a key")
+	}
+	return dg, err
+}
+
+// check applies the rules that span fields.
+func (d *decoder) check() error {
+	m := d.m
+	if !m.Type.IsRequest() && !m.Type.IsReply() && m.Type != cr.MsgNotify && m.Type != cr.MsgLeave {
+		return malformed("unknown message type %d", m.Type)
+	}
+	if !d.hasFrom {
+		return malformed("no sender")
+	}
+	if m.HasPred && m.Pred.Addr == "" {
+		return malformed("has_pred without pred")
+	}
+	return nil
+}

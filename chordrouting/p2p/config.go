@@ -1,0 +1,94 @@
+package p2p
+
+import (
+	"fmt"
+	"time"
+)
+
+// Protocol identifiers.
+const (
+	// ProtocolID is the ring protocol: one message, or one request and its
+	// reply, per stream.
+	ProtocolID = "/kwsearch/chord/1.0.0"
+	// ServiceName names the protocol's resource-manager scope.
+	ServiceName = "kwsearch.chord"
+)
+
+// Config tunes the transport.
+type Config struct {
+	// MaxMessageSize caps one frame, both ways. 4 MiB: a store of a whole
+	// publish batch for one owner (1,000 files × a few keywords of ~600
+	// byte records spread over the ring) or a handoff chunk fits, while a
+	// peer cannot make us buffer more than that per stream.
+	MaxMessageSize int
+	// RequestTimeout bounds a whole outgoing exchange (dial, write, read
+	// the reply) and an incoming stream. 10s: longer than any ring timeout
+	// in ticks, so the core, not the transport, decides a node is dead; a
+	// stalled peer still cannot hold a stream for long.
+	RequestTimeout time.Duration
+	// ReplyTimeout bounds how long an incoming request waits for the local
+	// node's reply. 5s: the node answers at once unless its loop is
+	// overloaded, and the requester gives up soon after anyway.
+	ReplyTimeout time.Duration
+	// MaxInboundPerPeer caps one peer's incoming streams at once. 32: a
+	// client's parallel lookups and a neighbour's maintenance fit; a flood
+	// is reset.
+	MaxInboundPerPeer int
+	// MaxInbound caps incoming streams at once, all peers together. 1024:
+	// each costs a goroutine and at most one frame of memory (reserved with
+	// the resource manager first).
+	MaxInbound int
+	// MaxOutbound caps outgoing exchanges in flight; Send drops beyond it
+	// (the core treats the request as lost). 1024, for the same reason.
+	MaxOutbound int
+	// RequestRate and RequestBurst bound publish and search requests (non-
+	// replica stores and gets) per peer: RequestRate per second on average,
+	// RequestBurst at once. 50/s and a burst of 200: a publish batch costs
+	// one store per owner and a search one get, so honest peers stay far
+	// below; a flooder is answered with an error instead of work.
+	RequestRate  float64
+	RequestBurst int
+	// MaxRatePeers bounds the peers the rate limiter remembers. 4096.
+	MaxRatePeers int
+	// AddrTTL is how long addresses learned from ring messages stay in the
+	// peerstore. 10m: long enough to dial a peer a lookup named; short
+	// enough that false addresses fade.
+	AddrTTL time.Duration
+}
+
+// DefaultConfig returns the configuration for the public network.
+func DefaultConfig() Config {
+	return Config{
+		MaxMessageSize:    4 << 20,
+		RequestTimeout:    10 * time.Second,
+		ReplyTimeout:      5 * time.Second,
+		MaxInboundPerPeer: 32,
+		MaxInbound:        1024,
+		MaxOutbound:       1024,
+		RequestRate:       50,
+		RequestBurst:      200,
+		MaxRatePeers:      4096,
+		AddrTTL:           10 * time.Minute,
+	}
+}
+
+// Validate reports a configuration error, naming the fields involved.
+func (c Config) Validate() error {
+	switch {
+	case c.MaxMessageSize < 1<<10:
+		return fmt.Errorf("chordrouting/p2p: MaxMessageSize %d is below 1 KiB", c.MaxMessageSize)
+	case c.RequestTimeout <= 0 || c.ReplyTimeout <= 0:
+		return fmt.Errorf("chordrouting/p2p: RequestTimeout and ReplyTimeout must be positive")
+	case c.ReplyTimeout > c.RequestTimeout:
+		return fmt.Errorf("chordrouting/p2p: ReplyTimeout %v exceeds RequestTimeout %v (the stream's deadline)", c.ReplyTimeout, c.RequestTimeout)
+	case c.MaxInboundPerPeer <= 0 || c.MaxInbound < c.MaxInboundPerPeer:
+		return fmt.Errorf("chordrouting/p2p: need 0 < MaxInboundPerPeer (%d) <= MaxInbound (%d)", c.MaxInboundPerPeer, c.MaxInbound)
+	case c.MaxOutbound <= 0:
+		return fmt.Errorf("chordrouting/p2p: MaxOutbound must be positive")
+	case c.RequestRate <= 0 || c.RequestBurst < 1:
+		return fmt.Errorf("chordrouting/p2p: RequestRate must be positive and RequestBurst at least 1")
+	case c.MaxRatePeers <= 0 || c.AddrTTL <= 0:
+		return fmt.Errorf("chordrouting/p2p: MaxRatePeers and AddrTTL must be positive")
+	}
+	return nil
+}

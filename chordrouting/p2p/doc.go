@@ -1,0 +1,64 @@
+// Package p2p carries the chordrouting ring protocol over libp2p streams:
+// the wire codec, the Transport, and New, which wires a host, a Node and
+// its Runner together.
+//
+// # Protocol
+//
+// Protocol ID "/kwsearch/chord/1.0.0" (ProtocolID), resource-manager
+// service "kwsearch.chord" (ServiceName). One stream carries one exchange:
+// a request and its reply, or one one-way message (MsgNotify, MsgLeave).
+// Each message is a frame: a uvarint length, then a protobuf-compatible
+// Message (schema in codec.go), at most Config.MaxMessageSize bytes.
+// Decoding refuses unknown message types, IDs that are not 32 bytes,
+// counts over the bounds (MaxPeers, MaxItems, MaxDigests, ...) and any
+// peer whose ring ID is not the SHA-256 of its peer ID.
+//
+// The exchange itself is written as functions over an io.Reader/io.Writer
+// (WriteMessage, ReadMessage, RoundTrip, Serve), tested over net.Pipe and
+// fuzzed (FuzzDecodeMessage); the Transport only adds streams.
+//
+// # Transport duties
+//
+//  1. Send never blocks: requests and one-way messages are sent from a
+//     goroutine (at most Config.MaxOutbound at once, more are dropped);
+//     a request's reply, if it comes within Config.RequestTimeout and is
+//     from the peer asked, is handed to the Runner (Runner.Deliver).
+//     Every failure is silent: the core times the request out.
+//  2. An incoming stream gets the service scope, counts against
+//     MaxInboundPerPeer and MaxInbound (over either: Reset), reserves the
+//     frame's memory before reading it, and has a deadline. Its sender
+//     must be the stream's remote peer (Message.From.Addr = remote peer
+//     ID, From.ID = NodeID(remote)); otherwise the stream is reset and
+//     nothing is delivered.
+//  3. An incoming request is delivered to the Runner and waits (at most
+//     Config.ReplyTimeout) for the Node's reply, which the Node sends with
+//     Transport.Send to the requester with the same request ID; it is
+//     matched on (remote peer, request ID) and written on that stream.
+//  4. Publish and search requests (non-replica MsgStore, MsgGet) are rate
+//     limited per peer with a token bucket paced by the injected clock; a
+//     peer over its rate gets MsgError "rate limited" at once.
+//  5. Streams end with Close on success and Reset on any error. Ring
+//     streams may use relayed (limited) connections: they opt in with
+//     network.WithAllowLimitedConn, because clients behind NAT talk to the
+//     ring through relays until hole punching gives a direct connection.
+//
+// # Addresses
+//
+// A ring Peer's Addr is the libp2p peer ID string, and dialing uses the
+// host's peerstore. Lookups name peers the host has never met, so the
+// adapter carries addresses beside the ring message without changing
+// chordrouting.Message: every Peer on the wire has an optional list of
+// multiaddrs (at most MaxPeerAddrs), filled from the sender's peerstore
+// (its own listen and relay addresses for itself), and the receiver adds
+// them to its peerstore for Config.AddrTTL. This is how Kademlia answers
+// carry addresses too. Addresses are hints only: a dial checks the peer
+// ID in the security handshake, so a false address costs a failed dial.
+//
+// # Differences from SPEC.md
+//
+// None in substance. The wire carries peer addresses in addition to what
+// SPEC.md describes (see above), and rate limits apply to publish and
+// search requests only: ring maintenance and replica pushes are bounded by
+// the stream caps instead, so that a node's neighbours are never refused
+// the repair traffic the ring depends on.
+package p2p

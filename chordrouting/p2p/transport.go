@@ -1,0 +1,403 @@
+package p2p
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+
+	cr "kwsearch/chordrouting"
+)
+
+// Transport is the chordrouting.Transport over libp2p streams. Each
+// request opens a stream, writes the message and reads one reply; one-way
+// messages open, write and close. Incoming messages and replies go to the
+// deliver function given to Start (Runner.Deliver). A Node's reply to an
+// incoming request comes back through Send and is written on the stream
+// the request came on.
+type Transport struct {
+	h     host.Host
+	cfg   Config
+	self  cr.Peer
+	limit *rateLimiter
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu       sync.Mutex
+	deliver  func(*cr.Message)
+	closed   bool
+	pending  map[pendingKey]chan *cr.Message
+	inbound  map[peer.ID]int
+	inTotal  int
+	outTotal int
+}
+
+// pendingKey names an incoming request awaiting the local node's reply.
+type pendingKey struct {
+	from peer.ID
+	id   uint64
+}
+
+var _ cr.Transport = (*Transport)(nil)
+
+// errRateLimited is the Err text of the MsgError sent to a peer over its
+// request rate.
+const errRateLimited = "rate limited"
+
+// NewTransport returns a transport for h. clock paces the per-peer rate
+// limits. Nothing is received until Start.
+func NewTransport(h host.Host, cfg Config, clock cr.Clock) (*Transport, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Transport{
+		h:       h,
+		cfg:     cfg,
+		self:    PeerOf(h.ID()),
+		limit:   newRateLimiter(cfg.RequestRate, cfg.RequestBurst, cfg.MaxRatePeers, clock),
+		ctx:     ctx,
+		cancel:  cancel,
+		pending: make(map[pendingKey]chan *cr.Message),
+		inbound: make(map[peer.ID]int),
+	}, nil
+}
+
+// PeerOf returns the ring peer of a libp2p peer: ring ID = SHA-256 of the
+// peer ID's bytes, Addr = the peer ID's string form.
+func PeerOf(id peer.ID) cr.Peer {
+	return cr.Peer{ID: cr.NodeID([]byte(id)), Addr: id.String()}
+}
+
+// PeerID returns the libp2p peer ID of a ring peer.
+func PeerID(p cr.Peer) (peer.ID, error) {
+	id, err := peer.Decode(p.Addr)
+	if err != nil {
+		return "", fmt.Errorf("chordrouting/p2p: peer address %q: %w", p.Addr, err)
+	}
+	return id, nil
+}
+
+// Self is the ring peer of the local host.
+func (t *Transport) Self() cr.Peer { return t.self }
+
+// Start registers the protocol handler; incoming messages and replies are
+// passed to deliver, which must not block for long (Runner.Deliver).
+func (t *Transport) Start(deliver func(*cr.Message)) {
+	t.mu.Lock()
+	t.deliver = deliver
+	t.mu.Unlock()
+	t.h.SetStreamHandler(ProtocolID, t.handleStream)
+}
+
+// Close removes the handler, cancels every exchange in flight and waits
+// for their goroutines.
+func (t *Transport) Close() error {
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return nil
+	}
+	t.closed = true
+	t.mu.Unlock()
+	t.h.RemoveStreamHandler(ProtocolID)
+	t.cancel()
+	t.wg.Wait()
+	return nil
+}
+
+// Send implements chordrouting.Transport. It never blocks on the network:
+// replies to incoming requests are handed to the waiting stream, other
+// messages are sent from a goroutine. Messages to self are delivered
+// locally; messages beyond MaxOutbound, or after Close, are dropped.
+func (t *Transport) Send(to cr.Peer, m *cr.Message) {
+	if m.Type.IsReply() && to.Addr != t.self.Addr {
+		t.reply(to, m)
+		return
+	}
+	if !t.startOutbound() {
+		return
+	}
+	go func() {
+		defer t.endOutbound()
+		if to.Addr == t.self.Addr {
+			t.deliverMsg(m)
+			return
+		}
+		pid, err := PeerID(to)
+		if err != nil {
+			return
+		}
+		if m.Type.IsRequest() {
+			t.request(pid, m)
+		} else {
+			t.oneWay(pid, m)
+		}
+	}()
+}
+
+func (t *Transport) startOutbound() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed || t.outTotal >= t.cfg.MaxOutbound {
+		return false
+	}
+	t.outTotal++
+	t.wg.Add(1)
+	return true
+}
+
+func (t *Transport) endOutbound() {
+	t.mu.Lock()
+	t.outTotal--
+	t.mu.Unlock()
+	t.wg.Done()
+}
+
+func (t *Transport) deliverMsg(m *cr.Message) {
+	t.mu.Lock()
+	d := t.deliver
+	t.mu.Unlock()
+	if d != nil {
+		d(m)
+	}
+}
+
+// reply hands the local node's reply to the stream its request came on;
+// a reply whose request has timed out is dropped.
+func (t *Transport) reply(to cr.Peer, m *cr.Message) {
+	pid, err := PeerID(to)
+	if err != nil {
+		return
+	}
+	t.mu.Lock()
+	ch := t.pending[pendingKey{pid, m.ID}]
+	t.mu.Unlock()
+	if ch != nil {
+		select {
+		case ch <- m:
+		default:
+		}
+	}
+}
+
+// openStream opens a ring stream to p, relayed (limited) connections
+// allowed: ring members and clients behind NAT talk over relays until a
+// direct connection exists.
+func (t *Transport) openStream(ctx context.Context, p peer.ID) (network.Stream, error) {
+	ctx = network.WithAllowLimitedConn(ctx, ServiceName)
+	s, err := t.h.NewStream(ctx, p, ProtocolID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Scope().SetService(ServiceName); err != nil {
+		s.Reset()
+		return nil, err
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		_ = s.SetDeadline(dl)
+	}
+	return s, nil
+}
+
+// request sends m to p and delivers the reply, if one comes in time and
+// is from p. Failures are silent: the core times the request out.
+func (t *Transport) request(p peer.ID, m *cr.Message) {
+	ctx, cancel := context.WithTimeout(t.ctx, t.cfg.RequestTimeout)
+	defer cancel()
+	s, err := t.openStream(ctx, p)
+	if err != nil {
+		return
+	}
+	stop := context.AfterFunc(ctx, func() { s.Reset() })
+	defer stop()
+	var reserved int
+	defer func() { release(s, reserved) }()
+	reply, book, err := RoundTrip(s, m, t.addrsOf, t.cfg.MaxMessageSize, t.reserver(s, &reserved))
+	if err != nil || reply.From.Addr != p.String() {
+		s.Reset()
+		return
+	}
+	s.Close()
+	t.learn(book)
+	t.deliverMsg(reply)
+}
+
+func (t *Transport) oneWay(p peer.ID, m *cr.Message) {
+	ctx, cancel := context.WithTimeout(t.ctx, t.cfg.RequestTimeout)
+	defer cancel()
+	s, err := t.openStream(ctx, p)
+	if err != nil {
+		return
+	}
+	if err := WriteMessage(s, m, t.addrsOf, t.cfg.MaxMessageSize); err != nil {
+		s.Reset()
+		return
+	}
+	s.Close()
+}
+
+// reserver returns a reserve function for ReadMessage that accounts the
+// frame with the stream's resource scope; small frames always get their
+// memory, large ones only while the node is not short of it.
+func (t *Transport) reserver(s network.Stream, reserved *int) func(int) error {
+	return func(n int) error {
+		prio := uint8(network.ReservationPriorityAlways)
+		if n > 64<<10 {
+			prio = network.ReservationPriorityMedium
+		}
+		if err := s.Scope().ReserveMemory(n, prio); err != nil {
+			return err
+		}
+		*reserved += n
+		return nil
+	}
+}
+
+// addrsOf gives the addresses attached to a peer named in an outgoing
+// message, so that its receiver can dial peers it has not met.
+func (t *Transport) addrsOf(p cr.Peer) []ma.Multiaddr {
+	if p.Addr == t.self.Addr {
+		return t.h.Addrs()
+	}
+	pid, err := peer.Decode(p.Addr)
+	if err != nil {
+		return nil
+	}
+	return t.h.Peerstore().Addrs(pid)
+}
+
+// learn adds the addresses a message from src carried to the peerstore,
+// for a short time. Addresses are only hints: dialing checks the peer ID.
+func (t *Transport) learn(book AddrBook) {
+	for addr, addrs := range book {
+		pid, err := peer.Decode(addr)
+		if err != nil || pid == t.h.ID() {
+			continue
+		}
+		t.h.Peerstore().AddAddrs(pid, addrs, t.cfg.AddrTTL)
+	}
+}
+
+// errClosed ends streams that arrive while the transport closes.
+var errClosed = errors.New("chordrouting/p2p: transport closed")
+
+// handleStream serves one incoming stream, go-libp2p style: service
+// scope, per-peer and total stream caps, memory reserved before the
+// message is read, a deadline; Close on success, Reset on any failure.
+func (t *Transport) handleStream(s network.Stream) {
+	if err := s.Scope().SetService(ServiceName); err != nil {
+		s.Reset()
+		return
+	}
+	remote := s.Conn().RemotePeer()
+	if !t.startInbound(remote) {
+		s.Reset()
+		return
+	}
+	defer t.endInbound(remote)
+	_ = s.SetDeadline(time.Now().Add(t.cfg.RequestTimeout))
+	var reserved int
+	defer func() { release(s, reserved) }()
+	err := Serve(s, t.cfg.MaxMessageSize, t.reserver(s, &reserved), t.addrsOf,
+		func(m *cr.Message, book AddrBook) (*cr.Message, error) { return t.serve(remote, m, book) })
+	if err != nil {
+		s.Reset()
+		return
+	}
+	s.Close()
+}
+
+func (t *Transport) startInbound(p peer.ID) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed || t.inTotal >= t.cfg.MaxInbound || t.inbound[p] >= t.cfg.MaxInboundPerPeer {
+		return false
+	}
+	t.inTotal++
+	t.inbound[p]++
+	t.wg.Add(1)
+	return true
+}
+
+func (t *Transport) endInbound(p peer.ID) {
+	t.mu.Lock()
+	t.inTotal--
+	if t.inbound[p]--; t.inbound[p] == 0 {
+		delete(t.inbound, p)
+	}
+	t.mu.Unlock()
+	t.wg.Done()
+}
+
+// serve handles one incoming message from remote: it refuses a sender
+// that is not the stream's peer, answers a peer over its rate with an
+// error, and otherwise delivers the message and, for a request, waits for
+// the node's reply.
+func (t *Transport) serve(remote peer.ID, m *cr.Message, book AddrBook) (*cr.Message, error) {
+	if err := checkSender(remote, m); err != nil {
+		return nil, err
+	}
+	t.learn(book)
+	if limited(m) && !t.limit.allow(remote) {
+		return &cr.Message{Type: cr.MsgError, ID: m.ID, From: t.self, Err: errRateLimited}, nil
+	}
+	if !m.Type.IsRequest() {
+		t.deliverMsg(m)
+		return nil, nil
+	}
+	key := pendingKey{remote, m.ID}
+	ch := make(chan *cr.Message, 1)
+	t.mu.Lock()
+	if _, dup := t.pending[key]; dup || t.closed {
+		t.mu.Unlock()
+		return nil, fmt.Errorf("chordrouting/p2p: request %d from %s already pending", m.ID, remote)
+	}
+	t.pending[key] = ch
+	t.mu.Unlock()
+	defer func() {
+		t.mu.Lock()
+		delete(t.pending, key)
+		t.mu.Unlock()
+	}()
+	t.deliverMsg(m)
+	timer := time.NewTimer(t.cfg.ReplyTimeout)
+	defer timer.Stop()
+	select {
+	case r := <-ch:
+		return r, nil
+	case <-timer.C:
+		return nil, fmt.Errorf("chordrouting/p2p: no reply to request %d within %v", m.ID, t.cfg.ReplyTimeout)
+	case <-t.ctx.Done():
+		return nil, errClosed
+	}
+}
+
+// checkSender refuses a message whose sender is not the stream's remote
+// peer (Decode already checked that From.ID is the hash of From.Addr).
+func checkSender(remote peer.ID, m *cr.Message) error {
+	if m.From.Addr != remote.String() || m.From.ID != cr.NodeID([]byte(remote)) {
+		return fmt.Errorf("%w: sender %q is not the stream's peer %s", ErrMalformed, m.From.Addr, remote)
+	}
+	return nil
+}
+
+// limited reports the requests the per-peer rate limit applies to:
+// publishing (stores that are not replica pushes) and searching.
+func limited(m *cr.Message) bool {
+	return (m.Type == cr.MsgStore && !m.Replica) || m.Type == cr.MsgGet
+}
+
+func release(s network.Stream, n int) {
+	if n > 0 {
+		s.Scope().ReleaseMemory(n)
+	}
+}

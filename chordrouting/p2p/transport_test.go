@@ -1,0 +1,273 @@
+package p2p
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peerstore"
+
+	cr "kwsearch/chordrouting"
+)
+
+// newTestHost starts a libp2p host on loopback TCP.
+func newTestHost(t testing.TB, seed uint64) host.Host {
+	t.Helper()
+	priv, _ := testPeer(t, seed)
+	h, err := libp2p.New(
+		libp2p.Identity(priv),
+		libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"),
+		libp2p.DisableRelay(),
+		libp2p.DisableMetrics(),
+		libp2p.Ping(false),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	return h
+}
+
+// introduce puts b's addresses in a's peerstore.
+func introduce(a, b host.Host) {
+	a.Peerstore().AddAddrs(b.ID(), b.Addrs(), peerstore.PermanentAddrTTL)
+}
+
+// fakeNode stands in for a Runner: it records what it is given and, for a
+// request, sends the reply its reply function makes (if any).
+type fakeNode struct {
+	tr    *Transport
+	mu    sync.Mutex
+	got   []*cr.Message
+	reply func(m *cr.Message) *cr.Message
+}
+
+func (n *fakeNode) deliver(m *cr.Message) {
+	n.mu.Lock()
+	n.got = append(n.got, m)
+	reply := n.reply
+	n.mu.Unlock()
+	if m.Type.IsRequest() && reply != nil {
+		if r := reply(m); r != nil {
+			n.tr.Send(m.From, r)
+		}
+	}
+}
+
+func (n *fakeNode) received() []*cr.Message {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]*cr.Message(nil), n.got...)
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func startFake(t testing.TB, h host.Host, cfg Config, clock cr.Clock, reply func(self cr.Peer, m *cr.Message) *cr.Message) *fakeNode {
+	t.Helper()
+	tr, err := NewTransport(h, cfg, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &fakeNode{tr: tr}
+	if reply != nil {
+		n.reply = func(m *cr.Message) *cr.Message { return reply(tr.Self(), m) }
+	}
+	tr.Start(n.deliver)
+	t.Cleanup(func() { tr.Close() })
+	return n
+}
+
+func pong(self cr.Peer, m *cr.Message) *cr.Message {
+	return &cr.Message{Type: cr.MsgPong, ID: m.ID, From: self}
+}
+
+func TestTransportRequestReply(t *testing.T) {
+	ha, hb := newTestHost(t, 1), newTestHost(t, 2)
+	introduce(ha, hb)
+	clock := &fakeClock{now: time.Unix(0, 0)}
+	a := startFake(t, ha, DefaultConfig(), clock, nil)
+	b := startFake(t, hb, DefaultConfig(), clock, pong)
+
+	a.tr.Send(b.tr.Self(), &cr.Message{Type: cr.MsgPing, ID: 7, From: a.tr.Self()})
+	waitFor(t, "pong", func() bool { return len(a.received()) == 1 })
+	got := a.received()[0]
+	if got.Type != cr.MsgPong || got.ID != 7 || got.From != b.tr.Self() {
+		t.Fatalf("reply %+v", got)
+	}
+	if in := b.received(); len(in) != 1 || in[0].From != a.tr.Self() {
+		t.Fatalf("b received %+v", in)
+	}
+
+	// One-way: delivered, nothing comes back.
+	a.tr.Send(b.tr.Self(), &cr.Message{Type: cr.MsgNotify, From: a.tr.Self()})
+	waitFor(t, "notify", func() bool { return len(b.received()) == 2 })
+	if m := b.received()[1]; m.Type != cr.MsgNotify || m.From != a.tr.Self() {
+		t.Fatalf("b received %+v", m)
+	}
+
+	// To self: delivered locally.
+	a.tr.Send(a.tr.Self(), &cr.Message{Type: cr.MsgNotify, From: a.tr.Self()})
+	waitFor(t, "self delivery", func() bool { return len(a.received()) == 2 })
+}
+
+// A message whose sender is not the stream's peer is refused.
+func TestTransportRefusesSpoofedSender(t *testing.T) {
+	ha, hb, hc := newTestHost(t, 1), newTestHost(t, 2), newTestHost(t, 3)
+	introduce(hc, hb)
+	clock := &fakeClock{now: time.Unix(0, 0)}
+	b := startFake(t, hb, DefaultConfig(), clock, pong)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s, err := hc.NewStream(ctx, hb.ID(), ProtocolID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spoof := &cr.Message{Type: cr.MsgPing, ID: 1, From: PeerOf(ha.ID())}
+	if _, _, err := RoundTrip(s, spoof, nil, 1<<20, nil); err == nil {
+		t.Fatal("spoofed request answered")
+	}
+	s.Reset()
+	if n := len(b.received()); n != 0 {
+		t.Fatalf("spoofed message delivered (%d)", n)
+	}
+}
+
+func TestTransportRateLimit(t *testing.T) {
+	ha, hb := newTestHost(t, 1), newTestHost(t, 2)
+	introduce(ha, hb)
+	clock := &fakeClock{now: time.Unix(0, 0)}
+	cfg := DefaultConfig()
+	cfg.RequestRate, cfg.RequestBurst = 1, 2
+	a := startFake(t, ha, DefaultConfig(), clock, nil)
+	b := startFake(t, hb, cfg, clock, func(self cr.Peer, m *cr.Message) *cr.Message {
+		return &cr.Message{Type: cr.MsgGetReply, ID: m.ID, From: self, Done: true}
+	})
+	for i := 1; i <= 3; i++ {
+		a.tr.Send(b.tr.Self(), &cr.Message{Type: cr.MsgGet, ID: uint64(i), From: a.tr.Self()})
+		waitFor(t, "get reply", func() bool { return len(a.received()) == i })
+	}
+	types := map[cr.MsgType]int{}
+	for _, m := range a.received() {
+		types[m.Type]++
+		if m.Type == cr.MsgError && m.Err != errRateLimited {
+			t.Fatalf("error reply %q", m.Err)
+		}
+	}
+	if types[cr.MsgGetReply] != 2 || types[cr.MsgError] != 1 || len(b.received()) != 2 {
+		t.Fatalf("replies %v, b got %d", types, len(b.received()))
+	}
+	// Pings and replica stores are not limited.
+	a.tr.Send(b.tr.Self(), &cr.Message{Type: cr.MsgStore, Replica: true, ID: 10, From: a.tr.Self()})
+	waitFor(t, "replica store delivered", func() bool { return len(b.received()) == 3 })
+	// A second later the bucket has one token again.
+	clock.Advance(time.Second)
+	a.tr.Send(b.tr.Self(), &cr.Message{Type: cr.MsgGet, ID: 11, From: a.tr.Self()})
+	waitFor(t, "get after refill", func() bool { return len(b.received()) == 4 })
+}
+
+// Addresses of peers named in a message let its receiver dial them.
+func TestTransportCarriesAddresses(t *testing.T) {
+	ha, hb, hc := newTestHost(t, 1), newTestHost(t, 2), newTestHost(t, 3)
+	introduce(ha, hb)
+	introduce(hb, hc)
+	clock := &fakeClock{now: time.Unix(0, 0)}
+	a := startFake(t, ha, DefaultConfig(), clock, nil)
+	c := startFake(t, hc, DefaultConfig(), clock, pong)
+	startFake(t, hb, DefaultConfig(), clock, func(self cr.Peer, m *cr.Message) *cr.Message {
+		return &cr.Message{Type: cr.MsgFindSuccessorReply, ID: m.ID, From: self, Peers: []cr.Peer{PeerOf(hc.ID())}}
+	})
+	if len(ha.Peerstore().Addrs(hc.ID())) != 0 {
+		t.Fatal("a knows c already")
+	}
+	a.tr.Send(PeerOf(hb.ID()), &cr.Message{Type: cr.MsgFindSuccessor, ID: 1, From: a.tr.Self()})
+	waitFor(t, "find successor reply", func() bool { return len(a.received()) == 1 })
+	if len(ha.Peerstore().Addrs(hc.ID())) == 0 {
+		t.Fatal("a did not learn c's addresses")
+	}
+	a.tr.Send(c.tr.Self(), &cr.Message{Type: cr.MsgPing, ID: 2, From: a.tr.Self()})
+	waitFor(t, "pong from c", func() bool { return len(a.received()) == 2 })
+	if m := a.received()[1]; m.Type != cr.MsgPong || m.From != c.tr.Self() {
+		t.Fatalf("got %+v", m)
+	}
+}
+
+// A peer over its stream cap is reset before its message is read.
+func TestTransportInboundCapPerPeer(t *testing.T) {
+	ha, hb := newTestHost(t, 1), newTestHost(t, 2)
+	introduce(ha, hb)
+	clock := &fakeClock{now: time.Unix(0, 0)}
+	cfg := DefaultConfig()
+	cfg.MaxInboundPerPeer = 2
+	b := startFake(t, hb, cfg, clock, nil) // never replies
+	from := PeerOf(ha.ID())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	open := func(id uint64) network.Stream {
+		s, err := ha.NewStream(ctx, hb.ID(), ProtocolID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteMessage(s, &cr.Message{Type: cr.MsgPing, ID: id, From: from}, nil, 1<<20); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	s1, s2 := open(1), open(2)
+	defer s1.Reset()
+	defer s2.Reset()
+	waitFor(t, "two requests delivered", func() bool { return len(b.received()) == 2 })
+	s3 := open(3)
+	if _, _, err := ReadMessage(s3, 1<<20, nil); err == nil {
+		t.Fatal("third stream answered")
+	}
+	if n := len(b.received()); n != 2 {
+		t.Fatalf("third request delivered over the cap (%d delivered)", n)
+	}
+}
+
+// An incoming request the node does not answer ends at ReplyTimeout, and
+// Close does not wait for a stalled exchange.
+func TestTransportReplyTimeoutAndClose(t *testing.T) {
+	ha, hb := newTestHost(t, 1), newTestHost(t, 2)
+	introduce(ha, hb)
+	clock := &fakeClock{now: time.Unix(0, 0)}
+	cfg := DefaultConfig()
+	cfg.ReplyTimeout = 100 * time.Millisecond
+	a := startFake(t, ha, DefaultConfig(), clock, nil)
+	b := startFake(t, hb, cfg, clock, nil)
+	a.tr.Send(b.tr.Self(), &cr.Message{Type: cr.MsgPing, ID: 1, From: a.tr.Self()})
+	waitFor(t, "delivery", func() bool { return len(b.received()) == 1 })
+	waitFor(t, "pending request dropped", func() bool {
+		b.tr.mu.Lock()
+		defer b.tr.mu.Unlock()
+		return len(b.tr.pending) == 0 && b.tr.inTotal == 0
+	})
+	// A late reply is dropped without harm.
+	b.tr.Send(a.tr.Self(), pong(b.tr.Self(), &cr.Message{ID: 1}))
+
+	// Close while a request waits for its reply.
+	a.tr.Send(b.tr.Self(), &cr.Message{Type: cr.MsgPing, ID: 2, From: a.tr.Self()})
+	waitFor(t, "second delivery", func() bool { return len(b.received()) == 2 })
+	if err := a.tr.Close(); err != nil {
+		t.Fatal(err)
+	}
+	a.tr.Send(b.tr.Self(), &cr.Message{Type: cr.MsgPing, ID: 3, From: a.tr.Self()})
+	if len(a.received()) != 0 {
+		t.Fatalf("a received %+v", a.received())
+	}
+}
