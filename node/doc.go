@@ -1,0 +1,30 @@
+// Package node is kwsearch's composition root: it wires the libp2p host
+// (package bootstrap), the Chord ring (chordrouting and its libp2p
+// transport), the keyword index, the block transfer, the database (package
+// storage) and the local API (package api) into one running node, and
+// implements the API's Backend.
+//
+// Start brings a node up in this order: database, metrics, host and
+// bootstrapper, ring membership, transfer and index adapters, local API,
+// share and download managers; then it writes REPO/api. Close goes the other
+// way: REPO/api is removed first (so that the CLI stops finding a daemon
+// that is going away), the ring is left gracefully (records handed on), the
+// host closed and the database flushed last.
+//
+// Ring membership follows the effective mode that package bootstrap derives
+// from AutoNAT (or the --mode flag): a server joins through the bootstrap
+// peers that answered, or creates a ring of one when none answers within
+// joinWait and keeps trying to join them afterwards (two rings cannot merge
+// in Chord, so a lonely node must not stay alone); a client sets those
+// peers as the ring's entry points. A mode change at run time leaves or
+// joins accordingly.
+//
+// The share and download managers talk to the transfer and keyword layers
+// through small interfaces (ports.go), implemented by adapters
+// (services.go), so that they are tested with fakes.
+//
+// Differences from SPEC.md: shares whose records cannot be published (no
+// ring reachable) stay shared and served and are republished on schedule;
+// the share command reports them as failed so that the user knows. A get
+// refuses to overwrite an existing file under the default name.
+package node
