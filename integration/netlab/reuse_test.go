@@ -1,0 +1,22 @@
+package netlab
+
+import (
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// reuseAddr lets several test sockets bind the same local port.
+func reuseAddr(network, address string, c syscall.RawConn) error {
+	var serr error
+	err := c.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
+		if serr == nil {
+			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return serr
+}
