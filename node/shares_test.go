@@ -147,7 +147,10 @@ func testManagers(t *testing.T, batch int) (*shareManager, *downloadManager, *fa
 
 type tWriter struct{ t *testing.T }
 
-func (w tWriter) Write(b []byte) (int, error) { w.t.Log(strings.TrimSpace(string(b))); return len(b), nil }
+func (w tWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
+}
 
 func writeFile(t *testing.T, path, content string) {
 	t.Helper()
