@@ -113,14 +113,8 @@ func NewValidator(cfg ValidatorConfig) (*Validator, error) {
 // now only if Open accepts it, key is the record's own key, and its times
 // are within bounds.
 func (v *Validator) Validate(key chordrouting.ID, value []byte, now time.Time) (chordrouting.ValueInfo, error) {
-	r, err := Open(value)
+	r, err := v.open(key, value, now)
 	if err != nil {
-		return chordrouting.ValueInfo{}, err
-	}
-	if r.Key() != key {
-		return chordrouting.ValueInfo{}, ErrWrongKey
-	}
-	if err := v.checkTimes(r, now); err != nil {
 		return chordrouting.ValueInfo{}, err
 	}
 	return chordrouting.ValueInfo{
@@ -130,6 +124,21 @@ func (v *Validator) Validate(key chordrouting.ID, value []byte, now time.Time) (
 		Publisher: r.Publisher.String(),
 		Removal:   r.Kind == KindRemoval,
 	}, nil
+}
+
+// open is Validate returning the record.
+func (v *Validator) open(key chordrouting.ID, value []byte, now time.Time) (*Record, error) {
+	r, err := Open(value)
+	if err != nil {
+		return nil, err
+	}
+	if r.Key() != key {
+		return nil, ErrWrongKey
+	}
+	if err := v.checkTimes(r, now); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 func (v *Validator) checkTimes(r *Record, now time.Time) error {
