@@ -26,9 +26,10 @@ type network struct {
 	ring *ring
 
 	// Adapters to the transfer and keyword layers (services.go).
-	files fileIndexer
-	index recordIndex
-	fetch fetcher
+	files    fileIndexer
+	index    recordIndex
+	fetch    fetcher
+	transfer *transfer
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -207,6 +208,9 @@ func (nw *network) close(ctx context.Context) error {
 		errs = append(errs, nw.ring.close(ctx))
 	}
 	nw.rememberPeers()
+	if nw.transfer != nil {
+		errs = append(errs, nw.transfer.close())
+	}
 	nw.cancel()
 	nw.wg.Wait()
 	errs = append(errs, nw.host.Close())

@@ -31,6 +31,9 @@ type shareManager struct {
 	now     func() time.Time
 
 	republishEvery, recheckEvery time.Duration
+	// recheckNow is signalled when the transfer layer finds a shared file
+	// changed on disk.
+	recheckNow <-chan struct{}
 
 	mu  sync.Mutex // serializes share, unshare, republish and recheck
 	ctx context.Context
@@ -38,7 +41,11 @@ type shareManager struct {
 }
 
 func newShareManager(n *Node) *shareManager {
-	return &shareManager{
+	var changed <-chan struct{}
+	if n.net.transfer != nil {
+		changed = n.net.transfer.changed
+	}
+	return &shareManager{recheckNow: changed,
 		db: n.db, files: n.net.files, index: n.net.index, log: n.log.With("part", "shares"),
 		metrics: n.metrics, workers: n.cfg.IndexWorkers, batch: n.cfg.PublishBatch, now: time.Now,
 		republishEvery: n.cfg.Republish.D(), recheckEvery: n.cfg.Recheck.D(), ctx: n.ctx,
@@ -78,6 +85,8 @@ func (m *shareManager) loop() {
 		case <-rep.C:
 			m.republish(m.ctx)
 		case <-chk.C:
+			m.recheck(m.ctx)
+		case <-m.recheckNow:
 			m.recheck(m.ctx)
 		}
 	}
