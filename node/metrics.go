@@ -76,6 +76,7 @@ func (m *metrics) gauge(name, help string, f func() float64) {
 
 type metricsServer struct {
 	srv  *http.Server
+	addr string
 	done chan struct{}
 }
 
@@ -88,6 +89,7 @@ func serveMetrics(addr string, m *metrics, log *slog.Logger) (*metricsServer, er
 	mux.Handle("/metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
 	s := &metricsServer{
 		srv:  &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second},
+		addr: ln.Addr().String(),
 		done: make(chan struct{}),
 	}
 	go func() {
