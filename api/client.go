@@ -17,6 +17,10 @@ import (
 	"kwsearch/repo"
 )
 
+// callTimeout bounds a request that is not a stream (a search waits for
+// the ring, which answers or gives up well within this).
+const callTimeout = 2 * time.Minute
+
 // maxResponseBytes bounds a non-streamed response and one stream line.
 const maxResponseBytes = 16 << 20
 
@@ -185,6 +189,8 @@ func readError(resp *http.Response) error {
 }
 
 func (c *Client) call(ctx context.Context, method, path string, body, out any) error {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
 	resp, err := c.do(ctx, method, path, body)
 	if err != nil {
 		return err

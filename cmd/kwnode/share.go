@@ -36,7 +36,7 @@ func newShareCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return runShare(cmd, e, c, req)
+			return runShare(cmd, e, c, req, pathNamer(args, req.Paths))
 		},
 	}
 	cmd.Flags().StringVar(&keywords, "keywords", "", "extra keywords for every file, comma-separated")
@@ -53,18 +53,34 @@ func splitKeywords(s string) []string {
 	return out
 }
 
-func runShare(cmd *cobra.Command, e *env, c *api.Client, req api.ShareRequest) error {
+// pathNamer returns a function that shows a path from the daemon (absolute)
+// the way the user gave it: relative paths stay relative, like find(1).
+func pathNamer(given, abs []string) func(string) string {
+	return func(p string) string {
+		for i, a := range abs {
+			if p == a {
+				return given[i]
+			}
+			if rel, ok := strings.CutPrefix(p, a+string(filepath.Separator)); ok {
+				return filepath.Join(given[i], rel)
+			}
+		}
+		return p
+	}
+}
+
+func runShare(cmd *cobra.Command, e *env, c *api.Client, req api.ShareRequest, show func(string) string) error {
 	bar := newShareBar(e.stderr)
 	failed := 0
 	done, err := c.Share(cmd.Context(), req, func(ev api.ShareEvent) {
 		switch ev.Type {
 		case api.EventFile:
 			bar.clear()
-			fmt.Fprintf(e.stdout, "%s\t%s\t%s\n", ev.CID, ev.Path, strings.Join(ev.Keywords, ","))
+			fmt.Fprintf(e.stdout, "%s\t%s\t%s\n", ev.CID, show(ev.Path), strings.Join(ev.Keywords, ","))
 		case api.EventFailed:
 			failed++
 			bar.clear()
-			fmt.Fprintf(e.stderr, "kwnode: share: %s: %s\n", ev.Path, ev.Error)
+			fmt.Fprintf(e.stderr, "kwnode: share: %s: %s\n", show(ev.Path), ev.Error)
 		}
 		bar.update(ev)
 	})
