@@ -70,7 +70,7 @@
 // happen at the searcher, not at the owner. The ring's Get returns values
 // that Match accepts (the owner filters by every word), but
 // chordrouting.Validator has no hook to reshape a reply; the owner's cap
-// (FetchLimit, and the store's per-key cap) bounds the reply instead, so
+// (FetchLimit and the ring's MaxGetValues, 100 each) bounds the reply, so
 // the total count is the count among those records. The searcher has to
 // verify every signature anyway, so it loses nothing by ranking too.
 // "Live" providers are those with an unexpired (so recently republished)

@@ -30,10 +30,11 @@ type Config struct {
 	// RepublishInterval is how often the daemon should call Republish.
 	// 12h: half the TTL, so one missed republish loses nothing.
 	RepublishInterval time.Duration
-	// FetchLimit is how many matching records a search asks the owner
-	// for. 1000: the default per-key cap of the ring store is of that
-	// order, so this is every match an owner holds in a single reply of
-	// at most ~1 MB.
+	// FetchLimit is how many matching records a search or provider lookup
+	// asks the owner for. 100: the ring's own cap on one Get reply
+	// (chordrouting.Config.MaxGetValues) is 100, and a multi-word query is
+	// filtered at the owner, so 100 matching records are a full page of
+	// distinct files in the usual case. Raise both together.
 	FetchLimit int
 	// DefaultPageSize is the page size when Search is given limit 0. 50.
 	DefaultPageSize int
@@ -55,7 +56,7 @@ func DefaultConfig() Config {
 	return Config{
 		TTL:               24 * time.Hour,
 		RepublishInterval: 12 * time.Hour,
-		FetchLimit:        1000,
+		FetchLimit:        100,
 		DefaultPageSize:   50,
 		MaxPageSize:       500,
 		PutBatchBytes:     3 << 20,
