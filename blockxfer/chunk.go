@@ -1,0 +1,121 @@
+package blockxfer
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ipfs/go-cid"
+)
+
+// Chunk reads r to its end, cuts it into BlockSize blocks and returns their
+// manifest. It holds one block in memory at a time.
+func Chunk(r io.Reader) (*Manifest, error) {
+	buf := make([]byte, BlockSize)
+	var digests []Digest
+	var size int64
+	for {
+		n, err := io.ReadFull(r, buf)
+		if n > 0 {
+			if len(digests) == MaxBlocks {
+				return nil, fmt.Errorf("blockxfer: chunking: %w (limit %d bytes)", ErrTooLarge, MaxFileSize)
+			}
+			digests = append(digests, sha256.Sum256(buf[:n]))
+			size += int64(n)
+		}
+		if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
+			return NewManifest(size, digests)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("blockxfer: chunking: %w", err)
+		}
+	}
+}
+
+// FileIndex is what a node keeps about a file it shares in place: where it
+// is, the size and modification time it had when it was hashed, and its
+// manifest. Block i lives at offset i×BlockSize (fixed-size chunking), so no
+// offset table is needed. Marshal it to store it (for example in the
+// daemon's share record) and restore it with UnmarshalFileIndex, so that a
+// restart does not hash the file again.
+type FileIndex struct {
+	Path     string
+	Size     int64
+	ModTime  time.Time
+	Manifest *Manifest
+}
+
+// Root is the file's CID (the manifest's CID).
+func (fi FileIndex) Root() cid.Cid { return fi.Manifest.CID() }
+
+// IndexFile hashes the file at path and returns its index. It fails with
+// ErrChanged if the file changes while it is read.
+func IndexFile(path string) (FileIndex, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return FileIndex{}, fmt.Errorf("blockxfer: indexing %s: %w", path, err)
+	}
+	f, err := os.Open(abs)
+	if err != nil {
+		return FileIndex{}, fmt.Errorf("blockxfer: indexing: %w", err)
+	}
+	defer f.Close()
+	before, err := f.Stat()
+	if err != nil {
+		return FileIndex{}, fmt.Errorf("blockxfer: indexing: %w", err)
+	}
+	if !before.Mode().IsRegular() {
+		return FileIndex{}, fmt.Errorf("blockxfer: indexing %s: not a regular file", abs)
+	}
+	m, err := Chunk(f)
+	if err != nil {
+		return FileIndex{}, fmt.Errorf("blockxfer: indexing %s: %w", abs, err)
+	}
+	after, err := f.Stat()
+	if err != nil {
+		return FileIndex{}, fmt.Errorf("blockxfer: indexing: %w", err)
+	}
+	if after.Size() != m.Size() || !after.ModTime().Equal(before.ModTime()) || before.Size() != m.Size() {
+		return FileIndex{}, fmt.Errorf("blockxfer: indexing %s: %w", abs, ErrChanged)
+	}
+	return FileIndex{Path: abs, Size: m.Size(), ModTime: before.ModTime(), Manifest: m}, nil
+}
+
+// fileIndexJSON is FileIndex's stored form.
+type fileIndexJSON struct {
+	Path     string `json:"path"`
+	Size     int64  `json:"size"`
+	ModTime  int64  `json:"mtime_ns"`
+	Manifest []byte `json:"manifest"`
+}
+
+// Marshal encodes the index for storage (JSON; the manifest in its wire form).
+func (fi FileIndex) Marshal() ([]byte, error) {
+	b, err := json.Marshal(fileIndexJSON{fi.Path, fi.Size, fi.ModTime.UnixNano(), fi.Manifest.Encode()})
+	if err != nil {
+		return nil, fmt.Errorf("blockxfer: encoding file index: %w", err)
+	}
+	return b, nil
+}
+
+// UnmarshalFileIndex decodes what Marshal produced, checking that the
+// manifest is valid and agrees with the size.
+func UnmarshalFileIndex(b []byte) (FileIndex, error) {
+	var j fileIndexJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return FileIndex{}, fmt.Errorf("blockxfer: decoding file index: %w", err)
+	}
+	m, err := DecodeManifest(j.Manifest)
+	if err != nil {
+		return FileIndex{}, fmt.Errorf("blockxfer: decoding file index: %w", err)
+	}
+	if m.Size() != j.Size || j.Path == "" {
+		return FileIndex{}, fmt.Errorf("blockxfer: decoding file index: size or path disagrees with manifest")
+	}
+	return FileIndex{Path: j.Path, Size: j.Size, ModTime: time.Unix(0, j.ModTime), Manifest: m}, nil
+}

@@ -1,0 +1,184 @@
+package blockxfer
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/peerstore"
+)
+
+// errBad marks errors for which a peer is dropped as a sender of bad data.
+type badPeerError struct{ err error }
+
+func (e badPeerError) Error() string { return e.err.Error() }
+func (e badPeerError) Unwrap() error { return e.err }
+
+// runPeer fetches from one provider until the file is complete, the fetch
+// ends, or the provider fails.
+func (f *fetch) runPeer(ctx context.Context, info peer.AddrInfo, pr *PeerResult) {
+	s, err := f.open(ctx, info)
+	if err != nil {
+		f.dropPeer(pr, nil, err)
+		return
+	}
+	stop := context.AfterFunc(ctx, func() { _ = s.Reset() })
+	defer stop()
+	ps := &peerSched{}
+	err = f.exchange(ctx, newClientConn(s, f.opts.BlockTimeout), ps)
+	unanswered := false
+	select {
+	case <-f.prepared:
+		unanswered = f.sched.fail(ps) // gives back whatever it still holds
+		blocks, bytes, rate := f.sched.peerStats(ps)
+		f.mu.Lock()
+		pr.Blocks, pr.Bytes, pr.Rate = blocks, bytes, rate
+		f.mu.Unlock()
+	default:
+	}
+	if err != nil || unanswered {
+		_ = s.Reset()
+	} else {
+		_ = s.Close()
+	}
+	if err != nil && ctx.Err() == nil {
+		f.dropPeer(pr, ps, err)
+	}
+}
+
+// open connects to the provider and opens a block stream, never over a
+// relayed connection.
+func (f *fetch) open(ctx context.Context, info peer.AddrInfo) (network.Stream, error) {
+	if len(info.Addrs) > 0 {
+		f.h.Peerstore().AddAddrs(info.ID, info.Addrs, peerstore.TempAddrTTL)
+	}
+	octx, cancel := context.WithTimeout(ctx, f.opts.OpenTimeout)
+	defer cancel()
+	s, err := f.h.NewStream(octx, info.ID, ProtocolID)
+	if err != nil {
+		if errors.Is(err, network.ErrLimitedConn) || f.h.Network().Connectedness(info.ID) == network.Limited {
+			return nil, fmt.Errorf("%w (%s): %v", ErrOnlyRelayed, info.ID, err)
+		}
+		return nil, fmt.Errorf("blockxfer: opening stream to %s: %w", info.ID, err)
+	}
+	return s, nil
+}
+
+// exchange is the whole conversation with one provider over conn.
+func (f *fetch) exchange(ctx context.Context, conn *clientConn, ps *peerSched) error {
+	if err := f.getManifest(ctx, conn); err != nil {
+		return err
+	}
+	select {
+	case <-f.prepared:
+	case <-ctx.Done():
+		return nil
+	}
+	f.active.Add(1)
+	defer f.active.Add(-1)
+	return f.fetchBlocks(ctx, conn, ps)
+}
+
+// getManifest fetches the manifest from this provider unless another one
+// already delivered it; one provider is asked at a time.
+func (f *fetch) getManifest(ctx context.Context, conn *clientConn) error {
+	select {
+	case f.gate <- struct{}{}:
+	case <-f.ready:
+		return nil
+	case <-ctx.Done():
+		return nil
+	}
+	defer func() { <-f.gate }()
+	select {
+	case <-f.ready:
+		return nil
+	default:
+	}
+	m, err := conn.fetchManifest(f.root)
+	if err != nil {
+		if errors.Is(err, ErrBadManifest) {
+			return badPeerError{err}
+		}
+		return err
+	}
+	f.mu.Lock()
+	f.manifest = m
+	f.mu.Unlock()
+	close(f.ready)
+	return nil
+}
+
+// fetchBlocks keeps the provider's window of requests full and verifies
+// and writes each answer.
+func (f *fetch) fetchBlocks(ctx context.Context, conn *clientConn, ps *peerSched) error {
+	sc := f.sched
+	for {
+		wake := sc.waitChan()
+		for {
+			i, ok := sc.next(ps, conn.nextID)
+			if !ok {
+				break
+			}
+			conn.queue(KindBlock, f.root, i)
+		}
+		if err := conn.flush(); err != nil {
+			return err
+		}
+		q, ok := sc.head(ps)
+		if !ok {
+			select {
+			case <-sc.finished:
+				return nil
+			case <-ctx.Done():
+				return nil
+			case <-wake:
+				continue
+			}
+		}
+		if err := f.receiveBlock(conn, ps, q); err != nil {
+			return err
+		}
+		select {
+		case <-sc.finished:
+			return nil
+		default:
+		}
+	}
+}
+
+// receiveBlock reads the answer to q, verifies it and writes it.
+func (f *fetch) receiveBlock(conn *clientConn, ps *peerSched, q queued) error {
+	r, err := conn.recv(q.id, MaxBlockResponseSize)
+	if err != nil {
+		return err
+	}
+	if err := statusErr(r.Status); err != nil {
+		return fmt.Errorf("blockxfer: block %d: %w", q.index, err)
+	}
+	_, n := f.manifest.BlockRange(q.index)
+	if len(r.Data) != n || sha256.Sum256(r.Data) != f.manifest.BlockDigest(q.index) {
+		return badPeerError{fmt.Errorf("%w: block %d (%d bytes)", ErrBadBlock, q.index, len(r.Data))}
+	}
+	wrote := false
+	if !f.sched.isDone(q.index) {
+		if err := f.part.writeBlock(q.index, r.Data); err != nil {
+			return err
+		}
+		wrote = true
+	}
+	return f.sched.complete(ps, n, wrote)
+}
+
+// dropPeer records why a provider left and tells the progress callback.
+func (f *fetch) dropPeer(pr *PeerResult, ps *peerSched, err error) {
+	var bad badPeerError
+	isBad := errors.As(err, &bad)
+	f.mu.Lock()
+	pr.Err, pr.Bad = err, isBad
+	f.mu.Unlock()
+	f.emitPeer(pr.ID, err, isBad)
+}

@@ -1,0 +1,302 @@
+package blockxfer
+
+import (
+	"math"
+	"sync"
+	"time"
+)
+
+// scheduler decides which peer fetches which block. Blocks are handed out
+// lowest index first to whichever peer has a free slot, so faster peers,
+// which free slots sooner, take more blocks; each peer's number of slots
+// (its window) follows its measured rate, so a slow peer never holds more
+// than about queueTime of work. When no block is left unrequested
+// (endgame), a peer with a free slot re-asks for a block queued at another
+// peer if it expects to deliver it much sooner (see endgameBlock). It is
+// safe for concurrent use; all peer state is guarded by mu.
+type scheduler struct {
+	mu        sync.Mutex
+	cfg       schedConfig
+	done      []bool
+	holders   [][]*peerSched
+	cursor    int   // blocks below it are done or were requested once
+	returned  []int // blocks whose holders failed, to hand out again
+	remaining int
+	changed   chan struct{} // closed and replaced on every state change
+	finished  chan struct{} // closed when remaining reaches 0
+	onDone    func(int) error
+	stats     schedStats
+}
+
+type schedConfig struct {
+	now                  func() time.Time
+	minWindow, maxWindow int
+	initialWindow        int
+	queueTime            time.Duration
+	blockLen             func(int) int
+}
+
+type schedStats struct {
+	doneBytes, fetchedBytes, receivedBytes int64
+	fetched, duplicates                    int
+}
+
+// peerSched is one provider's state in the scheduler.
+type peerSched struct {
+	queue    []queued // requested, in the order the peer answers
+	rate     float64  // bytes/s, moving average of measured samples
+	lastRecv time.Time
+	dead     bool
+	blocks   int
+	bytes    int64
+}
+
+type queued struct {
+	index int
+	id    uint64
+	at    time.Time
+}
+
+// rateAlpha weighs each new sample in a peer's rate average.
+const rateAlpha = 0.25
+
+func newScheduler(n int, have []int, cfg schedConfig, onDone func(int) error) *scheduler {
+	s := &scheduler{cfg: cfg, done: make([]bool, n), holders: make([][]*peerSched, n),
+		remaining: n, changed: make(chan struct{}), finished: make(chan struct{}), onDone: onDone}
+	for _, i := range have {
+		if !s.done[i] {
+			s.done[i] = true
+			s.remaining--
+			s.stats.doneBytes += int64(cfg.blockLen(i))
+		}
+	}
+	if s.remaining == 0 {
+		close(s.finished)
+	}
+	return s
+}
+
+// notify wakes waiters; mu must be held.
+func (s *scheduler) notify() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// waitChan returns a channel closed at the next state change.
+func (s *scheduler) waitChan() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.changed
+}
+
+// window is how many requests p may have outstanding.
+func (s *scheduler) window(p *peerSched) int {
+	if p.rate <= 0 {
+		return s.cfg.initialWindow
+	}
+	w := int(math.Ceil(p.rate * s.cfg.queueTime.Seconds() / BlockSize))
+	return min(max(w, s.cfg.minWindow), s.cfg.maxWindow)
+}
+
+// next gives p its next block to request, with request id id, or false if
+// p's window is full or nothing is worth asking p for.
+func (s *scheduler) next(p *peerSched, id uint64) (int, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p.dead || s.remaining == 0 || len(p.queue) >= s.window(p) {
+		return 0, false
+	}
+	i, ok := s.freshBlock()
+	if !ok {
+		i, ok = s.endgameBlock(p)
+	}
+	if !ok {
+		return 0, false
+	}
+	s.holders[i] = append(s.holders[i], p)
+	p.queue = append(p.queue, queued{index: i, id: id, at: s.cfg.now()})
+	return i, true
+}
+
+// freshBlock is a missing block nobody is fetching.
+func (s *scheduler) freshBlock() (int, bool) {
+	for len(s.returned) > 0 {
+		i := s.returned[len(s.returned)-1]
+		s.returned = s.returned[:len(s.returned)-1]
+		if !s.done[i] && len(s.holders[i]) == 0 {
+			return i, true
+		}
+	}
+	for s.cursor < len(s.done) {
+		i := s.cursor
+		s.cursor++
+		if !s.done[i] && len(s.holders[i]) == 0 {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// endgameBlock picks a block queued at exactly one other peer that p would
+// deliver in well under the time that peer is expected to take (a slow or
+// stalled peer's last blocks), the one expected latest first.
+func (s *scheduler) endgameBlock(p *peerSched) (int, bool) {
+	now := s.cfg.now()
+	mine := s.expected(p, len(p.queue), now)
+	best, bestT := -1, 0.0
+	for i, hs := range s.holders {
+		if s.done[i] || len(hs) != 1 || hs[0] == p {
+			continue
+		}
+		h := hs[0]
+		t := s.expected(h, h.position(i), now)
+		if t > 2*mine && t > bestT {
+			best, bestT = i, t
+		}
+	}
+	return best, best >= 0
+}
+
+// expected estimates the seconds until peer h delivers the block at queue
+// position pos. A peer silent for longer than its rate explains is slowed
+// down accordingly, so a stalled peer's blocks move elsewhere.
+func (s *scheduler) expected(h *peerSched, pos int, now time.Time) float64 {
+	rate := h.rate
+	var silent float64
+	if len(h.queue) > 0 {
+		since := h.lastRecv
+		if since.Before(h.queue[0].at) {
+			since = h.queue[0].at
+		}
+		silent = now.Sub(since).Seconds()
+	}
+	if rate <= 0 {
+		// Unmeasured: assume it is as fast as it has been silent allows.
+		if silent <= 0 {
+			return 0
+		}
+		rate = BlockSize / silent
+	} else if silent > 0 && BlockSize/silent < rate {
+		rate = BlockSize / silent
+	}
+	return float64(pos+1) * BlockSize / rate
+}
+
+func (h *peerSched) position(i int) int {
+	for k, q := range h.queue {
+		if q.index == i {
+			return k
+		}
+	}
+	return len(h.queue)
+}
+
+// head is the request p must answer next.
+func (s *scheduler) head(p *peerSched) (queued, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(p.queue) == 0 {
+		return queued{}, false
+	}
+	return p.queue[0], true
+}
+
+// isDone reports whether block i is already verified (a duplicate answer
+// need not be written).
+func (s *scheduler) isDone(i int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.done[i]
+}
+
+// complete records that p delivered (and the caller verified and wrote)
+// its head block; n is its length. It returns an error only if recording
+// fails.
+func (s *scheduler) complete(p *peerSched, n int, wrote bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := p.queue[0]
+	p.queue = p.queue[1:]
+	s.dropHolder(q.index, p)
+	now := s.cfg.now()
+	start := q.at
+	if p.lastRecv.After(start) {
+		start = p.lastRecv
+	}
+	if d := now.Sub(start).Seconds(); d > 0 {
+		sample := float64(n) / d
+		if p.rate <= 0 {
+			p.rate = sample
+		} else {
+			p.rate += rateAlpha * (sample - p.rate)
+		}
+	}
+	p.lastRecv = now
+	s.stats.receivedBytes += int64(n)
+	if s.done[q.index] || !wrote {
+		s.stats.duplicates++
+		return nil
+	}
+	if err := s.onDone(q.index); err != nil {
+		return err
+	}
+	s.done[q.index] = true
+	p.blocks++
+	p.bytes += int64(n)
+	s.stats.fetched++
+	s.stats.fetchedBytes += int64(n)
+	s.stats.doneBytes += int64(n)
+	s.remaining--
+	if s.remaining == 0 {
+		close(s.finished)
+	}
+	s.notify()
+	return nil
+}
+
+// fail removes p: its queued blocks go back to the pool. It reports
+// whether p had unanswered requests.
+func (s *scheduler) fail(p *peerSched) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p.dead = true
+	unanswered := len(p.queue) > 0
+	for _, q := range p.queue {
+		s.dropHolder(q.index, p)
+		if !s.done[q.index] && len(s.holders[q.index]) == 0 {
+			s.returned = append(s.returned, q.index)
+		}
+	}
+	p.queue = nil
+	s.notify()
+	return unanswered
+}
+
+func (s *scheduler) dropHolder(i int, p *peerSched) {
+	hs := s.holders[i]
+	for k, h := range hs {
+		if h == p {
+			s.holders[i] = append(hs[:k:k], hs[k+1:]...)
+			return
+		}
+	}
+}
+
+func (s *scheduler) snapshot() schedStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats
+}
+
+func (s *scheduler) peerStats(p *peerSched) (blocks int, bytes int64, rate float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return p.blocks, p.bytes, p.rate
+}
+
+// blocksDone counts verified blocks.
+func (s *scheduler) blocksDone() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.done) - s.remaining
+}
