@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
@@ -76,6 +77,8 @@ type Config struct {
 	// allowNonPublicReservationAddrs makes the relay put loopback and
 	// private addresses in reservation vouchers (tests on 127.0.0.1).
 	allowNonPublicReservationAddrs bool
+	// gater, when set, filters connections (tests simulate a NAT with it).
+	gater connmgr.ConnectionGater
 }
 
 // RelayConfig are the relay service's limits (issue 7: relayed connections

@@ -57,6 +57,7 @@ func TestRelayedConnection(t *testing.T) {
 
 	ccfg := testConfig(t, ModeClient)
 	ccfg.StaticRelays = []peer.AddrInfo{{ID: relay.ID(), Addrs: relay.Addrs()}}
+	ccfg.HolePunching = false // keep the relayed connection relayed
 	client := newTestHost(t, ccfg)
 	client.SetStreamHandler("/kwsearch/test/echo", func(s network.Stream) {
 		defer s.Close()

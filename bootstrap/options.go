@@ -48,6 +48,9 @@ func hostOptions(cfg Config, relays *candidates) ([]libp2p.Option, error) {
 	} else {
 		opts = append(opts, libp2p.DisableMetrics())
 	}
+	if cfg.gater != nil {
+		opts = append(opts, libp2p.ConnectionGater(cfg.gater))
+	}
 	if cfg.PortMapping {
 		opts = append(opts, libp2p.NATPortMap())
 	}

@@ -85,6 +85,7 @@ func runLibp2pPunch(t *testing.T, bin string, c natCase) {
 		clients = append(clients, p)
 	}
 
+	start := time.Now()
 	for _, p := range servers {
 		p.wait("public server status", reach, func(e natEvent) bool {
 			return e.str("event") == "status" && e.str("reachability") == "public" && e.str("mode") == "server"
@@ -100,6 +101,7 @@ func runLibp2pPunch(t *testing.T, bin string, c natCase) {
 			relayAddrA = e.strs("relay_addrs")[0] + "/p2p/" + ids[0]
 		}
 	}
+	t.Logf("%s: servers public, clients private with relay reservations after %v", c.name, time.Since(start).Round(time.Millisecond))
 	if !strings.Contains(relayAddrA, "/p2p-circuit") {
 		t.Fatalf("client A's relay address %s is not a circuit address", relayAddrA)
 	}

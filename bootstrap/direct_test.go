@@ -1,0 +1,89 @@
+package bootstrap
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/control"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/protocol/holepunch"
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+// natGater simulates a NAT on loopback: it refuses every inbound
+// connection that does not come through a relay.
+type natGater struct{}
+
+func (natGater) InterceptPeerDial(peer.ID) bool               { return true }
+func (natGater) InterceptAddrDial(peer.ID, ma.Multiaddr) bool { return true }
+func (natGater) InterceptAccept(c network.ConnMultiaddrs) bool {
+	return isCircuit(c.LocalMultiaddr()) || isCircuit(c.RemoteMultiaddr())
+}
+func (natGater) InterceptSecured(d network.Direction, _ peer.ID, c network.ConnMultiaddrs) bool {
+	return d == network.DirOutbound || isCircuit(c.LocalMultiaddr()) || isCircuit(c.RemoteMultiaddr())
+}
+func (natGater) InterceptUpgraded(network.Conn) (bool, control.DisconnectReason) { return true, 0 }
+
+func isCircuit(a ma.Multiaddr) bool {
+	_, err := a.ValueForProtocol(ma.P_CIRCUIT)
+	return err == nil
+}
+
+// natedPair starts a relay and a client "behind NAT" (natGater, reserved
+// on the relay) and returns the client and its circuit address.
+func natedPair(t *testing.T, holePunching bool) (*Host, peer.AddrInfo) {
+	t.Helper()
+	restore := TreatAsPublic([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")})
+	t.Cleanup(restore)
+	rcfg := testConfig(t, ModeServer)
+	rcfg.allowNonPublicReservationAddrs = true
+	relay := newTestHost(t, rcfg)
+	ccfg := testConfig(t, ModeClient, "/ip4/127.0.0.1/tcp/0")
+	ccfg.StaticRelays = []peer.AddrInfo{{ID: relay.ID(), Addrs: relay.Addrs()}}
+	ccfg.HolePunching = holePunching
+	ccfg.gater = natGater{}
+	client := newTestHost(t, ccfg)
+	st := waitStatus(t, client, func(s Status) bool { return len(s.RelayAddrs) > 0 })
+	return client, peer.AddrInfo{ID: client.ID(), Addrs: st.RelayAddrs}
+}
+
+// TestDirectConnectPunches: B reaches the NATed A only through the relay;
+// A's hole punch (its outbound dial) makes the direct connection.
+func TestDirectConnectPunches(t *testing.T) {
+	a, info := natedPair(t, true)
+	b := newTestHost(t, testConfig(t, ModeClient, "/ip4/127.0.0.1/tcp/0"))
+	// B answers DCUtR only once its service has seen a public address; A
+	// asks right after the relayed connection's identify.
+	eventually(t, "B's hole-punching service", func() bool {
+		return slices.Contains(b.Mux().Protocols(), holepunch.Protocol)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := DirectConnect(ctx, b, info, DefaultDirectConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if IsRelayed(c) || c.RemotePeer() != a.ID() || c.Stat().Direction != network.DirInbound {
+		t.Fatalf("connection %s (%v) to %s is not A's direct dial", c.RemoteMultiaddr(), c.Stat().Direction, c.RemotePeer())
+	}
+}
+
+// TestDirectConnectFails: without hole punching the NATed A stays behind
+// the relay, and DirectConnect says so after its attempts.
+func TestDirectConnectFails(t *testing.T) {
+	_, info := natedPair(t, false)
+	b := newTestHost(t, testConfig(t, ModeClient, "/ip4/127.0.0.1/tcp/0"))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cfg := DirectConfig{Attempts: 2, PerAttempt: time.Second, Pause: 10 * time.Millisecond}
+	c, err := DirectConnect(ctx, b, info, cfg)
+	if !errors.Is(err, ErrNoDirect) {
+		t.Fatalf("DirectConnect = %v, %v; want ErrNoDirect", c, err)
+	}
+	t.Log(err)
+}
