@@ -62,7 +62,7 @@ type natProc struct {
 	name   string
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
-	events chan natEvent
+	stdout chan string // stdout lines not yet waited for
 	mu     sync.Mutex
 	lines  []string
 }
@@ -70,7 +70,7 @@ type natProc struct {
 // startNatProc starts bin with args in host h, stopped at cleanup.
 func startNatProc(t *testing.T, h netlab.Host, name, bin string, args ...string) *natProc {
 	t.Helper()
-	p := &natProc{t: t, name: name, cmd: exec.Command(bin, args...), events: make(chan natEvent, 1024)}
+	p := &natProc{t: t, name: name, cmd: exec.Command(bin, args...), stdout: make(chan string, 4096)}
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -111,11 +111,10 @@ func (p *natProc) read(r io.Reader, events bool) {
 			p.lines = append(p.lines, line)
 		}
 		p.mu.Unlock()
-		var e natEvent
-		if events && json.Unmarshal([]byte(line), &e) == nil {
+		if events {
 			select {
-			case p.events <- e:
-			default: // nobody is waiting for this many events
+			case p.stdout <- line:
+			default: // nobody is waiting for this many lines
 			}
 		}
 	}
@@ -141,19 +140,34 @@ func (p *natProc) send(format string, a ...any) {
 	}
 }
 
-// wait returns the first event (from now on) that satisfies ok.
+// wait returns the first JSON event (from now on) that satisfies ok.
 func (p *natProc) wait(what string, timeout time.Duration, ok func(natEvent) bool) natEvent {
+	p.t.Helper()
+	var got natEvent
+	p.waitLine(what, timeout, func(line string) bool {
+		var e natEvent
+		if json.Unmarshal([]byte(line), &e) != nil || !ok(e) {
+			return false
+		}
+		got = e
+		return true
+	})
+	return got
+}
+
+// waitLine returns the first stdout line (from now on) that satisfies ok.
+func (p *natProc) waitLine(what string, timeout time.Duration, ok func(string) bool) string {
 	p.t.Helper()
 	deadline := time.After(timeout)
 	for {
 		select {
-		case e := <-p.events:
-			if ok(e) {
-				return e
+		case line := <-p.stdout:
+			if ok(line) {
+				return line
 			}
 		case <-deadline:
 			p.t.Fatalf("%s: no %s within %v", p.name, what, timeout)
-			return nil
+			return ""
 		}
 	}
 }
