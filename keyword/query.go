@@ -115,16 +115,37 @@ func hasKeyword(keywords []string, w string, prefix bool) bool {
 	return false
 }
 
-// decodeUnverified decodes a stored record without checking its signature
-// or its rules (it was validated when stored): only for filtering.
-func decodeUnverified(envelope []byte) (*Record, error) {
-	payload, err := envelopePayload(envelope)
-	if err != nil {
-		return nil, err
-	}
+// matchFields decodes only what Query.Match reads (kind and keywords) of
+// a stored record's payload, without checking its signature or rules (it
+// was validated when stored): the owner runs it on every record under a
+// key for every search.
+func matchFields(payload []byte) (*Record, error) {
 	r := &Record{}
-	if err := r.parse(payload); err != nil {
-		return nil, err
+	for len(payload) > 0 {
+		num, typ, n := protowire.ConsumeTag(payload)
+		if n < 0 {
+			return nil, ErrMalformed
+		}
+		payload = payload[n:]
+		switch {
+		case num == fKind && typ == protowire.VarintType:
+			var v uint64
+			v, n = protowire.ConsumeVarint(payload)
+			r.Kind = Kind(min(v, 255))
+		case num == fKeywords && typ == protowire.BytesType:
+			var v []byte
+			v, n = protowire.ConsumeBytes(payload)
+			if len(r.Keywords) == MaxKeywords {
+				return nil, ErrMalformed
+			}
+			r.Keywords = append(r.Keywords, string(v))
+		default:
+			n = protowire.ConsumeFieldValue(num, typ, payload)
+		}
+		if n < 0 {
+			return nil, ErrMalformed
+		}
+		payload = payload[n:]
 	}
 	return r, nil
 }

@@ -396,3 +396,38 @@ func FuzzDecodeQuery(f *testing.F) {
 		q.Match(&Record{Kind: KindKeyword, Keywords: []string{"beatles"}})
 	})
 }
+
+func BenchmarkValidate(b *testing.B) {
+	priv, pub := testKey(b, 1)
+	v := testValidator(b)
+	env := mustSeal(b, testRecord(b, pub), priv)
+	key := chordrouting.KeywordKey("beatles")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := v.Validate(key, env, testNow); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkMatch is the owner's cost per stored record of a multi-word query.
+func BenchmarkMatch(b *testing.B) {
+	priv, pub := testKey(b, 1)
+	v := testValidator(b)
+	env := mustSeal(b, testRecord(b, pub), priv)
+	q := Query{Kind: KindKeyword, Words: []string{"beatles", "let", "b"}, PrefixLast: true}.Encode()
+	key := chordrouting.KeywordKey("beatles")
+	b.ReportAllocs()
+	for b.Loop() {
+		if !v.Match(key, q, env) {
+			b.Fatal("no match")
+		}
+	}
+}
+
+func BenchmarkKeywords(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		Keywords("The Beatles - Let It Be (Remastered 2009) [Live].mp3", []string{"rock"})
+	}
+}

@@ -163,7 +163,11 @@ func (v *Validator) Match(key chordrouting.ID, query []byte, value []byte) bool 
 	if err != nil {
 		return false
 	}
-	r, err := decodeUnverified(value)
+	payload, err := envelopePayload(value)
+	if err != nil {
+		return false
+	}
+	r, err := matchFields(payload)
 	if err != nil {
 		return false
 	}
