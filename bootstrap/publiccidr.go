@@ -161,3 +161,15 @@ func prefixFromIPNet(n *net.IPNet) (netip.Prefix, bool) {
 func ipNetFromPrefix(p netip.Prefix) *net.IPNet {
 	return &net.IPNet{IP: net.IP(p.Addr().AsSlice()), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
 }
+
+// UsePublicCIDRs parses --public-cidr values (ParsePublicCIDRs) and applies
+// them (TreatAsPublic). The daemon calls it once at start, before it
+// builds the host; no values, no change. The returned function undoes it
+// (tests).
+func UsePublicCIDRs(ss []string) (restore func(), err error) {
+	ps, err := ParsePublicCIDRs(ss)
+	if err != nil {
+		return func() {}, err
+	}
+	return TreatAsPublic(ps), nil
+}

@@ -105,7 +105,7 @@ func TestTreatAsPublic(t *testing.T) {
 	}
 }
 
-func parseNets(t *testing.T, ss ...string) []*net.IPNet {
+func parseNets(t testing.TB, ss ...string) []*net.IPNet {
 	var out []*net.IPNet
 	for _, s := range ss {
 		_, n, err := net.ParseCIDR(s)
@@ -153,4 +153,22 @@ func inPrefixes(ps []netip.Prefix, a netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+func TestUsePublicCIDRs(t *testing.T) {
+	lab := ma.StringCast("/ip4/198.18.3.4/udp/4001/quic-v1")
+	if _, err := UsePublicCIDRs([]string{"198.18.0.0/15", "127.0.0.0/8"}); err == nil {
+		t.Fatal("loopback accepted")
+	}
+	if manet.IsPublicAddr(lab) {
+		t.Fatal("a refused list changed the tables")
+	}
+	restore, err := UsePublicCIDRs([]string{"198.18.0.0/15"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer restore()
+	if !manet.IsPublicAddr(lab) || manet.IsPrivateAddr(lab) {
+		t.Error("198.18.3.4 not public after UsePublicCIDRs")
+	}
 }
