@@ -7,8 +7,8 @@
 //
 // # Caller's duties
 //
-//  1. Parse --public-cidr with ParsePublicCIDRs and, if any range was given,
-//     call TreatAsPublic once at daemon start, before any host exists.
+//  1. Apply --public-cidr with UsePublicCIDRs (ParsePublicCIDRs, then
+//     TreatAsPublic) once at daemon start, before any host exists.
 //     libp2p consults go-multiaddr's process-wide address tables in a dozen
 //     places (AutoNAT v1 and v2 address selection, the hole-punching service's
 //     "do I have a public address" gate, identify's address filter, autorelay's
@@ -24,7 +24,15 @@
 //  4. Run a Bootstrapper (NewBootstrapper(...).Run(ctx)) for the node's whole
 //     life; wait for its first answer with WaitAnswered and join the ring
 //     through the peers it reports.
-//  5. Close the Host last.
+//  5. Before a block transfer with a peer that may be behind NAT, get a
+//     direct connection with DirectConnect: relayed connections carry only
+//     128 KiB / 2 min (the relay's limits), so the transfer must wait for
+//     the hole-punched connection; DirectConnect retries the punch and
+//     fails with an error wrapping ErrNoDirect (show it to the user)
+//     instead of leaving the download hanging on a relayed connection.
+//  6. Show Host.Status() in `kwnode status` and IsRelayed(conn) in
+//     `kwnode peers`.
+//  7. Close the Host last.
 //
 // # Differences from SPEC.md
 //
@@ -34,6 +42,12 @@
 // when v1 says private, or v2 refuted addresses and confirmed none; unknown
 // otherwise. An unknown node acts as a client: it must not take ring
 // responsibility it may be unable to serve.
+//
+// AutoNAT v1 waits 15 s after start before its first probe (a libp2p
+// constant with no option) and needs another public node that runs the
+// AutoNAT service, so in mode auto a node settles in about 17 s in the NAT
+// lab, and a network's very first node, having nobody to ask, should run in
+// mode server.
 //
 // Autorelay's defaults (three-minute boot delay, four candidates before the
 // first reservation, an hour of back-off after a failed relay) suit the
