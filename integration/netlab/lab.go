@@ -51,15 +51,24 @@ type Lab struct {
 	hosts   []*Host // every namespace, for Close
 }
 
-// Check reports why a lab cannot be built here, or nil.
+// Check reports why a lab cannot be built here, or nil: it needs root and
+// a kernel with network namespaces and nftables NAT, which it tries out in
+// a throw-away namespace.
 func Check() error {
-	h, err := netns.Get()
+	if !isRoot() {
+		return errors.New("netlab: needs root (network namespaces, nftables)")
+	}
+	var b [3]byte
+	rand.Read(b[:])
+	name := "kwlab-check-" + hex.EncodeToString(b[:])
+	ns, err := newNamed(name)
 	if err != nil {
 		return fmt.Errorf("netlab: no network namespaces: %w", err)
 	}
-	h.Close()
-	if !isRoot() {
-		return errors.New("netlab: needs root (network namespaces, nftables)")
+	defer netns.DeleteNamed(name)
+	defer ns.Close()
+	if err := natRules(ns, "lo", "lo", true); err != nil {
+		return fmt.Errorf("netlab: kernel lacks nftables NAT: %w", err)
 	}
 	return nil
 }
