@@ -3,7 +3,6 @@ package blockxfer
 import (
 	"bufio"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -222,12 +221,12 @@ func DecodeResponse(b []byte) (Response, error) {
 // readFrame reads one length-prefixed frame of at most max bytes, into buf
 // when it is large enough.
 func readFrame(r *bufio.Reader, buf []byte, max int) ([]byte, error) {
-	n, err := binary.ReadUvarint(r)
+	n, err := readUvarint(r)
+	if err == io.EOF {
+		return nil, io.EOF // clean end between frames
+	}
 	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, io.EOF // clean end between frames
-		}
-		return nil, fmt.Errorf("%w: frame length: %v", ErrProtocol, err)
+		return nil, fmt.Errorf("blockxfer: frame length: %w", err)
 	}
 	if n > uint64(max) {
 		return nil, fmt.Errorf("%w: frame of %d bytes, limit %d", ErrProtocol, n, max)
@@ -240,6 +239,30 @@ func readFrame(r *bufio.Reader, buf []byte, max int) ([]byte, error) {
 		return nil, fmt.Errorf("blockxfer: reading frame: %w", noEOF(err))
 	}
 	return buf, nil
+}
+
+// readUvarint reads a frame length. Unlike binary.ReadUvarint it keeps
+// the reader's error (a timeout stays a timeout) apart from bad encoding
+// (ErrProtocol), and returns io.EOF only when no byte was read.
+func readUvarint(r io.ByteReader) (uint64, error) {
+	var x uint64
+	for i := range binary.MaxVarintLen64 {
+		b, err := r.ReadByte()
+		if err != nil {
+			if i > 0 {
+				return 0, noEOF(err)
+			}
+			return 0, err
+		}
+		if b < 0x80 {
+			if i == binary.MaxVarintLen64-1 && b > 1 {
+				break
+			}
+			return x | uint64(b)<<(7*i), nil
+		}
+		x |= uint64(b&0x7f) << (7 * i)
+	}
+	return 0, fmt.Errorf("%w: varint overflows 64 bits", ErrProtocol)
 }
 
 // noEOF turns an EOF inside a frame into ErrUnexpectedEOF.
