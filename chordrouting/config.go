@@ -1,0 +1,160 @@
+package chordrouting
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Config sets a Node's protocol parameters. Timings count ticks (calls of
+// Node.Tick); the caller picks the tick length (the simulator and the
+// daemon use 100 ms).
+type Config struct {
+	// SuccessorListLen is r, the length of the successor list. 8: the ring
+	// survives any r-1 = 7 simultaneous failures of consecutive nodes, and
+	// RING.md's invariant needs r >= 2.
+	SuccessorListLen int
+	// Replicas is R, how many nodes hold each key (the owner and the next
+	// 3: two failures between repair rounds lose nothing; it must not
+	// exceed r+1 because a node only knows r successors to push to.
+	Replicas int
+
+	// StabilizeTicks is the interval between stabilize rounds. 1: a round
+	// costs one small query and one notify, and fast stabilization is what
+	// keeps lookups correct under churn.
+	StabilizeTicks int
+	// FixFingerTicks is the interval between finger refreshes, each
+	// refreshing FingersPerFix fingers. 1 and 1: a node of a ring of N needs
+	// about log2(N/r) fingers beyond its successor list, so a full refresh
+	// takes a few seconds at 100 ms ticks.
+	FixFingerTicks int
+	FingersPerFix  int
+	// RequestTimeoutTicks is how long a request waits for its reply before
+	// the peer is presumed dead. 5: comfortably above a continental round
+	// trip at 100 ms ticks, yet a dead successor is skipped within half a
+	// second.
+	RequestTimeoutTicks int
+	// LookupTimeoutTicks bounds a whole lookup (all its hops and retries).
+	// 100: ten seconds at 100 ms ticks, far above log2(N) round trips.
+	LookupTimeoutTicks int
+	// MaxLookupHops bounds the nodes one lookup queries. 64: four times
+	// log2 of a million-node ring; a lookup beyond it is looping.
+	MaxLookupHops int
+	// LookupCandidates is how many closer nodes a non-final lookup reply
+	// lists. 3: enough to route around a dead finger without another hop
+	// back, small enough to keep replies small.
+	LookupCandidates int
+	// JoinAttempts is how many times Join retries its lookup before it
+	// gives up. 3: each attempt already tries every entry point.
+	JoinAttempts int
+	// RepairTicks is the interval between replica repair rounds. 50: five
+	// seconds at 100 ms ticks; a round costs one digest per replica.
+	RepairTicks int
+	// HealTicks is the interval between partition checks (looking oneself
+	// up through a known peer outside the successor list). 300: thirty
+	// seconds at 100 ms ticks; partitions are rare and a check costs a
+	// lookup. 0 turns the check off.
+	HealTicks int
+	// MaxKnownPeers caps the remembered peers used for partition checks
+	// and rejoins. 8: a few independent ways back into the ring.
+	MaxKnownPeers int
+
+	// Validator checks every value before it is stored or forwarded and
+	// filters Get answers. nil accepts any value up to MaxValueSize, with
+	// the value itself as identity, version 0 and no expiry (tests and
+	// tools only; the daemon sets the keyword validator).
+	Validator Validator
+	// MaxValueSize caps one value in bytes. 8 KiB: a signed record is well
+	// under 1 KiB; this leaves room without letting a peer fill memory.
+	MaxValueSize int
+	// MaxValuesPerKey caps the values one node keeps under one key; the
+	// oldest (lowest Version) is evicted. 1000: a popular keyword keeps
+	// its most recent providers.
+	MaxValuesPerKey int
+	// MaxValuesPerPublisher caps the values one publisher may have on one
+	// node; beyond it new identities are refused. 10000: far above an
+	// honest user's share, small enough to bound a flood.
+	MaxValuesPerPublisher int
+	// MaxItemsPerMessage caps the items of one store message (and the
+	// digests of one digest message). 256: at most 2 MiB of values,
+	// below the libp2p transport's 4 MiB frame.
+	MaxItemsPerMessage int
+	// MaxGetValues caps the values one Get reply carries. 100: a results
+	// page; callers ask again with a narrower query.
+	MaxGetValues int
+	// MaxPending caps this node's outstanding requests; beyond it new
+	// requests fail at once instead of growing memory. 4096.
+	MaxPending int
+}
+
+// DefaultConfig returns the values documented on Config's fields.
+func DefaultConfig() Config {
+	return Config{
+		SuccessorListLen:      8,
+		Replicas:              3,
+		StabilizeTicks:        1,
+		FixFingerTicks:        1,
+		FingersPerFix:         1,
+		RequestTimeoutTicks:   5,
+		LookupTimeoutTicks:    100,
+		MaxLookupHops:         64,
+		LookupCandidates:      3,
+		JoinAttempts:          3,
+		RepairTicks:           50,
+		HealTicks:             300,
+		MaxKnownPeers:         8,
+		MaxValueSize:          8 << 10,
+		MaxValuesPerKey:       1000,
+		MaxValuesPerPublisher: 10000,
+		MaxItemsPerMessage:    256,
+		MaxGetValues:          100,
+		MaxPending:            4096,
+	}
+}
+
+// Validate reports the first broken rule, naming the fields involved.
+func (c Config) Validate() error {
+	pos := []struct {
+		name string
+		v    int
+	}{
+		{"StabilizeTicks", c.StabilizeTicks}, {"FixFingerTicks", c.FixFingerTicks},
+		{"FingersPerFix", c.FingersPerFix}, {"RequestTimeoutTicks", c.RequestTimeoutTicks},
+		{"LookupTimeoutTicks", c.LookupTimeoutTicks}, {"MaxLookupHops", c.MaxLookupHops},
+		{"LookupCandidates", c.LookupCandidates}, {"JoinAttempts", c.JoinAttempts},
+		{"RepairTicks", c.RepairTicks}, {"MaxKnownPeers", c.MaxKnownPeers},
+		{"MaxValueSize", c.MaxValueSize}, {"MaxValuesPerKey", c.MaxValuesPerKey},
+		{"MaxValuesPerPublisher", c.MaxValuesPerPublisher}, {"MaxItemsPerMessage", c.MaxItemsPerMessage},
+		{"MaxGetValues", c.MaxGetValues}, {"MaxPending", c.MaxPending},
+	}
+	for _, f := range pos {
+		if f.v <= 0 {
+			return fmt.Errorf("chordrouting: config: %s must be positive, got %d", f.name, f.v)
+		}
+	}
+	switch {
+	case c.SuccessorListLen < 2:
+		return fmt.Errorf("chordrouting: config: SuccessorListLen (r) must be at least 2, got %d", c.SuccessorListLen)
+	case c.SuccessorListLen > 64:
+		return fmt.Errorf("chordrouting: config: SuccessorListLen (r) must be at most 64, got %d", c.SuccessorListLen)
+	case c.Replicas < 1 || c.Replicas > c.SuccessorListLen+1:
+		return fmt.Errorf("chordrouting: config: Replicas (%d) must be in 1..SuccessorListLen+1 (%d)", c.Replicas, c.SuccessorListLen+1)
+	case c.HealTicks < 0:
+		return fmt.Errorf("chordrouting: config: HealTicks must not be negative, got %d", c.HealTicks)
+	case c.LookupTimeoutTicks < c.RequestTimeoutTicks:
+		return fmt.Errorf("chordrouting: config: LookupTimeoutTicks (%d) must be at least RequestTimeoutTicks (%d)", c.LookupTimeoutTicks, c.RequestTimeoutTicks)
+	case c.RepairTicks <= c.RequestTimeoutTicks:
+		return fmt.Errorf("chordrouting: config: RepairTicks (%d) must exceed RequestTimeoutTicks (%d)", c.RepairTicks, c.RequestTimeoutTicks)
+	}
+	return nil
+}
+
+// Errors a Node reports through its callbacks.
+var (
+	ErrNotMember      = errors.New("chordrouting: node is not a ring member")
+	ErrLeft           = errors.New("chordrouting: node has left the ring")
+	ErrNoPeers        = errors.New("chordrouting: no live peer to ask")
+	ErrTimeout        = errors.New("chordrouting: timed out")
+	ErrTooManyHops    = errors.New("chordrouting: lookup exceeded its hop limit")
+	ErrBusy           = errors.New("chordrouting: too many requests in flight")
+	ErrNotResponsible = errors.New("chordrouting: node is not responsible for the key")
+)

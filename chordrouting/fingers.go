@@ -1,0 +1,148 @@
+package chordrouting
+
+// This file keeps the finger table: only distinct entries that lie beyond
+// the successor list, in ring order. Fingers only speed lookups up;
+// correctness never depends on them.
+
+// lastKnown is the farthest node of the successor list (self when empty).
+func (n *Node) lastKnown() ID {
+	if len(n.succ) == 0 {
+		return n.self.ID
+	}
+	return n.succ[len(n.succ)-1].ID
+}
+
+// fixFingers refreshes the next FingersPerFix fingers, from the widest
+// (self + 2^255) down to the first whose start the successor list covers.
+func (n *Node) fixFingers() {
+	if n.fixBusy || len(n.succ) == 0 {
+		return
+	}
+	n.pruneFingers()
+	for range n.cfg.FingersPerFix {
+		i := n.nextFingerIndex()
+		if i < 0 {
+			return
+		}
+		n.fixFinger(i)
+	}
+}
+
+// nextFingerIndex returns the exponent to refresh next, or -1 when the
+// successor list covers every finger start.
+func (n *Node) nextFingerIndex() int {
+	last := n.lastKnown()
+	for tries := 0; tries < 2; tries++ {
+		if n.fingerNext <= 0 || n.fingerNext >= IDBits {
+			n.fingerNext = IDBits - 1
+		}
+		i := n.fingerNext
+		start := n.self.ID.AddPow2(i)
+		if !BetweenRightIncl(n.self.ID, start, last) {
+			n.fingerNext--
+			return i
+		}
+		n.fingerNext = IDBits - 1 // covered from here down: wrap
+	}
+	return -1
+}
+
+// fixFinger looks up the start of finger i and records its owner.
+func (n *Node) fixFinger(i int) {
+	start := n.self.ID.AddPow2(i)
+	end := n.self.ID
+	if i+1 < IDBits {
+		end = n.self.ID.AddPow2(i + 1)
+	}
+	n.fixBusy = true
+	n.lookup(start, nil, func(a lookupAnswer) {
+		n.fixBusy = false
+		if a.err != nil || len(a.owners) == 0 || !n.member {
+			return
+		}
+		n.setFinger(start, end, a.owners[0])
+	})
+}
+
+// setFinger records o as the owner of the finger interval [start, end):
+// other entries in it are stale and go.
+func (n *Node) setFinger(start, end ID, o Peer) {
+	keep := n.fingers[:0]
+	for _, f := range n.fingers {
+		if f.ID != o.ID && (f.ID == start || Between(start, f.ID, end)) {
+			continue
+		}
+		keep = append(keep, f)
+	}
+	for k := len(keep); k < len(n.fingers); k++ {
+		n.fingers[k] = Peer{}
+	}
+	n.fingers = keep
+	if o.ID == n.self.ID || containsPeer(n.fingers, o.ID) || BetweenRightIncl(n.self.ID, o.ID, n.lastKnown()) {
+		return
+	}
+	n.fingers = append(n.fingers, o)
+	sortByDistance(n.self.ID, n.fingers)
+}
+
+// pruneFingers drops entries the successor list now covers.
+func (n *Node) pruneFingers() {
+	last := n.lastKnown()
+	keep := n.fingers[:0]
+	for _, f := range n.fingers {
+		if !BetweenRightIncl(n.self.ID, f.ID, last) {
+			keep = append(keep, f)
+		}
+	}
+	for k := len(keep); k < len(n.fingers); k++ {
+		n.fingers[k] = Peer{}
+	}
+	n.fingers = keep
+}
+
+// removeFinger forgets a peer presumed dead.
+func (n *Node) removeFinger(id ID) {
+	for k, f := range n.fingers {
+		if f.ID == id {
+			last := len(n.fingers) - 1
+			copy(n.fingers[k:], n.fingers[k+1:])
+			n.fingers[last] = Peer{}
+			n.fingers = n.fingers[:last]
+			return
+		}
+	}
+}
+
+// suspect is told of every request that timed out.
+func (n *Node) suspect(id ID) { n.removeFinger(id) }
+
+// closestPreceding returns up to k known nodes (fingers and successor
+// list) that lie strictly between this node and key, closest to key
+// first.
+func (n *Node) closestPreceding(key ID, k int, out []Peer) []Peer {
+	consider := func(p Peer) {
+		if !Between(n.self.ID, p.ID, key) || containsPeer(out, p.ID) {
+			return
+		}
+		d := key.Sub(p.ID)
+		pos := len(out)
+		for pos > 0 && d.Less(key.Sub(out[pos-1].ID)) {
+			pos--
+		}
+		if pos >= k {
+			return
+		}
+		if len(out) < k {
+			out = append(out, Peer{})
+		}
+		copy(out[pos+1:], out[pos:len(out)-1])
+		out[pos] = p
+	}
+	for _, p := range n.succ {
+		consider(p)
+	}
+	for _, p := range n.fingers {
+		consider(p)
+	}
+	return out
+}

@@ -1,0 +1,109 @@
+package chordrouting
+
+import "fmt"
+
+// Get fetches up to limit values under key that match query (opaque to
+// the core; see Validator.Match) from the key's owner. If the owner does
+// not answer, the next replicas are asked to answer from their copies.
+func (n *Node) Get(key ID, query []byte, limit int, done func(GetResult)) {
+	if done == nil {
+		done = func(GetResult) {}
+	}
+	if limit <= 0 || limit > n.cfg.MaxGetValues {
+		limit = n.cfg.MaxGetValues
+	}
+	if len(query) > n.cfg.MaxValueSize {
+		done(GetResult{Err: fmt.Errorf("chordrouting: get: query of %d bytes exceeds %d", len(query), n.cfg.MaxValueSize)})
+		return
+	}
+	n.lookup(key, nil, func(a lookupAnswer) {
+		if a.err != nil {
+			done(GetResult{Hops: a.hops, Err: fmt.Errorf("chordrouting: get: %w", a.err)})
+			return
+		}
+		reps := a.owners[:min(len(a.owners), n.cfg.Replicas)]
+		n.getFrom(key, query, limit, reps, 0, a.hops, done)
+	})
+}
+
+// getFrom asks reps[k]; the owner (k == 0) answers if responsible, the
+// others are asked to answer from their replicas.
+func (n *Node) getFrom(key ID, query []byte, limit int, reps []Peer, k, hops int, done func(GetResult)) {
+	if k >= len(reps) {
+		done(GetResult{Hops: hops, Err: fmt.Errorf("chordrouting: get: no replica answered: %w", ErrNoPeers)})
+		return
+	}
+	p := reps[k]
+	if p.ID == n.self.ID && n.member {
+		done(GetResult{Values: n.matching(key, query, limit), From: n.self, Hops: hops})
+		return
+	}
+	hops++
+	n.request(p, &Message{Type: MsgGet, Key: key, Query: query, Count: limit, Replica: k > 0}, func(m *Message) {
+		if m == nil || m.Type != MsgGetReply || !m.Done {
+			n.getFrom(key, query, limit, reps, k+1, hops, done)
+			return
+		}
+		vals := make([][]byte, 0, min(len(m.Items), limit))
+		for _, it := range m.Items {
+			if len(vals) == limit {
+				break
+			}
+			if it.Key == key {
+				vals = append(vals, it.Value)
+			}
+		}
+		done(GetResult{Values: vals, From: p, Hops: hops})
+	})
+}
+
+// matching returns up to limit live, non-removal values under key that
+// match query.
+func (n *Node) matching(key ID, query []byte, limit int) [][]byte {
+	var out [][]byte
+	for _, v := range n.liveValues(key) {
+		if len(out) == limit {
+			break
+		}
+		if v.Removal || !n.val.Match(key, query, v.Data) {
+			continue
+		}
+		out = append(out, v.Data)
+	}
+	return out
+}
+
+// responsible reports whether this node owns key: key in (pred, self],
+// or no predecessor is known (a ring of one).
+func (n *Node) responsible(key ID) bool {
+	return !n.hasPred || BetweenRightIncl(n.pred.ID, key, n.self.ID)
+}
+
+// onGet answers a MsgGet. A node that does not own the key answers with
+// closer nodes, unless asked (Replica set) to answer from its copies
+// because the owner did not answer.
+func (n *Node) onGet(m *Message) {
+	if !n.member {
+		n.replyErr(m, ErrNotMember.Error())
+		return
+	}
+	if len(m.Query) > n.cfg.MaxValueSize {
+		n.replyErr(m, "query too large")
+		return
+	}
+	if !n.responsible(m.Key) && !m.Replica {
+		n.reply(m, &Message{Type: MsgGetReply, Key: m.Key,
+			Peers: n.closestPreceding(m.Key, n.cfg.LookupCandidates, nil)})
+		return
+	}
+	limit := m.Count
+	if limit <= 0 || limit > n.cfg.MaxGetValues {
+		limit = n.cfg.MaxGetValues
+	}
+	vals := n.matching(m.Key, m.Query, limit)
+	items := make([]Item, len(vals))
+	for k, v := range vals {
+		items[k] = Item{Key: m.Key, Value: v}
+	}
+	n.reply(m, &Message{Type: MsgGetReply, Key: m.Key, Done: true, Items: items})
+}

@@ -1,0 +1,88 @@
+package chordrouting
+
+import "fmt"
+
+// joinOp is a Join in progress.
+type joinOp struct {
+	via      []Peer
+	attempts int
+	done     func(error)
+}
+
+// Join makes the node a member through any of the given members (RING.md
+// join): it finds the member m whose interval (m, successor of m) holds
+// this node's ID, takes m's successor s, and sets its list to s followed
+// by s's list. done runs once, inside a later Step or Tick.
+func (n *Node) Join(via []Peer, done func(error)) {
+	if done == nil {
+		done = func(error) {}
+	}
+	switch {
+	case n.left:
+		done(ErrLeft)
+		return
+	case n.member:
+		done(nil)
+		return
+	case n.joinOp != nil:
+		done(fmt.Errorf("chordrouting: join: already joining"))
+		return
+	}
+	n.AddKnownPeers(via)
+	op := &joinOp{via: appendPeers(nil, via, n.self.ID), done: done}
+	if len(op.via) == 0 {
+		done(fmt.Errorf("chordrouting: join: %w", ErrNoPeers))
+		return
+	}
+	n.joinOp = op
+	n.joinAttempt(op)
+}
+
+// joinAttempt runs one lookup of this node's ID and adopts the successor.
+func (n *Node) joinAttempt(op *joinOp) {
+	op.attempts++
+	n.lookup(n.self.ID, op.via, func(a lookupAnswer) {
+		if n.joinOp != op {
+			return
+		}
+		if a.err != nil {
+			n.joinRetry(op, a.err)
+			return
+		}
+		var s Peer
+		for _, p := range a.owners {
+			if p.ID != n.self.ID { // a stale entry for an earlier run of this node
+				s = p
+				break
+			}
+		}
+		if s.ID == n.self.ID || s == (Peer{}) {
+			n.joinRetry(op, ErrNoPeers)
+			return
+		}
+		n.request(s, &Message{Type: MsgGetState}, func(m *Message) {
+			if n.joinOp != op {
+				return
+			}
+			if m == nil || m.Type != MsgState {
+				n.joinRetry(op, fmt.Errorf("successor %s did not answer: %w", s.ID.Short(), ErrTimeout))
+				return
+			}
+			n.joinOp = nil
+			n.member = true
+			n.setList(s, m.Peers)
+			n.notify(s)
+			op.done(nil)
+		})
+	})
+}
+
+// joinRetry tries again or gives up.
+func (n *Node) joinRetry(op *joinOp, err error) {
+	if n.left || op.attempts >= n.cfg.JoinAttempts {
+		n.joinOp = nil
+		op.done(fmt.Errorf("chordrouting: join after %d attempts: %w", op.attempts, err))
+		return
+	}
+	n.joinAttempt(op)
+}

@@ -1,0 +1,204 @@
+package chordrouting
+
+// This file is the iterative lookup: the asking node drives every hop.
+
+// maxCandidates bounds the candidates one lookup remembers.
+const maxCandidates = 16
+
+// lookupAnswer is what a lookup found: the key's owner and its successors,
+// and the node that answered (the owner's predecessor as that node
+// believes), which tells which key ranges the owners cover.
+type lookupAnswer struct {
+	owners []Peer
+	from   Peer
+	hops   int
+	err    error
+}
+
+// lookupOp is one lookup in progress.
+type lookupOp struct {
+	key   ID
+	cands []Peer // closest to key first (entry points: in the order given)
+	tried []ID   // asked or presumed dead
+	hops  int
+	start uint64
+	done  func(lookupAnswer)
+}
+
+// Lookup finds the owner of key and its successors. done runs inside a
+// later Step or Tick (or at once when this node knows the answer).
+func (n *Node) Lookup(key ID, done func(LookupResult)) {
+	n.lookup(key, nil, func(a lookupAnswer) {
+		done(LookupResult{Key: key, Successors: a.owners, Hops: a.hops, Err: a.err})
+	})
+}
+
+// lookup starts a lookup of key. With via, it starts at those peers and
+// uses nothing this node knows (client mode, joins, partition checks);
+// without, a member starts at its own closest preceding nodes and a
+// non-member at its entry points.
+func (n *Node) lookup(key ID, via []Peer, done func(lookupAnswer)) {
+	if n.left {
+		done(lookupAnswer{err: ErrLeft})
+		return
+	}
+	op := &lookupOp{key: key, start: n.now, done: done}
+	switch {
+	case via != nil:
+		op.cands = appendPeers(op.cands, via, n.self.ID)
+	case n.member:
+		if a, ok := n.localAnswer(key); ok {
+			done(a)
+			return
+		}
+		op.cands = n.closestPreceding(key, maxCandidates, make([]Peer, 0, 4))
+	default:
+		op.cands = appendPeers(op.cands, n.entry, n.self.ID)
+	}
+	n.lookupStep(op)
+}
+
+// appendPeers appends ps except self and duplicates.
+func appendPeers(out, ps []Peer, self ID) []Peer {
+	for _, p := range ps {
+		if p.ID != self && !containsPeer(out, p.ID) && len(out) < maxCandidates {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// localAnswer answers a member's lookup without asking anyone when the
+// key is in its own range or its successor's.
+func (n *Node) localAnswer(key ID) (lookupAnswer, bool) {
+	if len(n.succ) == 0 || key == n.self.ID || (n.hasPred && BetweenRightIncl(n.pred.ID, key, n.self.ID)) {
+		owners := make([]Peer, 0, len(n.succ)+1)
+		owners = append(owners, n.self)
+		owners = append(owners, n.succ[:min(len(n.succ), n.cfg.SuccessorListLen-1)]...)
+		from := n.self
+		if n.hasPred {
+			from = n.pred
+		}
+		return lookupAnswer{owners: owners, from: from}, true
+	}
+	if BetweenRightIncl(n.self.ID, key, n.succ[0].ID) {
+		return lookupAnswer{owners: append([]Peer(nil), n.succ...), from: n.self}, true
+	}
+	return lookupAnswer{}, false
+}
+
+// lookupStep asks the best candidate not yet tried.
+func (n *Node) lookupStep(op *lookupOp) {
+	if n.left {
+		op.done(lookupAnswer{hops: op.hops, err: ErrLeft})
+		return
+	}
+	if op.hops >= n.cfg.MaxLookupHops {
+		op.done(lookupAnswer{hops: op.hops, err: ErrTooManyHops})
+		return
+	}
+	if n.now-op.start > uint64(n.cfg.LookupTimeoutTicks) {
+		op.done(lookupAnswer{hops: op.hops, err: ErrTimeout})
+		return
+	}
+	var next Peer
+	found := false
+	for len(op.cands) > 0 {
+		next = op.cands[0]
+		op.cands = op.cands[1:]
+		if !containsID(op.tried, next.ID) {
+			found = true
+			break
+		}
+	}
+	if !found {
+		op.done(lookupAnswer{hops: op.hops, err: ErrNoPeers})
+		return
+	}
+	op.tried = append(op.tried, next.ID)
+	op.hops++
+	n.request(next, &Message{Type: MsgFindSuccessor, Key: op.key}, func(m *Message) {
+		if m == nil || m.Type != MsgFindSuccessorReply {
+			n.lookupStep(op) // dead or refused: route around it
+			return
+		}
+		if m.Done {
+			owners := sanitizeOwners(m.Peers, n.cfg.SuccessorListLen)
+			if len(owners) > 0 {
+				op.done(lookupAnswer{owners: owners, from: next, hops: op.hops})
+				return
+			}
+		}
+		n.addCandidates(op, next.ID, m.Peers)
+		n.lookupStep(op)
+	})
+}
+
+// addCandidates merges a reply's closer nodes into the candidates. Only
+// nodes strictly between the answering node and the key are taken, so
+// every hop makes progress and the lookup ends.
+func (n *Node) addCandidates(op *lookupOp, from ID, ps []Peer) {
+	for k, p := range ps {
+		if k >= maxCandidates {
+			break
+		}
+		if p.ID == n.self.ID || !Between(from, p.ID, op.key) || containsID(op.tried, p.ID) || containsPeer(op.cands, p.ID) {
+			continue
+		}
+		d := op.key.Sub(p.ID)
+		pos := 0
+		for pos < len(op.cands) && !d.Less(op.key.Sub(op.cands[pos].ID)) {
+			pos++
+		}
+		if pos >= maxCandidates {
+			continue
+		}
+		if len(op.cands) < maxCandidates {
+			op.cands = append(op.cands, Peer{})
+		}
+		copy(op.cands[pos+1:], op.cands[pos:len(op.cands)-1])
+		op.cands[pos] = p
+	}
+}
+
+// sanitizeOwners keeps at most r entries without duplicates.
+func sanitizeOwners(ps []Peer, r int) []Peer {
+	out := make([]Peer, 0, min(len(ps), r))
+	for _, p := range ps {
+		if len(out) == r {
+			break
+		}
+		if !containsPeer(out, p.ID) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func containsID(ids []ID, id ID) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+// onFindSuccessor answers a lookup step: the owner and its successors when
+// the key lies between this node and its successor, else closer nodes.
+func (n *Node) onFindSuccessor(m *Message) {
+	if !n.member {
+		n.replyErr(m, ErrNotMember.Error())
+		return
+	}
+	r := &Message{Type: MsgFindSuccessorReply, Key: m.Key}
+	switch {
+	case len(n.succ) == 0:
+		r.Done, r.Peers = true, []Peer{n.self}
+	case BetweenRightIncl(n.self.ID, m.Key, n.succ[0].ID):
+		r.Done, r.Peers = true, append(make([]Peer, 0, len(n.succ)), n.succ...)
+	default:
+		r.Peers = n.closestPreceding(m.Key, n.cfg.LookupCandidates, make([]Peer, 0, n.cfg.LookupCandidates))
+	}
+	n.reply(m, r)
+}

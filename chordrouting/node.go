@@ -1,0 +1,219 @@
+package chordrouting
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+)
+
+// Node is one ring node: a state machine driven by Step (incoming
+// messages) and Tick (time), with its output sent through the Transport.
+// It is not safe for concurrent use: its owner serializes every call, and
+// done callbacks run inside those calls.
+type Node struct {
+	self  Peer
+	cfg   Config
+	tr    Transport
+	st    Storage
+	clock Clock
+	rng   *rand.Rand
+	val   Validator
+
+	member bool // created the ring or joined it
+	left   bool // Leave was called: the node is inert
+
+	hasPred bool
+	pred    Peer
+	succ    []Peer // the successor list: ordered, no self, no duplicates, at most r
+	fingers []Peer // distinct finger entries beyond the successor list, in ring order
+
+	entry []Peer // client mode: ring nodes to start lookups at
+	known []Peer // remembered peers for partition checks and rejoins
+
+	now      uint64 // ticks since NewNode
+	phase    uint64 // offset of the periodic tasks, so nodes do not act in lockstep
+	reqID    uint64
+	pending  []pending
+	deferred []func(*Message) // callbacks of requests that could not be sent
+	scratch  []pending
+
+	stabBusy   bool
+	predCheck  bool // a ping to the predecessor is in flight
+	predCand   Peer // the notifier to adopt if that ping times out
+	fixBusy    bool
+	fingerNext int
+	joinOp     *joinOp
+	healBusy   bool
+	repairBusy bool
+
+	pubCount   map[string]int // values held per publisher
+	nextExpiry time.Time      // earliest expiry among held values; zero: none
+	misplaced  []ID           // keys offered to their owners in the last repair round
+}
+
+// NewNode returns a node that is not yet in a ring: call Create, Join or
+// SetEntryPoints next. rng supplies every random choice (request IDs, task
+// phases, peer choices).
+func NewNode(self Peer, cfg Config, tr Transport, st Storage, clock Clock, rng *rand.Rand) (*Node, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if tr == nil || st == nil || clock == nil || rng == nil {
+		return nil, errors.New("chordrouting: new node: transport, storage, clock and rng are required")
+	}
+	n := &Node{
+		self: self, cfg: cfg, tr: tr, st: st, clock: clock, rng: rng,
+		val:   cfg.Validator,
+		succ:  make([]Peer, 0, cfg.SuccessorListLen),
+		reqID: rng.Uint64() | 1,
+		phase: rng.Uint64N(1 << 16),
+	}
+	if n.val == nil {
+		n.val = opaqueValidator{max: cfg.MaxValueSize}
+	}
+	if err := n.loadStorage(); err != nil {
+		return nil, fmt.Errorf("chordrouting: new node: %w", err)
+	}
+	return n, nil
+}
+
+// Self is the node's own identity.
+func (n *Node) Self() Peer { return n.self }
+
+// Create makes the node the first member of a new ring: a ring of one.
+func (n *Node) Create() {
+	if n.left {
+		return
+	}
+	n.member = true
+	n.hasPred = false
+	n.succ = n.succ[:0]
+}
+
+// SetEntryPoints puts the node in client mode (not a ring member): its
+// lookups, puts and gets start at these ring nodes. They are also
+// remembered as known peers.
+func (n *Node) SetEntryPoints(p []Peer) {
+	n.entry = n.entry[:0]
+	for _, q := range p {
+		if q.ID != n.self.ID && !containsPeer(n.entry, q.ID) && len(n.entry) < 64 {
+			n.entry = append(n.entry, q)
+		}
+	}
+	n.AddKnownPeers(p)
+}
+
+// AddKnownPeers remembers peers (bootstrap or previously seen ring nodes)
+// for partition checks and rejoins; at most Config.MaxKnownPeers are kept,
+// the newest replacing the oldest.
+func (n *Node) AddKnownPeers(p []Peer) {
+	for _, q := range p {
+		if q.ID == n.self.ID || containsPeer(n.known, q.ID) {
+			continue
+		}
+		if len(n.known) >= n.cfg.MaxKnownPeers {
+			copy(n.known, n.known[1:])
+			n.known = n.known[:len(n.known)-1]
+		}
+		n.known = append(n.known, q)
+	}
+}
+
+// State returns a snapshot of the node's ring state.
+func (n *Node) State() NodeState {
+	s := NodeState{
+		Self:       n.self,
+		Member:     n.member,
+		Successors: append([]Peer(nil), n.succ...),
+		Fingers:    append([]Peer(nil), n.fingers...),
+		Records:    n.st.Len(),
+	}
+	if n.hasPred {
+		p := n.pred
+		s.Predecessor = &p
+	}
+	return s
+}
+
+// Tick tells the node that one tick of time has passed: requests time out
+// and the periodic tasks (stabilize, fix fingers, repair, partition check,
+// expiry) run when due.
+func (n *Node) Tick() {
+	if n.left {
+		return
+	}
+	n.now++
+	n.expireRequests()
+	n.runDeferred()
+	t := n.now + n.phase
+	if n.member {
+		if t%uint64(n.cfg.StabilizeTicks) == 0 {
+			n.stabilize()
+		}
+		if t%uint64(n.cfg.FixFingerTicks) == 0 {
+			n.fixFingers()
+		}
+		if t%uint64(n.cfg.RepairTicks) == 0 {
+			n.repair()
+		}
+		if n.cfg.HealTicks > 0 && t%uint64(n.cfg.HealTicks) == 0 {
+			n.checkPartition()
+		}
+	}
+	n.expireValues()
+}
+
+// Step handles one incoming message.
+func (n *Node) Step(m *Message) {
+	if m == nil || n.left || m.From.ID == n.self.ID {
+		return
+	}
+	if m.Type.IsReply() {
+		n.onReply(m)
+		return
+	}
+	switch m.Type {
+	case MsgPing:
+		n.reply(m, &Message{Type: MsgPong})
+	case MsgGetState:
+		n.onGetState(m)
+	case MsgNotify:
+		n.rectify(m.From)
+	case MsgFindSuccessor:
+		n.onFindSuccessor(m)
+	case MsgStore:
+		n.onStore(m)
+	case MsgGet:
+		n.onGet(m)
+	case MsgDigest:
+		n.onDigest(m)
+	case MsgLeave:
+		n.onLeave(m)
+	default:
+		if m.Type.IsRequest() {
+			n.replyErr(m, "unknown request")
+		}
+	}
+}
+
+// onGetState answers with the predecessor and successor list as of now.
+func (n *Node) onGetState(m *Message) {
+	if !n.member {
+		n.replyErr(m, ErrNotMember.Error())
+		return
+	}
+	r := &Message{Type: MsgState, HasPred: n.hasPred, Pred: n.pred}
+	r.Peers = append(make([]Peer, 0, len(n.succ)), n.succ...)
+	n.reply(m, r)
+}
+
+// containsPeer reports whether ps lists id.
+func containsPeer(ps []Peer, id ID) bool {
+	for _, p := range ps {
+		if p.ID == id {
+			return true
+		}
+	}
+	return false
+}

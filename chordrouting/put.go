@@ -1,0 +1,130 @@
+package chordrouting
+
+import (
+	"fmt"
+	"sort"
+)
+
+// putOp is a Put in progress.
+type putOp struct {
+	items   []Item // sorted by key
+	res     PutResult
+	waiting int
+	failed  []Item
+	retried bool
+	done    func(PutResult)
+}
+
+// Put stores items on their owners: the keys are grouped by owner with as
+// few lookups as possible, then each owner gets one store request
+// carrying all its items (split only at MaxItemsPerMessage). The owner
+// validates, stores and copies to its replicas. Items whose owner does
+// not answer are retried once with fresh lookups.
+func (n *Node) Put(items []Item, done func(PutResult)) {
+	if done == nil {
+		done = func(PutResult) {}
+	}
+	if n.left {
+		done(PutResult{Err: ErrLeft})
+		return
+	}
+	op := &putOp{done: done}
+	for _, it := range items {
+		if len(it.Value) == 0 || len(it.Value) > n.cfg.MaxValueSize {
+			op.res.Err = fmt.Errorf("chordrouting: put: value of %d bytes, want 1..%d", len(it.Value), n.cfg.MaxValueSize)
+			continue
+		}
+		op.items = append(op.items, it)
+	}
+	sort.SliceStable(op.items, func(i, j int) bool { return op.items[i].Key.Less(op.items[j].Key) })
+	n.putRound(op)
+}
+
+// putRound groups op.items by owner and sends the stores.
+func (n *Node) putRound(op *putOp) {
+	if len(op.items) == 0 {
+		op.done(op.res)
+		return
+	}
+	keys := make([]ID, len(op.items))
+	for k, it := range op.items {
+		keys[k] = it.Key
+	}
+	n.groupByOwner(keys, func(groups []ownerGroup, lookups int, failed []int, err error) {
+		op.res.Lookups += lookups
+		if err != nil {
+			op.res.Err = fmt.Errorf("chordrouting: put: lookup of %d keys: %w", len(failed), err)
+		}
+		for _, g := range groups {
+			items := make([]Item, len(g.idx))
+			for k, i := range g.idx {
+				items[k] = op.items[i]
+			}
+			n.putSend(op, g.owner, items)
+		}
+		if op.waiting == 0 {
+			n.putFinish(op)
+		}
+	})
+}
+
+// putSend sends one owner its items.
+func (n *Node) putSend(op *putOp, owner Peer, items []Item) {
+	for len(items) > 0 {
+		k := min(len(items), n.cfg.MaxItemsPerMessage)
+		batch := items[:k:k]
+		items = items[k:]
+		op.res.RPCs++
+		if owner.ID == n.self.ID && n.member {
+			op.res.Stored += n.storeLocal(batch)
+			continue
+		}
+		op.waiting++
+		n.request(owner, &Message{Type: MsgStore, Items: batch}, func(m *Message) {
+			op.waiting--
+			if m != nil && m.Type == MsgStoreAck {
+				op.res.Stored += min(max(m.Count, 0), len(batch))
+			} else {
+				op.failed = append(op.failed, batch...)
+			}
+			if op.waiting == 0 {
+				n.putFinish(op)
+			}
+		})
+	}
+}
+
+// storeLocal stores items this node owns and pushes them to its replicas.
+func (n *Node) storeLocal(items []Item) int {
+	count := 0
+	var fwd []Item
+	for _, it := range items {
+		if _, err := n.accept(it.Key, it.Value); err != nil {
+			if err == errStale {
+				count++
+			}
+			continue
+		}
+		count++
+		fwd = append(fwd, it)
+	}
+	for _, p := range n.replicaTargets() {
+		n.pushItems(p, fwd)
+	}
+	return count
+}
+
+// putFinish retries failed stores once, then reports.
+func (n *Node) putFinish(op *putOp) {
+	if len(op.failed) > 0 && !op.retried && !n.left {
+		op.retried = true
+		op.items, op.failed = op.failed, nil
+		sort.SliceStable(op.items, func(i, j int) bool { return op.items[i].Key.Less(op.items[j].Key) })
+		n.putRound(op)
+		return
+	}
+	if len(op.failed) > 0 {
+		op.res.Err = fmt.Errorf("chordrouting: put: %d items unacknowledged: %w", len(op.failed), ErrTimeout)
+	}
+	op.done(op.res)
+}

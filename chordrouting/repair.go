@@ -1,0 +1,279 @@
+package chordrouting
+
+// This file is the periodic replica repair. Each round a node (1) offers
+// digests of the values it owns to its R-1 successors and pushes only
+// what they name as missing or older, and (2) finds the values it holds
+// but is no longer among the R replicas of, offers them to their owners
+// the same way, and drops them one round later (the grace period).
+
+// repair runs one round.
+func (n *Node) repair() {
+	if !n.member || n.repairBusy || len(n.succ) == 0 {
+		return
+	}
+	keys, err := n.st.Keys()
+	if err != nil {
+		return
+	}
+	var owned []ID
+	for _, k := range keys {
+		if n.responsible(k) {
+			owned = append(owned, k)
+		}
+	}
+	ds := n.digests(owned)
+	for _, p := range n.replicaTargets() {
+		n.offer(p, ds, nil)
+	}
+	if n.hasPred && len(owned) < len(keys) {
+		n.repairBusy = true
+		n.walkPreds(n.pred, n.cfg.Replicas-1, func(lo ID, ok bool) {
+			n.repairBusy = false
+			if ok {
+				n.repairMisplaced(lo)
+			}
+		})
+	}
+}
+
+// digests names every live value under keys.
+func (n *Node) digests(keys []ID) []Digest {
+	var ds []Digest
+	for _, k := range keys {
+		for _, v := range n.liveValues(k) {
+			ds = append(ds, Digest{Key: k, Identity: v.Identity, Version: v.Version})
+		}
+	}
+	return ds
+}
+
+// offer sends digests to p in messages of at most MaxItemsPerMessage and
+// pushes the values p names. done (may be nil) learns whether every
+// message was answered. When the digests of this node's own range fit in
+// one message, the message says so (Done, with the range start in Pred)
+// and p pushes back what it holds in that range and this node lacks: an
+// owner that lost values (it joined, or took over a failed owner's range)
+// gets them back from its replicas.
+func (n *Node) offer(p Peer, ds []Digest, done func(ok bool)) {
+	waiting, ok := 0, true
+	whole := len(ds) <= n.cfg.MaxItemsPerMessage && n.hasPred && done == nil
+	for first := true; first || len(ds) > 0; first = false {
+		k := min(len(ds), n.cfg.MaxItemsPerMessage)
+		chunk := ds[:k:k]
+		ds = ds[k:]
+		if k == 0 && !whole {
+			break
+		}
+		waiting++
+		msg := &Message{Type: MsgDigest, Digests: chunk}
+		if whole {
+			msg.Done, msg.HasPred, msg.Pred = true, true, n.pred
+		}
+		n.request(p, msg, func(m *Message) {
+			waiting--
+			if m == nil || m.Type != MsgDigestReply {
+				ok = false
+			} else {
+				n.pushNamed(p, m.Digests)
+			}
+			if waiting == 0 && done != nil {
+				done(ok)
+			}
+		})
+	}
+	if waiting == 0 && done != nil {
+		done(true)
+	}
+}
+
+// pushNamed pushes the values a digest reply named, at most as many as
+// were offered in one message.
+func (n *Node) pushNamed(p Peer, named []Digest) {
+	var items []Item
+	for k, d := range named {
+		if k >= n.cfg.MaxItemsPerMessage {
+			break
+		}
+		for _, v := range n.liveValues(d.Key) {
+			if v.Identity == d.Identity {
+				items = append(items, Item{Key: d.Key, Value: v.Data})
+				break
+			}
+		}
+	}
+	n.pushItems(p, items)
+}
+
+// onDigest names the offered values this node lacks or holds in an older
+// version.
+func (n *Node) onDigest(m *Message) {
+	if !n.member {
+		n.replyErr(m, ErrNotMember.Error())
+		return
+	}
+	if len(m.Digests) > n.cfg.MaxItemsPerMessage {
+		n.replyErr(m, "too many digests")
+		return
+	}
+	var want []Digest
+	for _, d := range m.Digests {
+		if !n.holdsVersion(d) {
+			want = append(want, d)
+		}
+	}
+	n.reply(m, &Message{Type: MsgDigestReply, Digests: want})
+	if m.Done && m.HasPred {
+		n.pushBack(m)
+	}
+}
+
+// pushBack sends the owner of the range (m.Pred, m.From] the values this
+// node holds there that the owner's complete digest did not name (or named
+// in an older version).
+func (n *Node) pushBack(m *Message) {
+	keys, err := n.st.Keys()
+	if err != nil {
+		return
+	}
+	var items []Item
+	for _, k := range keys {
+		if !BetweenRightIncl(m.Pred.ID, k, m.From.ID) {
+			continue
+		}
+		for _, v := range n.liveValues(k) {
+			if !offeredAtLeast(m.Digests, k, v) {
+				items = append(items, Item{Key: k, Value: v.Data})
+			}
+		}
+	}
+	n.pushItems(m.From, items)
+}
+
+// offeredAtLeast reports whether ds names v's identity at v's version or
+// newer.
+func offeredAtLeast(ds []Digest, key ID, v StoredValue) bool {
+	for _, d := range ds {
+		if d.Key == key && d.Identity == v.Identity {
+			return d.Version >= v.Version
+		}
+	}
+	return false
+}
+
+// holdsVersion reports whether a value of d's identity at d's version or
+// newer is held.
+func (n *Node) holdsVersion(d Digest) bool {
+	for _, v := range n.liveValues(d.Key) {
+		if v.Identity == d.Identity {
+			return v.Version >= d.Version
+		}
+	}
+	return false
+}
+
+// walkPreds follows predecessors `steps` times back from p and reports the
+// node reached; ok is false if a step failed or the walk came round to
+// this node (a ring of at most R nodes: everything is legitimately held).
+func (n *Node) walkPreds(p Peer, steps int, done func(lo ID, ok bool)) {
+	if steps <= 0 {
+		done(p.ID, true)
+		return
+	}
+	n.request(p, &Message{Type: MsgGetState}, func(m *Message) {
+		if m == nil || m.Type != MsgState || !m.HasPred || m.Pred.ID == n.self.ID || !n.member {
+			done(ID{}, false)
+			return
+		}
+		if !Between(m.Pred.ID, p.ID, n.self.ID) {
+			done(ID{}, false) // not behind p as seen from here: the walk is stale
+			return
+		}
+		n.walkPreds(m.Pred, steps-1, done)
+	})
+}
+
+// repairMisplaced handles the keys outside (lo, self]: those offered last
+// round are dropped, the others offered to their owners now.
+func (n *Node) repairMisplaced(lo ID) {
+	keys, err := n.st.Keys()
+	if err != nil {
+		return
+	}
+	var offerKeys []ID
+	for _, k := range keys {
+		if BetweenRightIncl(lo, k, n.self.ID) {
+			continue
+		}
+		if containsSortedID(n.misplaced, k) {
+			for _, v := range n.liveValues(k) {
+				_ = n.drop(k, v)
+			}
+			continue
+		}
+		offerKeys = append(offerKeys, k)
+	}
+	n.misplaced = n.misplaced[:0]
+	if len(offerKeys) == 0 {
+		return
+	}
+	n.repairBusy = true
+	n.groupByOwner(offerKeys, func(groups []ownerGroup, _ int, _ []int, _ error) {
+		pendingGroups := len(groups)
+		if pendingGroups == 0 {
+			n.repairBusy = false
+		}
+		for _, g := range groups {
+			gk := make([]ID, len(g.idx))
+			for j, i := range g.idx {
+				gk[j] = offerKeys[i]
+			}
+			if g.owner.ID == n.self.ID {
+				pendingGroups--
+				if pendingGroups == 0 {
+					n.repairBusy = false
+				}
+				continue
+			}
+			n.offer(g.owner, n.digests(gk), func(ok bool) {
+				if ok {
+					n.misplaced = insertSortedIDs(n.misplaced, gk)
+				}
+				pendingGroups--
+				if pendingGroups == 0 {
+					n.repairBusy = false
+				}
+			})
+		}
+	})
+}
+
+// containsSortedID reports whether the ascending ids hold id.
+func containsSortedID(ids []ID, id ID) bool {
+	lo, hi := 0, len(ids)
+	for lo < hi {
+		m := (lo + hi) / 2
+		if ids[m].Less(id) {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo < len(ids) && ids[lo] == id
+}
+
+// insertSortedIDs adds ids (ascending) to the ascending set.
+func insertSortedIDs(set, ids []ID) []ID {
+	for _, id := range ids {
+		if containsSortedID(set, id) {
+			continue
+		}
+		k := len(set)
+		for k > 0 && id.Less(set[k-1]) {
+			k--
+		}
+		set = append(set, ID{})
+		copy(set[k+1:], set[k:])
+		set[k] = id
+	}
+	return set
+}

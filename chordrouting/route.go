@@ -1,0 +1,86 @@
+package chordrouting
+
+// This file groups keys by owner with as few lookups as possible: one
+// lookup names the owner and its successors, whose key ranges are
+// consecutive, so the sorted keys that fall in them need no new lookup.
+
+// ownerGroup is the keys (by index into the caller's slice) one owner
+// holds.
+type ownerGroup struct {
+	owner Peer
+	idx   []int
+}
+
+// coverOf returns the owner of key among the ranges a lookup answer
+// spans: (from, o0], (o0, o1], ... — and, when the list is shorter than r
+// (a small ring: every node is listed), (o_last, from] too.
+func (n *Node) coverOf(a *lookupAnswer, key ID) (Peer, bool) {
+	if a == nil || len(a.owners) == 0 {
+		return Peer{}, false
+	}
+	prev := a.from.ID
+	for _, o := range a.owners {
+		if BetweenRightIncl(prev, key, o.ID) {
+			return o, true
+		}
+		prev = o.ID
+	}
+	if len(a.owners) < n.cfg.SuccessorListLen && a.from.ID != prev && BetweenRightIncl(prev, key, a.from.ID) {
+		return a.from, true
+	}
+	return Peer{}, false
+}
+
+// groupByOwner finds the owner of every key (keys must be sorted) and
+// calls done with the groups, the lookups it needed and the indices of
+// keys whose lookup failed.
+func (n *Node) groupByOwner(keys []ID, done func(groups []ownerGroup, lookups int, failed []int, err error)) {
+	g := &grouper{n: n, keys: keys, done: done}
+	g.next()
+}
+
+type grouper struct {
+	n       *Node
+	keys    []ID
+	pos     int
+	last    *lookupAnswer
+	groups  []ownerGroup
+	lookups int
+	failed  []int
+	err     error
+	done    func([]ownerGroup, int, []int, error)
+}
+
+func (g *grouper) next() {
+	for g.pos < len(g.keys) {
+		if o, ok := g.n.coverOf(g.last, g.keys[g.pos]); ok {
+			g.add(o, g.pos)
+			g.pos++
+			continue
+		}
+		g.lookups++
+		key := g.keys[g.pos]
+		g.n.lookup(key, nil, func(a lookupAnswer) {
+			if a.err != nil {
+				g.failed = append(g.failed, g.pos)
+				g.err = a.err
+				g.pos++
+			} else {
+				g.last = &a
+			}
+			g.next()
+		})
+		return
+	}
+	g.done(g.groups, g.lookups, g.failed, g.err)
+}
+
+func (g *grouper) add(o Peer, i int) {
+	for k := range g.groups {
+		if g.groups[k].owner.ID == o.ID {
+			g.groups[k].idx = append(g.groups[k].idx, i)
+			return
+		}
+	}
+	g.groups = append(g.groups, ownerGroup{owner: o, idx: []int{i}})
+}

@@ -1,0 +1,108 @@
+package chordrouting
+
+// pending is a request waiting for its reply.
+type pending struct {
+	id       uint64
+	to       ID
+	deadline uint64
+	cb       func(*Message) // nil message: timed out or could not be sent
+}
+
+// request sends m to `to` and calls cb with the reply, or with nil when no
+// reply comes within RequestTimeoutTicks (the peer is presumed dead).
+// cb never runs inside request itself.
+func (n *Node) request(to Peer, m *Message, cb func(*Message)) {
+	if n.left || len(n.pending) >= n.cfg.MaxPending || to.ID == n.self.ID {
+		n.deferred = append(n.deferred, cb)
+		return
+	}
+	n.reqID++
+	m.ID = n.reqID
+	m.From = n.self
+	n.pending = append(n.pending, pending{id: m.ID, to: to.ID, deadline: n.now + uint64(n.cfg.RequestTimeoutTicks), cb: cb})
+	n.tr.Send(to, m)
+}
+
+// sendOneWay sends a message that expects no reply (or whose reply is not
+// waited for: a request ID nobody waits on makes its reply a no-op).
+func (n *Node) sendOneWay(to Peer, m *Message) {
+	if n.left || to.ID == n.self.ID {
+		return
+	}
+	if m.Type.IsRequest() {
+		n.reqID++
+		m.ID = n.reqID
+	}
+	m.From = n.self
+	n.tr.Send(to, m)
+}
+
+// reply answers request req.
+func (n *Node) reply(req *Message, m *Message) {
+	m.ID = req.ID
+	m.From = n.self
+	n.tr.Send(req.From, m)
+}
+
+// replyErr refuses request req.
+func (n *Node) replyErr(req *Message, why string) {
+	if req.Type.IsRequest() {
+		n.reply(req, &Message{Type: MsgError, Err: why})
+	}
+}
+
+// onReply matches a reply to its request; replies nobody waits for (late,
+// duplicated, forged) are dropped.
+func (n *Node) onReply(m *Message) {
+	for k := range n.pending {
+		p := &n.pending[k]
+		if p.id != m.ID {
+			continue
+		}
+		if p.to != m.From.ID {
+			return
+		}
+		cb := p.cb
+		last := len(n.pending) - 1
+		n.pending[k] = n.pending[last]
+		n.pending[last] = pending{}
+		n.pending = n.pending[:last]
+		cb(m)
+		return
+	}
+}
+
+// expireRequests fails the requests whose deadline has passed.
+func (n *Node) expireRequests() {
+	exp := n.scratch[:0]
+	keep := n.pending[:0]
+	for _, p := range n.pending {
+		if p.deadline <= n.now {
+			exp = append(exp, p)
+		} else {
+			keep = append(keep, p)
+		}
+	}
+	for k := len(keep); k < len(n.pending); k++ {
+		n.pending[k] = pending{}
+	}
+	n.pending = keep
+	for k := range exp {
+		cb, to := exp[k].cb, exp[k].to
+		exp[k] = pending{}
+		n.suspect(to)
+		cb(nil)
+	}
+	n.scratch = exp[:0]
+}
+
+// runDeferred fails the requests that could not be sent.
+func (n *Node) runDeferred() {
+	for len(n.deferred) > 0 {
+		d := n.deferred
+		n.deferred = nil
+		for _, cb := range d {
+			cb(nil)
+		}
+	}
+}

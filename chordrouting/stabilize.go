@@ -1,0 +1,146 @@
+package chordrouting
+
+// This file is RING.md's stabilize (steps 1 and 2) and the successor list
+// it maintains.
+
+// stabilize runs step 1: ask the head of the successor list, in one query,
+// for its predecessor and successor list.
+func (n *Node) stabilize() {
+	if !n.member || n.stabBusy {
+		return
+	}
+	if len(n.succ) == 0 {
+		// A ring of one: the model's node is its own successor and asks
+		// itself, so a predecessor other than itself goes to step 2.
+		if n.hasPred {
+			n.stabilizeStep2(n.pred)
+		}
+		return
+	}
+	head := n.succ[0]
+	n.stabBusy = true
+	n.request(head, &Message{Type: MsgGetState}, func(m *Message) {
+		n.stabBusy = false
+		if !n.member || len(n.succ) == 0 || n.succ[0].ID != head.ID {
+			return // the list changed meanwhile: this answer is stale
+		}
+		if m == nil || m.Type != MsgState {
+			n.dropHead()
+			return
+		}
+		n.setList(head, m.Peers)
+		if m.HasPred && Between(n.self.ID, m.Pred.ID, head.ID) {
+			n.stabilizeStep2(m.Pred)
+			return
+		}
+		n.notify(head)
+	})
+}
+
+// dropHead removes a dead head, notifies the new head and goes on with
+// it at once.
+func (n *Node) dropHead() {
+	dead := n.succ[0]
+	copy(n.succ, n.succ[1:])
+	n.succ = n.succ[:len(n.succ)-1]
+	n.removeFinger(dead.ID)
+	if len(n.succ) == 0 {
+		// Every successor failed: below RING.md's failure assumptions.
+		// Fall back to a ring of one and look for the ring again.
+		n.checkPartition()
+		return
+	}
+	n.notify(n.succ[0])
+	n.stabilize()
+}
+
+// stabilizeStep2 asks p, which lies between this node and its head, for
+// its successor list and adopts p as the new head.
+func (n *Node) stabilizeStep2(p Peer) {
+	if p.ID == n.self.ID {
+		return
+	}
+	n.stabBusy = true
+	n.request(p, &Message{Type: MsgGetState}, func(m *Message) {
+		n.stabBusy = false
+		if !n.member {
+			return
+		}
+		if len(n.succ) > 0 && !Between(n.self.ID, p.ID, n.succ[0].ID) {
+			n.notify(n.succ[0]) // no longer between: the answer is stale
+			return
+		}
+		if m == nil || m.Type != MsgState {
+			if len(n.succ) > 0 {
+				n.notify(n.succ[0])
+			}
+			return
+		}
+		n.setList(p, m.Peers)
+		n.notify(p)
+	})
+}
+
+// notify tells p that this node believes it is p's predecessor.
+func (n *Node) notify(p Peer) { n.sendOneWay(p, &Message{Type: MsgNotify}) }
+
+// setList sets the successor list to head followed by rest, keeping only
+// entries that run clockwise from this node (which drops self entries,
+// duplicates and anything after a wrap), cut to r.
+func (n *Node) setList(head Peer, rest []Peer) {
+	n.succ = n.succ[:0]
+	if head.ID == n.self.ID {
+		return
+	}
+	n.succ = append(n.succ, head)
+	n.extendList(rest)
+}
+
+// extendList appends the entries of rest that continue the list
+// clockwise, up to r entries.
+func (n *Node) extendList(rest []Peer) {
+	r := n.cfg.SuccessorListLen
+	for _, p := range rest {
+		if len(n.succ) >= r {
+			break
+		}
+		last := n.self.ID
+		if len(n.succ) > 0 {
+			last = n.succ[len(n.succ)-1].ID
+		}
+		if Between(last, p.ID, n.self.ID) {
+			n.succ = append(n.succ, p)
+		}
+	}
+}
+
+// mergeList merges peers into the successor list by clockwise distance
+// from this node, without duplicates or self, cut to r. It only adds
+// knowledge; stabilization then keeps what is right.
+func (n *Node) mergeList(peers []Peer) {
+	all := make([]Peer, 0, len(n.succ)+len(peers))
+	all = append(all, n.succ...)
+	for _, p := range peers {
+		if p.ID != n.self.ID && !containsPeer(all, p.ID) {
+			all = append(all, p)
+		}
+	}
+	sortByDistance(n.self.ID, all)
+	n.succ = n.succ[:0]
+	for _, p := range all {
+		if len(n.succ) == n.cfg.SuccessorListLen {
+			break
+		}
+		n.succ = append(n.succ, p)
+	}
+}
+
+// sortByDistance orders peers by clockwise distance from base (insertion
+// sort: the lists are short).
+func sortByDistance(base ID, ps []Peer) {
+	for i := 1; i < len(ps); i++ {
+		for j := i; j > 0 && Between(base, ps[j].ID, ps[j-1].ID); j-- {
+			ps[j], ps[j-1] = ps[j-1], ps[j]
+		}
+	}
+}
