@@ -6,11 +6,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
 	"kwsearch/api"
+	"kwsearch/blockxfer"
 	"kwsearch/storage"
 )
 
@@ -72,7 +72,7 @@ func (m *downloadManager) get(ctx context.Context, req api.GetRequest, emit func
 	defer m.end(req.CID)
 	emit(api.GetEvent{Type: api.EventProgress, CID: req.CID, Name: d.Name, Path: out, Total: size, Peers: len(providers)})
 	var last time.Time
-	resumed, err := m.fetch.Fetch(ctx, req.CID, providers, out, func(p fetchProgress) {
+	resumed, err := m.fetch.Fetch(ctx, req.CID, providers, out, req.Output != "", func(p fetchProgress) {
 		m.update(req.CID, p)
 		if now := time.Now(); now.Sub(last) >= progressEvery || p.Bytes == p.Total {
 			last = now
@@ -96,9 +96,9 @@ func (m *downloadManager) get(ctx context.Context, req api.GetRequest, emit func
 	return api.GetEvent{CID: req.CID, Name: d.Name, Path: out, Bytes: st.Size(), Total: st.Size(), Resumed: resumed}, nil
 }
 
-// outputPath is req.Output, or the published name inside req.Dir. A name
-// from the network never leaves Dir: only its last element is used, and
-// names that are empty, "." or ".." or hidden-by-dot-only are refused.
+// outputPath is req.Output, or the published name inside req.Dir: a name
+// from the network never leads outside Dir (blockxfer.SafeOutputPath), and
+// a name with nothing usable left becomes the CID.
 func outputPath(req api.GetRequest, name string) (string, error) {
 	if req.Output != "" {
 		if st, err := os.Stat(req.Output); err != nil || !st.IsDir() {
@@ -106,35 +106,16 @@ func outputPath(req api.GetRequest, name string) (string, error) {
 		}
 		req.Dir = req.Output // -o names a folder: the file goes inside it
 	}
-	base := safeName(name)
-	if base == "" {
-		base = req.CID
-	}
-	out := filepath.Join(req.Dir, base)
-	if rel, err := filepath.Rel(req.Dir, out); err != nil || rel != base {
-		return "", api.BadRequest("the published name %q does not give a safe file name", name)
+	out, err := blockxfer.SafeOutputPath(req.Dir, name)
+	if err != nil {
+		if out, err = blockxfer.SafeOutputPath(req.Dir, req.CID); err != nil {
+			return "", api.BadRequest("no safe file name for %s in %s: %v", req.CID, req.Dir, err)
+		}
 	}
 	if _, err := os.Lstat(out); err == nil {
 		return "", &api.Error{Status: 409, Message: fmt.Sprintf("%s already exists (choose another name with -o)", out)}
 	}
 	return out, nil
-}
-
-// safeName reduces a name from the network to one file name element, or "".
-func safeName(name string) string {
-	name = strings.ReplaceAll(name, "\\", "/")
-	name = name[strings.LastIndexByte(name, '/')+1:]
-	name = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return -1
-		}
-		return r
-	}, name)
-	name = strings.TrimSpace(name)
-	if name == "" || name == "." || name == ".." || len(name) > 255 {
-		return ""
-	}
-	return name
 }
 
 // begin records a download as active and in the database.

@@ -62,5 +62,6 @@ type fetchProgress struct {
 // fetcher downloads a file from providers, verifying every block, resuming
 // from what an earlier attempt left, writing out atomically.
 type fetcher interface {
-	Fetch(ctx context.Context, cid string, providers []peer.AddrInfo, out string, progress func(fetchProgress)) (resumed int64, err error)
+	// overwrite lets it replace an existing output file (the user named it).
+	Fetch(ctx context.Context, cid string, providers []peer.AddrInfo, out string, overwrite bool, progress func(fetchProgress)) (resumed int64, err error)
 }

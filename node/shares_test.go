@@ -107,7 +107,7 @@ func (f *fakeLayers) Providers(_ context.Context, c string) ([]peer.AddrInfo, st
 	return []peer.AddrInfo{{ID: "provider"}}, p.Name, p.Size, nil
 }
 
-func (f *fakeLayers) Fetch(_ context.Context, c string, _ []peer.AddrInfo, out string, progress func(fetchProgress)) (int64, error) {
+func (f *fakeLayers) Fetch(_ context.Context, c string, _ []peer.AddrInfo, out string, _ bool, progress func(fetchProgress)) (int64, error) {
 	f.mu.Lock()
 	src, ok := f.served[c]
 	f.mu.Unlock()
@@ -332,30 +332,22 @@ func TestGetDownloadsAndNamesSafely(t *testing.T) {
 	}
 }
 
-func TestSafeName(t *testing.T) {
+func TestOutputPathStaysInDir(t *testing.T) {
 	dir := t.TempDir()
-	cases := map[string]string{
-		"song.ogg":           "song.ogg",
-		"../../etc/passwd":   "passwd",
-		"/abs/path/x":        "x",
-		`..\..\win.ini`:      "win.ini",
-		"..":                 "",
-		".":                  "",
-		"":                   "",
-		"a/":                 "",
-		"bell\x07name\n.txt": "bellname.txt",
-	}
-	for in, want := range cases {
-		if got := safeName(in); got != want {
-			t.Errorf("safeName(%q) = %q, want %q", in, got, want)
-		}
+	for _, in := range []string{"song.ogg", "../../etc/passwd", "/abs/path/x", `..\..\win.ini`, "..", ".", "", "a/", "bell\x07name\n.txt", ".bashrc"} {
 		out, err := outputPath(api.GetRequest{CID: "bafyfallback", Dir: dir}, in)
 		if err != nil {
 			t.Errorf("outputPath(%q): %v", in, err)
 			continue
 		}
-		if filepath.Dir(out) != dir {
-			t.Errorf("outputPath(%q) = %q escapes %q", in, out, dir)
+		if filepath.Dir(out) != dir || strings.HasPrefix(filepath.Base(out), ".") {
+			t.Errorf("outputPath(%q) = %q: not a plain name inside %q", in, out, dir)
 		}
+	}
+	if out, _ := outputPath(api.GetRequest{CID: "c", Dir: dir}, "song.ogg"); out != filepath.Join(dir, "song.ogg") {
+		t.Errorf("plain name changed: %q", out)
+	}
+	if out, _ := outputPath(api.GetRequest{CID: "c", Output: dir}, "song.ogg"); out != filepath.Join(dir, "song.ogg") {
+		t.Errorf("-o FOLDER: %q", out)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 	"github.com/spf13/cobra"
 
+	"kwsearch/bootstrap"
 	"kwsearch/node"
 	"kwsearch/repo"
 )
@@ -42,6 +43,13 @@ func newDaemonCmd(e *env) *cobra.Command {
 			cfg := f.apply(cmd, r.Config)
 			if err := cfg.Validate(); err != nil {
 				return usageError{fmt.Errorf("daemon: %w", err)}
+			}
+			// Process-wide: libp2p reads go-multiaddr's address tables everywhere.
+			if _, err := bootstrap.UsePublicCIDRs(cfg.PublicCIDRs); err != nil {
+				if len(f.publicCIDR) > 0 {
+					return usageError{fmt.Errorf("daemon: --public-cidr: %w", err)}
+				}
+				return fmt.Errorf("daemon: config public_cidrs: %w", err)
 			}
 			log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 			if created {
