@@ -1,11 +1,3 @@
-// Command kwnode is the kwsearch node: the daemon, its command-line client
-// and the ring simulator (SPEC.md §5).
-//
-// Exit status: 0 on success, 1 on error (one line on stderr), 2 on bad
-// usage (unknown command or flag, wrong number of arguments, a flag value
-// that does not parse). A well-formed command whose argument is rejected
-// by the node (an invalid CID, a search with no searchable word) is an
-// error: status 1.
 package main
 
 import (
