@@ -1,0 +1,119 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Config is one benchmark run.
+type Config struct {
+	// Nodes is the number of hosts on the latency network.
+	Nodes int
+	// Sizes, when set, runs the latency network once per size for the plot.
+	Sizes []int
+	// Files is how many files the publisher shares.
+	Files int
+	// KeywordsPerFile is the mean number of keywords in a file name.
+	KeywordsPerFile int
+	// Vocabulary is the number of distinct words file names draw from.
+	Vocabulary int
+	// Searches is how many searches each system answers.
+	Searches int
+	// SearchParallel is how many searches run at once.
+	SearchParallel int
+	// Seed drives every random choice: keys, RTTs, connections, workload.
+	Seed int64
+	// RTTMin and RTTMax bound the uniform spread of per-pair round trips.
+	RTTMin, RTTMax time.Duration
+	// Degree is how many random hosts each host dials before Bootstrap.
+	Degree int
+	// KadWorkers is the size of the Provide worker pool.
+	KadWorkers int
+	// SearchTimeout bounds one search.
+	SearchTimeout time.Duration
+	// LoopbackNodes is the number of real hosts on 127.0.0.1 (0: skip).
+	LoopbackNodes int
+	// LoopbackSearches is how many searches the loopback run answers.
+	LoopbackSearches int
+	// XferMiB is the size of the transfer benchmark's file.
+	XferMiB int
+	// SkipXfer skips the transfer benchmark.
+	SkipXfer bool
+	// SkipOurs runs only the baselines.
+	SkipOurs bool
+	// SkipKad runs only our side.
+	SkipKad bool
+	// Plot is a PNG file for search latency against network size ("": none).
+	Plot string
+	// Progress, when set, receives one line per phase.
+	Progress func(format string, args ...any)
+}
+
+// DefaultConfig is the default run: 50 hosts with latency, 1,000
+// files and searches, 50 loopback hosts and a 256 MiB transfer.
+func DefaultConfig() Config {
+	return Config{
+		Nodes:           50,   // the default size
+		Files:           1000, // the bulk publish
+		KeywordsPerFile: 5,    // the "~5 keywords each"
+		// 3,000 words: most words name a handful of files, as in real names,
+		// so most keys are distinct and a search returns a few records.
+		Vocabulary:     3000,
+		Searches:       1000, // the p50/p99 sample
+		SearchParallel: 8,    // enough to finish in minutes; few enough not to queue on 2 cores
+		Seed:           1,
+		RTTMin:         10 * time.Millisecond,  // a nearby peer
+		RTTMax:         150 * time.Millisecond, // across an ocean
+		Degree:         5,                      // the "5 random connections per host"
+		KadWorkers:     16,                     // Kubo's default provide worker count
+		SearchTimeout:  30 * time.Second,
+		LoopbackNodes:  50,
+		// Loopback searches cost about a millisecond: the figure of interest
+		// there is CPU and memory, a few hundred samples suffice.
+		LoopbackSearches: 300,
+		XferMiB:          256, // the transfer size
+	}
+}
+
+// Validate reports a configuration that cannot run.
+func (c Config) Validate() error {
+	switch {
+	case c.Nodes < 3:
+		return fmt.Errorf("bench: --nodes %d: need at least 3 hosts", c.Nodes)
+	case c.Files < 1:
+		return errors.New("bench: --files must be at least 1")
+	case c.KeywordsPerFile < 1:
+		return errors.New("bench: --keywords must be at least 1")
+	case c.Vocabulary < c.KeywordsPerFile+1:
+		return fmt.Errorf("bench: --vocabulary %d must exceed --keywords %d", c.Vocabulary, c.KeywordsPerFile)
+	case c.Searches < 1:
+		return errors.New("bench: --searches must be at least 1")
+	case c.SearchParallel < 1:
+		return errors.New("bench: --search-parallel must be at least 1")
+	case c.RTTMin <= 0 || c.RTTMax < c.RTTMin:
+		return fmt.Errorf("bench: RTT range %v..%v: need 0 < min <= max", c.RTTMin, c.RTTMax)
+	case c.Degree < 1 || c.Degree >= c.Nodes:
+		return fmt.Errorf("bench: --degree %d must be in 1..nodes-1 (%d)", c.Degree, c.Nodes-1)
+	case c.KadWorkers < 1:
+		return errors.New("bench: --kad-workers must be at least 1")
+	case c.SearchTimeout <= 0:
+		return errors.New("bench: --search-timeout must be positive")
+	case c.LoopbackNodes != 0 && c.LoopbackNodes < 3:
+		return errors.New("bench: --loopback-nodes must be 0 or at least 3")
+	case !c.SkipXfer && c.XferMiB < 1:
+		return errors.New("bench: --xfer-mib must be at least 1")
+	}
+	for _, s := range c.Sizes {
+		if s <= c.Degree {
+			return fmt.Errorf("bench: --sizes %d must exceed --degree %d", s, c.Degree)
+		}
+	}
+	return nil
+}
+
+func (c Config) logf(format string, args ...any) {
+	if c.Progress != nil {
+		c.Progress(format, args...)
+	}
+}

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	os.Exit(realMain(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// realMain parses args, runs the benchmark and prints the result; it returns
+// the exit status (2 for bad usage).
+func realMain(args []string, stdout, stderr io.Writer) int {
+	cfg, asJSON, err := parseFlags(args, stderr)
+	if err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	cfg.Progress = func(format string, args ...any) {
+		fmt.Fprintf(stderr, time.Now().Format("15:04:05 ")+format+"\n", args...)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := run(ctx, cfg)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(res); err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 1
+		}
+		return 0
+	}
+	writeTable(stdout, res)
+	return 0
+}
+
+func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
+	cfg := DefaultConfig()
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "print one JSON object instead of tables")
+	fs.IntVar(&cfg.Nodes, "nodes", cfg.Nodes, "hosts on the latency network")
+	sizes := fs.String("sizes", "", "comma-separated network sizes to also run, for the plot (e.g. 50,200,1000)")
+	fs.IntVar(&cfg.Files, "files", cfg.Files, "files the publisher shares")
+	fs.IntVar(&cfg.KeywordsPerFile, "keywords", cfg.KeywordsPerFile, "mean keywords per file name")
+	fs.IntVar(&cfg.Vocabulary, "vocabulary", cfg.Vocabulary, "distinct words file names draw from")
+	fs.IntVar(&cfg.Searches, "searches", cfg.Searches, "searches per system on the latency network")
+	fs.IntVar(&cfg.SearchParallel, "search-parallel", cfg.SearchParallel, "searches running at once")
+	fs.Int64Var(&cfg.Seed, "seed", cfg.Seed, "seed for keys, RTTs, connections and workload")
+	fs.DurationVar(&cfg.RTTMin, "rtt-min", cfg.RTTMin, "smallest round-trip time between two hosts")
+	fs.DurationVar(&cfg.RTTMax, "rtt-max", cfg.RTTMax, "largest round-trip time between two hosts")
+	fs.IntVar(&cfg.Degree, "degree", cfg.Degree, "random hosts each host dials before bootstrap")
+	fs.IntVar(&cfg.KadWorkers, "kad-workers", cfg.KadWorkers, "kad-dht Provide workers")
+	fs.DurationVar(&cfg.SearchTimeout, "search-timeout", cfg.SearchTimeout, "deadline of one search")
+	fs.IntVar(&cfg.LoopbackNodes, "loopback-nodes", cfg.LoopbackNodes, "real hosts on 127.0.0.1 (0: skip)")
+	fs.IntVar(&cfg.LoopbackSearches, "loopback-searches", cfg.LoopbackSearches, "searches per system on loopback")
+	fs.IntVar(&cfg.XferMiB, "xfer-mib", cfg.XferMiB, "size of the transfer benchmark's file in MiB")
+	fs.BoolVar(&cfg.SkipXfer, "skip-xfer", false, "skip the transfer benchmark")
+	fs.BoolVar(&cfg.SkipOurs, "skip-ours", false, "measure only kad-dht and raw streams")
+	fs.BoolVar(&cfg.SkipKad, "skip-kad", false, "measure only kwsearch")
+	fs.StringVar(&cfg.Plot, "plot", "", "write a PNG of search latency against network size to this file")
+	if err := fs.Parse(args); err != nil {
+		return cfg, false, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, false, fmt.Errorf("bench: unexpected argument %q", fs.Arg(0))
+	}
+	if *sizes != "" {
+		for _, s := range strings.Split(*sizes, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(s))
+			if err != nil {
+				return cfg, false, fmt.Errorf("bench: --sizes: %q is not a number", s)
+			}
+			cfg.Sizes = append(cfg.Sizes, n)
+		}
+	}
+	return cfg, *asJSON, nil
+}
