@@ -8,6 +8,8 @@ import (
 
 	"github.com/ipfs/go-cid"
 	mh "github.com/multiformats/go-multihash"
+
+	"kwsearch/keyword"
 )
 
 // benchFile is one shared file of the workload.
@@ -44,7 +46,9 @@ func newWorkload(rng *rand.Rand, hosts, files, kwPerFile, vocab, searches int) (
 	for i := 0; i < files; i++ {
 		k := kwPerFile - 1 + rng.Intn(3) // mean kwPerFile
 		k = max(1, min(k, vocab))
-		kws := pickDistinct(rng, words, k)
+		name := strings.Join(pickDistinct(rng, words, k), " ")
+		// The index's own tokenizer decides a name's keywords.
+		kws := keyword.Keywords(name, nil)
 		for _, kw := range kws {
 			used[kw] = true
 		}
@@ -53,7 +57,7 @@ func newWorkload(rng *rand.Rand, hosts, files, kwPerFile, vocab, searches int) (
 			return nil, fmt.Errorf("bench: hashing file %d: %w", i, err)
 		}
 		w.Files = append(w.Files, benchFile{
-			Name:     strings.Join(kws, " "),
+			Name:     name,
 			Keywords: kws,
 			CID:      cid.NewCidV1(cid.Raw, sum),
 			Size:     1<<20 + rng.Int63n(9<<20),
@@ -71,6 +75,20 @@ func newWorkload(rng *rand.Rand, hosts, files, kwPerFile, vocab, searches int) (
 		w.Searches = append(w.Searches, search{Host: h, Word: w.Words[rng.Intn(len(w.Words))]})
 	}
 	return w, nil
+}
+
+// filesWith is the set of files (by CID key string) whose keywords
+// include word.
+func (w *workload) filesWith(word string) map[string]bool {
+	out := make(map[string]bool)
+	for _, f := range w.Files {
+		for _, k := range f.Keywords {
+			if k == word {
+				out[f.CID.KeyString()] = true
+			}
+		}
+	}
+	return out
 }
 
 // keywordCount is the number of (file, keyword) pairs published.
@@ -98,21 +116,12 @@ func vocabulary(rng *rand.Rand, n int) []string {
 			}
 		}
 		wd := b.String()
-		if !seen[wd] && !stopWord(wd) {
+		if !seen[wd] && !keyword.IsStopWord(wd) {
 			seen[wd] = true
 			out = append(out, wd)
 		}
 	}
 	return out
-}
-
-// stopWord avoids generating words a keyword extractor might drop.
-func stopWord(w string) bool {
-	switch w {
-	case "the", "and", "of", "mp3", "for", "with", "from":
-		return true
-	}
-	return false
 }
 
 func pickDistinct(rng *rand.Rand, words []string, k int) []string {
