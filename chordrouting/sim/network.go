@@ -187,6 +187,17 @@ func (n *Network) After(d time.Duration, fn func()) {
 // step number. nil removes the check.
 func (n *Network) SetCheck(fn func() error) { n.check = fn }
 
+// InFlight calls fn for every message queued for delivery, in no
+// particular order. Checks use it to see answers a node has not yet
+// received (the state it is about to adopt).
+func (n *Network) InFlight(fn func(from, to int, m *chordrouting.Message)) {
+	for k := range n.q.items {
+		if e := &n.q.items[k]; e.kind == evDeliver {
+			fn(int(e.from), int(e.to), e.msg)
+		}
+	}
+}
+
 // SetTrace makes the network write one line per processed event to w (nil
 // stops it): step, virtual time, what happened. For replaying a failing
 // seed by hand; it slows the run down.

@@ -1,0 +1,99 @@
+package sim
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+)
+
+// Report is the outcome of Run. Its JSON form is kwnode sim --json's output.
+type Report struct {
+	Seed    int64   `json:"seed"`
+	Nodes   int     `json:"nodes"`
+	Lookups int     `json:"lookups"` // lookups that completed or failed (asker still alive)
+	Fail    float64 `json:"fail"`
+	Churn   float64 `json:"churn"`
+	// SessionS is the mean session length in seconds (0: no session churn).
+	SessionS float64 `json:"session_s"`
+	// Build says how the ring was built: "joins" (every node joined through
+	// the protocol, in batches).
+	Build string `json:"build"`
+
+	MeanHops float64 `json:"mean_hops"`
+	P50Hops  int     `json:"p50_hops"`
+	P99Hops  int     `json:"p99_hops"`
+	MaxHops  int     `json:"max_hops"`
+	// FailedLookups = LookupErrors + WrongOwner + HungLookups.
+	FailedLookups int     `json:"failed_lookups"`
+	LookupErrors  int     `json:"lookup_errors"` // the core returned an error
+	WrongOwner    int     `json:"wrong_owner"`   // returned a node that is not the key's live owner
+	HungLookups   int     `json:"hung_lookups"`  // never completed although the asker stayed alive
+	Abandoned     int     `json:"abandoned"`     // asker crashed before the answer (not counted)
+	FailedFrac    float64 `json:"failed_fraction"`
+
+	RingCorrect bool   `json:"ring_correct"`
+	RingError   string `json:"ring_error,omitempty"`
+
+	Records int `json:"records"` // distinct records published
+	// RecordsLost counts records whose publisher is alive that a Get from a
+	// random live node does not find once the ring has repaired and the
+	// publishers have republished once.
+	RecordsLost int `json:"records_lost"`
+	// RecordsMissingBeforeRepublish counts records with a live publisher
+	// that were not on their owner after the ring repaired, before
+	// republishing: what replication and repair alone kept.
+	RecordsMissingBeforeRepublish int `json:"records_missing_before_republish"`
+	// PutErrors counts Put calls that reported an error or stored fewer
+	// items than asked.
+	PutErrors int `json:"put_errors"`
+
+	FailedNodes int `json:"failed_nodes"` // crashed during the run
+	JoinedNodes int `json:"joined_nodes"` // joined during churn
+	LiveNodes   int `json:"live_nodes"`   // live members at the end
+
+	FormS    float64 `json:"form_s"`    // virtual seconds until the ring was correct
+	RepairS  float64 `json:"repair_s"`  // virtual seconds from the mass failure to a correct ring
+	SimS     float64 `json:"sim_s"`     // virtual seconds simulated in all
+	ElapsedS float64 `json:"elapsed_s"` // wall-clock seconds
+
+	Messages uint64 `json:"messages"` // messages sent in all
+	Events   uint64 `json:"events"`   // simulator events processed
+	// MaintKbpsPerNode is the traffic per node in a quiet period (no
+	// lookups, no churn) after the ring formed: pure maintenance.
+	MaintKbpsPerNode float64 `json:"maint_kbps_per_node"`
+	// HeapMiB is the Go heap in use at the end of the run.
+	HeapMiB float64 `json:"heap_mib"`
+	// TraceHash identifies the run's whole event sequence: equal seeds and
+	// options give equal hashes.
+	TraceHash string `json:"trace_hash"`
+}
+
+// WriteTable prints the report as a short readable table.
+func (r *Report) WriteTable(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	row := func(k string, format string, a ...any) {
+		fmt.Fprintf(tw, "%s\t"+format+"\n", append([]any{k}, a...)...)
+	}
+	row("seed", "%d", r.Seed)
+	row("nodes", "%d (built by %s; %d live at the end)", r.Nodes, r.Build, r.LiveNodes)
+	if r.Fail > 0 {
+		row("failed at once", "%d (%.0f%%), ring repaired in %.1f s", r.FailedNodes, 100*r.Fail, r.RepairS)
+	}
+	if r.Churn > 0 || r.SessionS > 0 {
+		row("churn", "%d joins, %d failures", r.JoinedNodes, r.FailedNodes)
+	}
+	row("lookups", "%d", r.Lookups)
+	row("hops", "mean %.2f  p50 %d  p99 %d  max %d", r.MeanHops, r.P50Hops, r.P99Hops, r.MaxHops)
+	row("failed lookups", "%d (%.3f%%): %d errors, %d wrong owner, %d hung",
+		r.FailedLookups, 100*r.FailedFrac, r.LookupErrors, r.WrongOwner, r.HungLookups)
+	ring := "correct"
+	if !r.RingCorrect {
+		ring = "NOT correct: " + r.RingError
+	}
+	row("ring", "%s", ring)
+	row("records", "%d published, %d lost (%d missing before republish)", r.Records, r.RecordsLost, r.RecordsMissingBeforeRepublish)
+	row("traffic", "%d messages, %.2f kbit/s per node for maintenance", r.Messages, r.MaintKbpsPerNode)
+	row("time", "%.1f s simulated (ring formed at %.1f s), %.1f s wall, %d events, heap %.0f MiB",
+		r.SimS, r.FormS, r.ElapsedS, r.Events, r.HeapMiB)
+	return tw.Flush()
+}
