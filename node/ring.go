@@ -20,7 +20,7 @@ import (
 // follow the effective mode.
 type ring struct {
 	nw        *network
-	runner    *cr.Runner
+	runner    ringRunner
 	transport *p2p.Transport
 
 	mu     sync.Mutex
@@ -63,7 +63,7 @@ func startRing(ctx context.Context, nw *network) (*ring, error) {
 	}
 	r := &ring{nw: nw, transport: tr}
 	r.ctx, r.cancel = context.WithCancel(nw.ctx)
-	r.runner = cr.NewRunner(core, n.cfg.Tick.D(), wallClock{})
+	r.runner = newRingLoop(core, n.cfg.Tick.D())
 	tr.Start(r.runner.Deliver)
 	n.metrics.gauge("kwsearch_records_held", "Ring records this node holds for the network.",
 		func() float64 { return float64(n.db.Records().Len()) })
