@@ -60,20 +60,34 @@ func (n *Node) joinAttempt(op *joinOp) {
 			n.joinRetry(op, ErrNoPeers)
 			return
 		}
-		n.request(s, &Message{Type: MsgGetState}, func(m *Message) {
-			if n.joinOp != op {
-				return
-			}
-			if m == nil || m.Type != MsgState {
-				n.joinRetry(op, fmt.Errorf("successor %s did not answer: %w", s.ID.Short(), ErrTimeout))
-				return
-			}
-			n.joinOp = nil
-			n.member = true
-			n.setList(s, m.Peers)
-			n.notify(s)
-			op.done(nil)
-		})
+		n.joinAt(op, s, 2*n.cfg.SuccessorListLen)
+	})
+}
+
+// joinAt asks the successor candidate s for its state. If s already knows
+// a predecessor between this node and s (another node that joined into
+// the same interval and notified s), the lookup was answered from state
+// that did not yet include it: step back to it, a bounded number of
+// times, so that concurrent joiners line up at once instead of one
+// stabilization round per joiner.
+func (n *Node) joinAt(op *joinOp, s Peer, back int) {
+	n.request(s, &Message{Type: MsgGetState}, func(m *Message) {
+		if n.joinOp != op {
+			return
+		}
+		if m == nil || m.Type != MsgState {
+			n.joinRetry(op, fmt.Errorf("successor %s did not answer: %w", s.ID.Short(), ErrTimeout))
+			return
+		}
+		if back > 0 && m.HasPred && Between(n.self.ID, m.Pred.ID, s.ID) {
+			n.joinAt(op, m.Pred, back-1)
+			return
+		}
+		n.joinOp = nil
+		n.member = true
+		n.setList(s, m.Peers)
+		n.notify(s)
+		op.done(nil)
 	})
 }
 

@@ -75,6 +75,6 @@ func (n *Node) onLeave(m *Message) {
 	}
 	if k == 0 && len(n.succ) > 0 {
 		n.notify(n.succ[0])
-		n.stabilize()
+		n.restartStabilize()
 	}
 }

@@ -39,8 +39,9 @@ type Node struct {
 	scratch  []pending
 
 	stabBusy   bool
-	predCheck  bool // a ping to the predecessor is in flight
-	predCand   Peer // the notifier to adopt if that ping times out
+	stabGen    uint32 // bumped to abandon the stabilize round in flight
+	predCheck  bool   // a ping to the predecessor is in flight
+	predCand   Peer   // the notifier to adopt if that ping times out
 	fixBusy    bool
 	fingerNext int
 	joinOp     *joinOp

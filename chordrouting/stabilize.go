@@ -13,13 +13,17 @@ func (n *Node) stabilize() {
 		// A ring of one: the model's node is its own successor and asks
 		// itself, so a predecessor other than itself goes to step 2.
 		if n.hasPred {
-			n.stabilizeStep2(n.pred)
+			n.stabilizeStep2(n.pred, 0)
 		}
 		return
 	}
 	head := n.succ[0]
 	n.stabBusy = true
+	gen := n.stabGen
 	n.request(head, &Message{Type: MsgGetState}, func(m *Message) {
+		if gen != n.stabGen {
+			return // abandoned (the head left gracefully)
+		}
 		n.stabBusy = false
 		if !n.member || len(n.succ) == 0 || n.succ[0].ID != head.ID {
 			return // the list changed meanwhile: this answer is stale
@@ -30,10 +34,12 @@ func (n *Node) stabilize() {
 		}
 		n.setList(head, m.Peers)
 		if m.HasPred && Between(n.self.ID, m.Pred.ID, head.ID) {
-			n.stabilizeStep2(m.Pred)
+			n.stabilizeStep2(m.Pred, n.cfg.SuccessorListLen)
 			return
 		}
-		n.notify(head)
+		if !m.HasPred || m.Pred.ID != n.self.ID {
+			n.notify(head) // (a notify from the current predecessor changes nothing)
+		}
 	})
 }
 
@@ -55,13 +61,20 @@ func (n *Node) dropHead() {
 }
 
 // stabilizeStep2 asks p, which lies between this node and its head, for
-// its successor list and adopts p as the new head.
-func (n *Node) stabilizeStep2(p Peer) {
+// its successor list and adopts p as the new head. If p's answer names a
+// predecessor between this node and p, the next round's step 1 would go
+// straight to step 2 with it: up to `more` such rounds run at once, so a
+// line of newly joined nodes is taken in within round trips, not ticks.
+func (n *Node) stabilizeStep2(p Peer, more int) {
 	if p.ID == n.self.ID {
 		return
 	}
 	n.stabBusy = true
+	gen := n.stabGen
 	n.request(p, &Message{Type: MsgGetState}, func(m *Message) {
+		if gen != n.stabGen {
+			return
+		}
 		n.stabBusy = false
 		if !n.member {
 			return
@@ -77,8 +90,20 @@ func (n *Node) stabilizeStep2(p Peer) {
 			return
 		}
 		n.setList(p, m.Peers)
+		if more > 0 && m.HasPred && Between(n.self.ID, m.Pred.ID, p.ID) {
+			n.stabilizeStep2(m.Pred, more-1)
+			return
+		}
 		n.notify(p)
 	})
+}
+
+// restartStabilize abandons the round in flight (its answer will be
+// ignored) and starts a new one at once.
+func (n *Node) restartStabilize() {
+	n.stabGen++
+	n.stabBusy = false
+	n.stabilize()
 }
 
 // notify tells p that this node believes it is p's predecessor.
