@@ -1,8 +1,9 @@
 // Command nathost is a plain libp2p node built by package bootstrap, for
 // the NAT lab tests: it runs in one lab namespace, reports its status as
-// JSON lines on stdout, and on the command "connect MADDR TIMEOUT" on stdin
-// dials a peer through its relay address and reports when (and whether)
-// hole punching turned that into a direct connection.
+// JSON lines on stdout, and on the command "connect MADDR ATTEMPTS
+// PER_ATTEMPT" on stdin dials a peer through its relay address and reports
+// when (and whether) hole punching, driven by bootstrap.DirectConnect,
+// turned that into a direct connection.
 package main
 
 import (
@@ -15,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -25,7 +27,6 @@ import (
 	mrand "math/rand/v2"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
-	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 )
@@ -139,69 +140,56 @@ func reportStatus(ctx context.Context, h *bootstrap.Host, o *out) {
 	}
 }
 
-// commands reads "connect MADDR TIMEOUT" lines.
+// commands reads "connect MADDR ATTEMPTS PER_ATTEMPT" lines.
 func commands(ctx context.Context, h *bootstrap.Host, o *out) {
 	sc := bufio.NewScanner(os.Stdin)
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
-		if len(f) != 3 || f[0] != "connect" {
-			o.emit(map[string]any{"event": "error", "error": "want: connect MADDR TIMEOUT"})
+		if len(f) != 4 || f[0] != "connect" {
+			o.emit(map[string]any{"event": "error", "error": "want: connect MADDR ATTEMPTS PER_ATTEMPT"})
 			continue
 		}
-		timeout, err := time.ParseDuration(f[2])
+		cfg := bootstrap.DefaultDirectConfig()
+		var err error
+		if cfg.Attempts, err = strconv.Atoi(f[2]); err == nil {
+			cfg.PerAttempt, err = time.ParseDuration(f[3])
+		}
+		if err == nil {
+			err = cfg.Validate()
+		}
 		if err != nil {
 			o.emit(map[string]any{"event": "error", "error": err.Error()})
 			continue
 		}
-		go connect(ctx, h, o, f[1], timeout)
+		go connect(ctx, h, o, f[1], cfg)
 	}
 }
 
-// connect dials through the relay address and waits for a direct
-// connection to the same peer, reporting the time from the dial.
-func connect(ctx context.Context, h *bootstrap.Host, o *out, addr string, timeout time.Duration) {
+// connect dials through the relay address, then gets a direct connection
+// with bootstrap.DirectConnect, reporting times from the relayed dial.
+func connect(ctx context.Context, h *bootstrap.Host, o *out, addr string, cfg bootstrap.DirectConfig) {
 	info, err := peer.AddrInfoFromString(addr)
 	if err != nil {
 		o.emit(map[string]any{"event": "error", "error": err.Error()})
 		return
 	}
-	direct := make(chan network.Conn, 1)
-	nb := &network.NotifyBundle{ConnectedF: func(_ network.Network, c network.Conn) {
-		if c.RemotePeer() == info.ID && !bootstrap.IsRelayed(c) {
-			select {
-			case direct <- c:
-			default:
-			}
-		}
-	}}
-	h.Network().Notify(nb)
-	defer h.Network().StopNotify(nb)
-
 	start := time.Now()
-	dctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	if err := h.Connect(dctx, *info); err != nil {
+	dctx, cancel := context.WithTimeout(ctx, cfg.PerAttempt)
+	err = h.Connect(dctx, *info)
+	cancel()
+	if err != nil {
 		o.emit(map[string]any{"event": "error", "error": fmt.Sprintf("relayed dial: %v", err)})
 		return
 	}
 	o.emit(map[string]any{"event": "relayed", "ms": ms(time.Since(start))})
-	for _, c := range h.Network().ConnsToPeer(info.ID) {
-		if !bootstrap.IsRelayed(c) {
-			select {
-			case direct <- c:
-			default:
-			}
-			break
-		}
-	}
-	select {
-	case c := <-direct:
+	c, err := bootstrap.DirectConnect(ctx, h, *info, cfg)
+	switch {
+	case errors.Is(err, bootstrap.ErrNoDirect):
+		o.emit(map[string]any{"event": "nodirect", "ms": ms(time.Since(start)), "error": err.Error()})
+	case err != nil:
+		o.emit(map[string]any{"event": "error", "error": err.Error()})
+	default:
 		o.emit(map[string]any{"event": "direct", "ms": ms(time.Since(start)), "addr": c.RemoteMultiaddr().String()})
-	case <-dctx.Done():
-		err := dctx.Err()
-		if errors.Is(err, context.DeadlineExceeded) {
-			o.emit(map[string]any{"event": "nodirect", "ms": ms(time.Since(start))})
-		}
 	}
 }
 
