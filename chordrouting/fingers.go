@@ -118,26 +118,30 @@ func (n *Node) suspect(id ID) { n.removeFinger(id) }
 
 // closestPreceding returns up to k known nodes (fingers and successor
 // list) that lie strictly between this node and key, closest to key
-// first.
+// first, appended to out.
 func (n *Node) closestPreceding(key ID, k int, out []Peer) []Peer {
+	var ds [maxCandidates]dist // distance of out[j] to key
+	span := distTo(n.self.ID, key)
 	consider := func(p Peer) {
-		if !Between(n.self.ID, p.ID, key) || containsPeer(out, p.ID) {
+		d := distTo(p.ID, key)
+		if d.zero() || !d.less(span) { // p is key, self, or not in (self, key)
 			return
 		}
-		d := key.Sub(p.ID)
 		pos := len(out)
-		for pos > 0 && d.Less(key.Sub(out[pos-1].ID)) {
+		for pos > 0 && d.less(ds[pos-1]) {
 			pos--
 		}
-		if pos >= k {
-			return
+		if pos >= k || (pos > 0 && ds[pos-1] == d) {
+			return // not among the k best, or a duplicate
 		}
 		if len(out) < k {
 			out = append(out, Peer{})
 		}
 		copy(out[pos+1:], out[pos:len(out)-1])
-		out[pos] = p
+		copy(ds[pos+1:len(out)], ds[pos:len(out)-1])
+		out[pos], ds[pos] = p, d
 	}
+	k = min(k, maxCandidates)
 	for _, p := range n.succ {
 		consider(p)
 	}

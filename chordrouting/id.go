@@ -2,8 +2,10 @@ package chordrouting
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"math/bits"
 )
 
 // IDBits is the number of bits in an ID: the ring has 2^IDBits points.
@@ -89,3 +91,30 @@ func ParseID(s string) (ID, error) {
 	}
 	return id, nil
 }
+
+// dist is a clockwise distance as four big-endian 64-bit words, for fast
+// comparisons in routing.
+type dist [4]uint64
+
+// distTo returns (to - from) mod 2^256.
+func distTo(from, to ID) dist {
+	var d dist
+	var borrow uint64
+	for w := 3; w >= 0; w-- {
+		a := binary.BigEndian.Uint64(to[8*w:])
+		b := binary.BigEndian.Uint64(from[8*w:])
+		d[w], borrow = bits.Sub64(a, b, borrow)
+	}
+	return d
+}
+
+func (d dist) less(o dist) bool {
+	for w := range d {
+		if d[w] != o[w] {
+			return d[w] < o[w]
+		}
+	}
+	return false
+}
+
+func (d dist) zero() bool { return d == dist{} }

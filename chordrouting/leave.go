@@ -63,16 +63,16 @@ func (n *Node) onLeave(m *Message) {
 	if k < 0 {
 		return
 	}
-	tail := append([]Peer(nil), n.succ[k+1:]...)
-	n.succ = n.succ[:k]
 	// Only drop the leaver: its list may be staler than this node's and
 	// could skip members (lowering the principal count); stabilization
 	// asks the new head for a current one at once. The leaver's list is
 	// used only when nothing else is left.
-	n.extendList(tail)
-	if len(n.succ) == 0 {
-		n.extendList(m.Peers[:min(len(m.Peers), 2*n.cfg.SuccessorListLen)])
+	buf := append(n.lbuf[:0], n.succ[:k]...)
+	buf = append(buf, n.succ[k+1:]...)
+	if len(buf) == 0 {
+		buf = n.appendClockwise(buf, m.Peers[:min(len(m.Peers), 2*n.cfg.SuccessorListLen)])
 	}
+	n.commitList(buf)
 	if k == 0 && len(n.succ) > 0 {
 		n.notify(n.succ[0])
 		n.restartStabilize()

@@ -138,16 +138,17 @@ func (n *Node) lookupStep(op *lookupOp) {
 // nodes strictly between the answering node and the key are taken, so
 // every hop makes progress and the lookup ends.
 func (n *Node) addCandidates(op *lookupOp, from ID, ps []Peer) {
+	span := distTo(from, op.key)
 	for k, p := range ps {
 		if k >= maxCandidates {
 			break
 		}
-		if p.ID == n.self.ID || !Between(from, p.ID, op.key) || containsID(op.tried, p.ID) || containsPeer(op.cands, p.ID) {
-			continue
+		d := distTo(p.ID, op.key)
+		if d.zero() || !d.less(span) || p.ID == n.self.ID || containsID(op.tried, p.ID) || containsPeer(op.cands, p.ID) {
+			continue // not strictly between from and the key, or known
 		}
-		d := op.key.Sub(p.ID)
 		pos := 0
-		for pos < len(op.cands) && !d.Less(op.key.Sub(op.cands[pos].ID)) {
+		for pos < len(op.cands) && !d.less(distTo(op.cands[pos].ID, op.key)) {
 			pos++
 		}
 		if pos >= maxCandidates {
@@ -196,7 +197,7 @@ func (n *Node) onFindSuccessor(m *Message) {
 	case len(n.succ) == 0:
 		r.Done, r.Peers = true, []Peer{n.self}
 	case BetweenRightIncl(n.self.ID, m.Key, n.succ[0].ID):
-		r.Done, r.Peers = true, append(make([]Peer, 0, len(n.succ)), n.succ...)
+		r.Done, r.Peers = true, n.succ // copy-on-write: shared
 	default:
 		r.Peers = n.closestPreceding(m.Key, n.cfg.LookupCandidates, make([]Peer, 0, n.cfg.LookupCandidates))
 	}

@@ -25,7 +25,8 @@ type Node struct {
 
 	hasPred bool
 	pred    Peer
-	succ    []Peer // the successor list: ordered, no self, no duplicates, at most r
+	succ    []Peer // the successor list: ordered, no self, no duplicates, at most r; copy-on-write
+	lbuf    []Peer // scratch for building the next successor list
 	fingers []Peer // distinct finger entries beyond the successor list, in ring order
 
 	entry []Peer // client mode: ring nodes to start lookups at
@@ -66,7 +67,7 @@ func NewNode(self Peer, cfg Config, tr Transport, st Storage, clock Clock, rng *
 	n := &Node{
 		self: self, cfg: cfg, tr: tr, st: st, clock: clock, rng: rng,
 		val:   cfg.Validator,
-		succ:  make([]Peer, 0, cfg.SuccessorListLen),
+		lbuf:  make([]Peer, 0, cfg.SuccessorListLen+1),
 		reqID: rng.Uint64() | 1,
 		phase: rng.Uint64N(1 << 16),
 	}
@@ -89,7 +90,7 @@ func (n *Node) Create() {
 	}
 	n.member = true
 	n.hasPred = false
-	n.succ = n.succ[:0]
+	n.succ = nil
 }
 
 // SetEntryPoints puts the node in client mode (not a ring member): its
@@ -204,9 +205,8 @@ func (n *Node) onGetState(m *Message) {
 		n.replyErr(m, ErrNotMember.Error())
 		return
 	}
-	r := &Message{Type: MsgState, HasPred: n.hasPred, Pred: n.pred}
-	r.Peers = append(make([]Peer, 0, len(n.succ)), n.succ...)
-	n.reply(m, r)
+	// n.succ is copy-on-write: the reply may share it.
+	n.reply(m, &Message{Type: MsgState, HasPred: n.hasPred, Pred: n.pred, Peers: n.succ})
 }
 
 // containsPeer reports whether ps lists id.

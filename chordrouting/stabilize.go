@@ -47,8 +47,7 @@ func (n *Node) stabilize() {
 // it at once.
 func (n *Node) dropHead() {
 	dead := n.succ[0]
-	copy(n.succ, n.succ[1:])
-	n.succ = n.succ[:len(n.succ)-1]
+	n.commitList(append(n.lbuf[:0], n.succ[1:]...))
 	n.removeFinger(dead.ID)
 	if len(n.succ) == 0 {
 		// Every successor failed: below RING.md's failure assumptions.
@@ -113,30 +112,57 @@ func (n *Node) notify(p Peer) { n.sendOneWay(p, &Message{Type: MsgNotify}) }
 // entries that run clockwise from this node (which drops self entries,
 // duplicates and anything after a wrap), cut to r.
 func (n *Node) setList(head Peer, rest []Peer) {
-	n.succ = n.succ[:0]
-	if head.ID == n.self.ID {
-		return
+	buf := n.lbuf[:0]
+	if head.ID != n.self.ID {
+		buf = append(buf, head)
+		buf = n.appendClockwise(buf, rest)
 	}
-	n.succ = append(n.succ, head)
-	n.extendList(rest)
+	n.commitList(buf)
 }
 
-// extendList appends the entries of rest that continue the list
-// clockwise, up to r entries.
-func (n *Node) extendList(rest []Peer) {
+// appendClockwise appends the entries of rest that continue buf clockwise
+// from this node, up to r entries.
+func (n *Node) appendClockwise(buf, rest []Peer) []Peer {
 	r := n.cfg.SuccessorListLen
 	for _, p := range rest {
-		if len(n.succ) >= r {
+		if len(buf) >= r {
 			break
 		}
 		last := n.self.ID
-		if len(n.succ) > 0 {
-			last = n.succ[len(n.succ)-1].ID
+		if len(buf) > 0 {
+			last = buf[len(buf)-1].ID
 		}
 		if Between(last, p.ID, n.self.ID) {
-			n.succ = append(n.succ, p)
+			buf = append(buf, p)
 		}
 	}
+	return buf
+}
+
+// commitList makes buf the successor list. The list is copy-on-write: a
+// slice once installed is never modified, so replies can carry it without
+// copying; an unchanged list allocates nothing.
+func (n *Node) commitList(buf []Peer) {
+	if !samePeers(buf, n.succ) {
+		if len(buf) == 0 {
+			n.succ = nil
+		} else {
+			n.succ = append(make([]Peer, 0, len(buf)), buf...)
+		}
+	}
+	n.lbuf = buf[:0]
+}
+
+func samePeers(a, b []Peer) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k := range a {
+		if a[k] != b[k] {
+			return false
+		}
+	}
+	return true
 }
 
 // mergeList merges peers into the successor list by clockwise distance
@@ -151,13 +177,7 @@ func (n *Node) mergeList(peers []Peer) {
 		}
 	}
 	sortByDistance(n.self.ID, all)
-	n.succ = n.succ[:0]
-	for _, p := range all {
-		if len(n.succ) == n.cfg.SuccessorListLen {
-			break
-		}
-		n.succ = append(n.succ, p)
-	}
+	n.commitList(all[:min(len(all), n.cfg.SuccessorListLen)])
 }
 
 // sortByDistance orders peers by clockwise distance from base (insertion
