@@ -18,7 +18,7 @@ func TestSmokeJSON(t *testing.T) {
 	plotPath := filepath.Join(t.TempDir(), "latency.png")
 	args := []string{"--json", "--seed", seed, "--nodes", "8", "--degree", "3",
 		"--files", "8", "--searches", "16", "--search-parallel", "4",
-		"--rtt-min", "2ms", "--rtt-max", "6ms",
+		"--rtt-min", "2ms", "--rtt-max", "6ms", "--idle-sample", "200ms", "--sizes-files", "4", "--sizes-searches", "8",
 		"--loopback-nodes", "4", "--loopback-searches", "8", "--xfer-mib", "2",
 		"--sizes", "6,8", "--plot", plotPath}
 	var stdout, stderr bytes.Buffer

@@ -30,6 +30,11 @@ type Config struct {
 	Degree int
 	// KadWorkers is the size of the Provide worker pool.
 	KadWorkers int
+	// SizesFiles and SizesSearches are the workload of the --sizes runs.
+	SizesFiles, SizesSearches int
+	// IdleSample is how long each system is watched idle, to tell its
+	// maintenance traffic from what publish and search cost.
+	IdleSample time.Duration
 	// SearchTimeout bounds one search.
 	SearchTimeout time.Duration
 	// LoopbackNodes is the number of real hosts on 127.0.0.1 (0: skip).
@@ -67,8 +72,13 @@ func DefaultConfig() Config {
 		RTTMax:         150 * time.Millisecond, // across an ocean
 		Degree:         5,                      // the "5 random connections per host"
 		KadWorkers:     16,                     // Kubo's default provide worker count
-		SearchTimeout:  30 * time.Second,
-		LoopbackNodes:  50,
+		// The --sizes runs are about search latency: fewer files keep
+		// kad-dht's provide phase (minutes at 1,000 files) short.
+		SizesFiles:    100,
+		SizesSearches: 500,
+		IdleSample:    3 * time.Second, // 30 ring ticks
+		SearchTimeout: 30 * time.Second,
+		LoopbackNodes: 50,
 		// Loopback searches cost about a millisecond: the figure of interest
 		// there is CPU and memory, a few hundred samples suffice.
 		LoopbackSearches: 300,
@@ -97,6 +107,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("bench: --degree %d must be in 1..nodes-1 (%d)", c.Degree, c.Nodes-1)
 	case c.KadWorkers < 1:
 		return errors.New("bench: --kad-workers must be at least 1")
+	case c.SizesFiles < 1 || c.SizesSearches < 1:
+		return errors.New("bench: --sizes-files and --sizes-searches must be at least 1")
+	case c.IdleSample < 0:
+		return errors.New("bench: --idle-sample must not be negative")
 	case c.SearchTimeout <= 0:
 		return errors.New("bench: --search-timeout must be positive")
 	case c.LoopbackNodes != 0 && c.LoopbackNodes < 3:

@@ -96,15 +96,18 @@ func (k *kadSystem) Publish(ctx context.Context, w *workload) (publishStats, err
 		return publishStats{}, fmt.Errorf("bench: kad-dht set up to publish from host %d, not %d", k.publisher, w.Publisher)
 	}
 	d := k.dhts[w.Publisher]
+	perKey := make([]float64, len(keys))
 	err := parallel(ctx, k.cfg.KadWorkers, len(keys), func(ctx context.Context, i int) error {
 		pctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		defer cancel()
+		t0 := time.Now()
 		if err := d.Provide(pctx, keys[i], true); err != nil {
 			return fmt.Errorf("bench: kad-dht provide %s: %w", keys[i], err)
 		}
+		perKey[i] = ms(time.Since(t0))
 		return nil
 	})
-	return publishStats{Keys: len(keys), Mode: fmt.Sprintf("workers-%d", k.cfg.KadWorkers)}, err
+	return publishStats{Keys: len(keys), Mode: fmt.Sprintf("Provide, %d workers", k.cfg.KadWorkers), PerKeyMs: perKey}, err
 }
 
 // Search asks for the providers of the word's key until the lookup ends.

@@ -2,37 +2,241 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math/rand/v2"
+	"sort"
+	"time"
+
+	cr "kwsearch/chordrouting"
+	"kwsearch/chordrouting/p2p"
+	"kwsearch/keyword"
 
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/peerstore"
+	ma "github.com/multiformats/go-multiaddr"
 )
 
+// ringTick is the ring's tick, the daemon's 100 ms.
+const ringTick = 100 * time.Millisecond
+
+// wallClock is the real clock.
+type wallClock struct{}
+
+func (wallClock) Now() time.Time { return time.Now() }
+
+// ringHost is our stack on one host: transport, ring node, index.
+type ringHost struct {
+	tr     *p2p.Transport
+	runner *cr.Runner
+	index  *keyword.Index
+}
+
 // oursSystem is kwsearch: the ring (chordrouting over chordrouting/p2p) in
-// server mode on every host and the keyword index on top of it.
+// server mode on every host, with the daemon's defaults, and the keyword
+// index on top of it.
 type oursSystem struct {
 	cfg   Config
 	seed  int64
 	hosts []host.Host
+	nodes []*ringHost
 	count msgCounter
 }
 
 func newOursSystem(cfg Config, seed int64) *oursSystem { return &oursSystem{cfg: cfg, seed: seed} }
 
-func (o *oursSystem) Messages() int64 { return o.count.writes.Load() }
+// Messages counts requests: our transport opens one stream per exchange.
+func (o *oursSystem) Messages() int64 { return o.count.streams.Load() }
 
+// Start runs a ring node and an index on every host, lets host 0 create
+// the ring and every other host join through a random host that has joined
+// already (16 joins at a time), then waits until the ring is correct (every
+// successor and predecessor as the sorted IDs say) and the fingers have
+// stopped changing.
 func (o *oursSystem) Start(ctx context.Context, hosts []host.Host) error {
 	o.hosts = hosts
-	return fmt.Errorf("bench: our ring: %w", errUnavailable)
+	rng := seededRand(o.seed, "ours-ring")
+	v, err := keyword.NewValidator(keyword.DefaultValidatorConfig())
+	if err != nil {
+		return fmt.Errorf("bench: keyword validator: %w", err)
+	}
+	cfg := cr.DefaultConfig()
+	cfg.Validator = v
+	for i, h := range hosts {
+		rh, err := newRingHost(&countingHost{Host: h, c: &o.count}, cfg, rand.New(rand.NewPCG(uint64(rng.Int63()), uint64(i))))
+		if err != nil {
+			return fmt.Errorf("bench: ring on host %d: %w", i, err)
+		}
+		o.nodes = append(o.nodes, rh)
+	}
+	if err := o.nodes[0].runner.Do(ctx, func(n *cr.Node) { n.Create() }); err != nil {
+		return fmt.Errorf("bench: creating the ring: %w", err)
+	}
+	order := rng.Perm(len(hosts) - 1)
+	joined := []int{0}
+	for start := 0; start < len(order); start += 16 {
+		batch := order[start:min(start+16, len(order))]
+		vias := make([]int, len(batch))
+		for k := range batch {
+			vias[k] = joined[rng.Intn(len(joined))]
+		}
+		err := parallel(ctx, len(batch), len(batch), func(ctx context.Context, k int) error {
+			i, via := batch[k]+1, vias[k]
+			return o.join(ctx, i, via)
+		})
+		if err != nil {
+			return err
+		}
+		for _, i := range batch {
+			joined = append(joined, i+1)
+		}
+	}
+	return o.waitConverged(ctx)
 }
 
+func newRingHost(h host.Host, cfg cr.Config, rng *rand.Rand) (*ringHost, error) {
+	tr, err := p2p.NewTransport(h, p2p.DefaultConfig(), wallClock{})
+	if err != nil {
+		return nil, err
+	}
+	node, err := cr.NewNode(tr.Self(), cfg, tr, cr.NewMemStorage(), wallClock{}, rng)
+	if err != nil {
+		tr.Close()
+		return nil, err
+	}
+	runner := cr.NewRunner(node, ringTick, wallClock{})
+	tr.Start(runner.Deliver)
+	key := h.Peerstore().PrivKey(h.ID())
+	if key == nil {
+		runner.Close(false)
+		tr.Close()
+		return nil, errors.New("bench: host has no private key in its peerstore")
+	}
+	addrs := func() []ma.Multiaddr { return h.Addrs() }
+	index, err := keyword.New(runner, key, addrs, wallClock{}, keyword.DefaultConfig())
+	if err != nil {
+		runner.Close(false)
+		tr.Close()
+		return nil, err
+	}
+	return &ringHost{tr: tr, runner: runner, index: index}, nil
+}
+
+func (o *oursSystem) join(ctx context.Context, i, via int) error {
+	h, v := o.hosts[i], o.hosts[via]
+	h.Peerstore().AddAddrs(v.ID(), v.Addrs(), peerstore.TempAddrTTL)
+	jctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := o.nodes[i].runner.Join(jctx, []cr.Peer{p2p.PeerOf(v.ID())}); err != nil {
+		return fmt.Errorf("bench: host %d joining via host %d: %w", i, via, err)
+	}
+	return nil
+}
+
+// waitConverged polls every node's state until the ring is correct and the
+// total finger count has not changed for three seconds.
+func (o *oursSystem) waitConverged(ctx context.Context) error {
+	ids := make([]cr.ID, len(o.hosts))
+	for i, h := range o.hosts {
+		ids[i] = p2p.PeerOf(h.ID()).ID
+	}
+	sorted := append([]cr.ID(nil), ids...)
+	sort.Slice(sorted, func(a, b int) bool { return string(sorted[a][:]) < string(sorted[b][:]) })
+	pos := make(map[cr.ID]int, len(sorted))
+	for k, id := range sorted {
+		pos[id] = k
+	}
+	n := len(sorted)
+	lastFingers, stableSince := -1, time.Now()
+	deadline := time.Now().Add(5*time.Minute + time.Duration(n)*100*time.Millisecond)
+	for {
+		correct, fingers := true, 0
+		for i, rh := range o.nodes {
+			st := rh.runner.State()
+			k := pos[ids[i]]
+			if !st.Member || len(st.Successors) == 0 || st.Successors[0].ID != sorted[(k+1)%n] ||
+				st.Predecessor == nil || st.Predecessor.ID != sorted[(k+n-1)%n] {
+				correct = false
+			}
+			fingers += len(st.Fingers)
+		}
+		if fingers != lastFingers {
+			lastFingers, stableSince = fingers, time.Now()
+		}
+		if correct && time.Since(stableSince) >= 3*time.Second {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("bench: ring not converged (correct %v, %d fingers)", correct, fingers)
+		}
+		select {
+		case <-time.After(200 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func fileEntries(w *workload) []keyword.FileEntry {
+	out := make([]keyword.FileEntry, len(w.Files))
+	for i, f := range w.Files {
+		out[i] = keyword.FileEntry{CID: f.CID, Name: f.Name, Size: uint64(f.Size)}
+	}
+	return out
+}
+
+// Publish shares every file with one Index.Publish call on the publisher.
 func (o *oursSystem) Publish(ctx context.Context, w *workload) (publishStats, error) {
-	return publishStats{}, fmt.Errorf("bench: keyword publish: %w", errUnavailable)
+	res, err := o.nodes[w.Publisher].index.Publish(ctx, fileEntries(w))
+	if err != nil {
+		return publishStats{}, fmt.Errorf("bench: keyword publish: %w", err)
+	}
+	if res.Stored < res.Records {
+		return publishStats{}, fmt.Errorf("bench: keyword publish: owners acknowledged %d of %d records", res.Stored, res.Records)
+	}
+	return publishStats{RPCs: res.RPCs, Lookups: res.Lookups, Keys: res.Records, Mode: "one Publish call"}, nil
 }
 
+// Search runs a one-word search and accepts it only if it found every file
+// of the workload that has the word, from the publisher.
 func (o *oursSystem) Search(ctx context.Context, s search, w *workload) (searchSample, error) {
-	return searchSample{}, fmt.Errorf("bench: keyword search: %w", errUnavailable)
+	t0 := time.Now()
+	res, err := o.nodes[s.Host].index.Search(ctx, []string{s.Word}, 0, 0)
+	d := time.Since(t0)
+	if err != nil {
+		return searchSample{}, fmt.Errorf("bench: keyword search %q: %w", s.Word, err)
+	}
+	want := w.filesWith(s.Word)
+	pub := o.hosts[w.Publisher].ID()
+	got := 0
+	for _, r := range res.Results {
+		if want[r.CID.KeyString()] && hasProvider(r.Providers, pub) {
+			got++
+		}
+	}
+	if got < len(want) {
+		return searchSample{}, fmt.Errorf("bench: keyword search %q: %d of %d files", s.Word, got, len(want))
+	}
+	return searchSample{First: d, Done: d, Hops: res.Hops, Results: len(res.Results)}, nil
 }
 
-func (o *oursSystem) Close() error { return nil }
+func hasProvider(ps []peer.AddrInfo, p peer.ID) bool {
+	for _, ai := range ps {
+		if ai.ID == p {
+			return true
+		}
+	}
+	return false
+}
+
+func (o *oursSystem) Close() error {
+	var errs []error
+	for _, rh := range o.nodes {
+		errs = append(errs, rh.runner.Close(false), rh.tr.Close())
+	}
+	o.nodes = nil
+	return errors.Join(errs...)
+}
 
 var _ system = (*oursSystem)(nil)

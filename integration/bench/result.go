@@ -32,6 +32,8 @@ type Result struct {
 	HopsP50       *float64 `json:"hops_p50"`
 	HopsP99       *float64 `json:"hops_p99"`
 	SearchMsgsPer *float64 `json:"search_msgs_per_search"`
+	SearchLocal   *float64 `json:"search_local_fraction"` // answered in under 1 ms: this host held the records
+	IdleMsgsPerS  *float64 `json:"idle_msgs_per_s"`       // ring maintenance, all hosts together
 
 	// kad-dht FindProvidersAsync: first provider, and lookup complete.
 	KadFindProvP50Ms     *float64 `json:"kad_findprov_p50_ms"`
@@ -42,15 +44,21 @@ type Result struct {
 	KadFindProvDoneP99Ms *float64 `json:"kad_findprov_complete_p99_ms"`
 	KadSearchFailed      *int     `json:"kad_search_failed"`
 	KadSearchMsgsPer     *float64 `json:"kad_msgs_per_search"`
+	KadSearchLocal       *float64 `json:"kad_findprov_local_fraction"`
+	KadIdleMsgsPerS      *float64 `json:"kad_idle_msgs_per_s"`
 
 	// Publish: the whole workload from one host.
 	PublishS        *float64 `json:"publish_s"`
 	PublishMessages *int64   `json:"publish_messages"`
 	PublishRPCs     *int     `json:"publish_rpcs"`
+	PublishLookups  *int     `json:"publish_lookups"`
+	PublishRecords  *int     `json:"publish_records"`
 	KadProvideS     *float64 `json:"kad_provide_s"`
 	KadProvideMsgs  *int64   `json:"kad_provide_messages"`
 	KadProvideMode  string   `json:"kad_provide_mode"`
-	KadMsPerKey     *float64 `json:"kad_provide_ms_per_key"`
+	KadMsPerKey     *float64 `json:"kad_provide_ms_per_key"` // wall time / keys
+	KadProvideP50Ms *float64 `json:"kad_provide_p50_ms"`     // one Provide call
+	KadProvideP99Ms *float64 `json:"kad_provide_p99_ms"`
 
 	// Live heap per host once published.
 	MemPerNode    *float64 `json:"mem_per_node_bytes"`
@@ -125,9 +133,13 @@ func (r *Result) addLatency(run *networkRun) {
 		r.KadFindProvDoneP50Ms = ptr(percentile(k.SearchDoneMs, 50))
 		r.KadFindProvDoneP99Ms = ptr(percentile(k.SearchDoneMs, 99))
 		r.KadSearchFailed = iptr(k.SearchFailed)
-		r.KadSearchMsgsPer = ptr(float64(k.SearchMsgs) / float64(len(run.Work.Searches)))
+		r.KadSearchMsgsPer = ptr(netPerSearch(k, len(run.Work.Searches)))
+		r.KadSearchLocal = ptr(localFraction(k))
+		r.KadIdleMsgsPerS = ptr(k.IdleMsgsPerS)
+		r.KadProvideP50Ms = ptr(percentile(k.Publish.PerKeyMs, 50))
+		r.KadProvideP99Ms = ptr(percentile(k.Publish.PerKeyMs, 99))
 		r.KadProvideS = ptr(k.PublishS)
-		r.KadProvideMsgs = i64ptr(k.PublishMsgs)
+		r.KadProvideMsgs = i64ptr(netMsgs(k.PublishMsgs, k.IdleMsgsPerS, k.PublishS))
 		r.KadProvideMode = k.Publish.Mode
 		r.KadMsPerKey = ptr(k.PublishS * 1000 / float64(max(1, k.Publish.Keys)))
 		r.KadMemPerNode = ptr(k.HeapPerNode)
@@ -143,12 +155,14 @@ func (r *Result) addLatency(run *networkRun) {
 		r.HopsMean = ptr(mean(o.Hops))
 		r.HopsP50 = ptr(percentile(o.Hops, 50))
 		r.HopsP99 = ptr(percentile(o.Hops, 99))
-		r.SearchMsgsPer = ptr(float64(o.SearchMsgs) / float64(len(run.Work.Searches)))
+		r.SearchMsgsPer = ptr(netPerSearch(o, len(run.Work.Searches)))
+		r.SearchLocal = ptr(localFraction(o))
+		r.IdleMsgsPerS = ptr(o.IdleMsgsPerS)
 		r.PublishS = ptr(o.PublishS)
-		r.PublishMessages = i64ptr(o.PublishMsgs)
-		if o.Publish.RPCs > 0 {
-			r.PublishRPCs = iptr(o.Publish.RPCs)
-		}
+		r.PublishMessages = i64ptr(netMsgs(o.PublishMsgs, o.IdleMsgsPerS, o.PublishS))
+		r.PublishRPCs = iptr(o.Publish.RPCs)
+		r.PublishLookups = iptr(o.Publish.Lookups)
+		r.PublishRecords = iptr(o.Publish.Keys)
 		r.MemPerNode = ptr(o.HeapPerNode)
 	} else if run.OursErr != nil {
 		r.Missing = append(r.Missing, missing("kwsearch", run.OursErr))
@@ -209,4 +223,33 @@ func finite(xs ...*float64) bool {
 		}
 	}
 	return true
+}
+
+// netMsgs is the requests of a phase less what the system sends when idle
+// over the same time (maintenance), never below zero.
+func netMsgs(total int64, idlePerS, seconds float64) int64 {
+	return max(0, total-int64(idlePerS*seconds+0.5))
+}
+
+// netPerSearch is the requests per search, maintenance taken out.
+func netPerSearch(s *sideResult, searches int) float64 {
+	if searches == 0 {
+		return math.NaN()
+	}
+	return float64(netMsgs(s.SearchMsgs, s.IdleMsgsPerS, s.SearchWallS)) / float64(searches)
+}
+
+// localFraction is the share of searches answered in under a millisecond:
+// the searching host held the records itself.
+func localFraction(s *sideResult) float64 {
+	if len(s.SearchFirstMs) == 0 {
+		return math.NaN()
+	}
+	n := 0
+	for _, x := range s.SearchFirstMs {
+		if x < 1 {
+			n++
+		}
+	}
+	return float64(n) / float64(len(s.SearchFirstMs))
 }

@@ -24,7 +24,7 @@ type networkRun struct {
 // runLatency builds an n-host latency network and measures both systems on
 // it, kad-dht first, then ours on the same hosts after every connection
 // kad-dht opened has been closed.
-func runLatency(ctx context.Context, cfg Config, n int) (*networkRun, error) {
+func runLatency(ctx context.Context, cfg Config, n, files, searches int) (*networkRun, error) {
 	label := fmt.Sprintf("latency-%d", n)
 	ln, err := newLatencyNet(seededRand(cfg.Seed, label+"-net"), n, cfg.RTTMin, cfg.RTTMax)
 	if err != nil {
@@ -32,7 +32,7 @@ func runLatency(ctx context.Context, cfg Config, n int) (*networkRun, error) {
 	}
 	defer ln.Close()
 	cfg.logf("latency network: %d hosts, seed %d, RTT %v..%v, mean RTT %.1f ms", n, cfg.Seed, cfg.RTTMin, cfg.RTTMax, ms(ln.MeanRTT))
-	run, err := runBoth(ctx, cfg, label, ln.Hosts, cfg.Searches)
+	run, err := runBoth(ctx, cfg, label, ln.Hosts, files, searches)
 	if err != nil {
 		return nil, err
 	}
@@ -42,8 +42,8 @@ func runLatency(ctx context.Context, cfg Config, n int) (*networkRun, error) {
 }
 
 // runBoth measures kad-dht, then ours, on the same hosts and workload.
-func runBoth(ctx context.Context, cfg Config, label string, hosts []host.Host, searches int) (*networkRun, error) {
-	w, err := newWorkload(seededRand(cfg.Seed, label+"-workload"), len(hosts), cfg.Files, cfg.KeywordsPerFile, cfg.Vocabulary, searches)
+func runBoth(ctx context.Context, cfg Config, label string, hosts []host.Host, files, searches int) (*networkRun, error) {
+	w, err := newWorkload(seededRand(cfg.Seed, label+"-workload"), len(hosts), files, cfg.KeywordsPerFile, cfg.Vocabulary, searches)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +83,7 @@ func run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	res := newResult(cfg)
-	main, err := runLatency(ctx, cfg, cfg.Nodes)
+	main, err := runLatency(ctx, cfg, cfg.Nodes, cfg.Files, cfg.Searches)
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +93,7 @@ func run(ctx context.Context, cfg Config) (*Result, error) {
 		if n == cfg.Nodes {
 			continue
 		}
-		r, err := runLatency(ctx, cfg, n)
+		r, err := runLatency(ctx, cfg, n, cfg.SizesFiles, cfg.SizesSearches)
 		if err != nil {
 			return nil, fmt.Errorf("bench: size %d: %w", n, err)
 		}

@@ -34,6 +34,8 @@ type publishStats struct {
 	Lookups int
 	Keys    int // keys published
 	Mode    string
+	// PerKeyMs is the latency of each per-key operation (kad-dht's Provide).
+	PerKeyMs []float64
 }
 
 type searchSample struct {
@@ -47,6 +49,7 @@ type searchSample struct {
 type sideResult struct {
 	StartS          float64
 	HeapStartPerN   float64 // live heap per host once warm
+	IdleMsgsPerS    float64 // requests per second with nothing asked (maintenance)
 	HeapPerNode     float64 // live heap per host after the publish
 	PublishS        float64
 	PublishMsgs     int64
@@ -73,7 +76,14 @@ func measure(ctx context.Context, cfg Config, name string, sys system, hosts []h
 	}
 	r.StartS = time.Since(t0).Seconds()
 	r.HeapStartPerN = perNode(heap0, liveHeap(), len(hosts))
-	cfg.logf("%s: warm on %d hosts in %.1fs", name, len(hosts), r.StartS)
+	m0, t1 := sys.Messages(), time.Now()
+	select {
+	case <-time.After(cfg.IdleSample):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	r.IdleMsgsPerS = float64(sys.Messages()-m0) / time.Since(t1).Seconds()
+	cfg.logf("%s: warm on %d hosts in %.1fs; %.0f requests/s when idle", name, len(hosts), r.StartS, r.IdleMsgsPerS)
 
 	msgs0, cpu0 := sys.Messages(), cpuTime()
 	t0 = time.Now()
