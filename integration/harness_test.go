@@ -227,13 +227,17 @@ func kwEventually(t *testing.T, what string, timeout time.Duration, cond func() 
 	deadline := time.Now().Add(timeout)
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
+	var first error
 	for {
 		err := cond()
 		if err == nil {
 			return
 		}
+		if first == nil {
+			first = err
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: not true after %v: %v", what, timeout, err)
+			t.Fatalf("%s: not true after %v: first %v; last %v", what, timeout, first, err)
 		}
 		<-tick.C
 	}

@@ -71,7 +71,12 @@ func newRootCmd(e *env) *cobra.Command {
 		Short:         "kwsearch: peer-to-peer keyword search",
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Args:          noArgs,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usagef("unknown command %q for kwnode (see kwnode --help)", args[0])
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return usagef("missing command (see kwnode --help)")
 		},
