@@ -27,10 +27,10 @@ func natLabOrSkip(t *testing.T) {
 	}
 }
 
-// buildBinary compiles a package of this module into dir.
-func buildBinary(t *testing.T, dir, pkg string) string {
+// buildBinary compiles a package of this module into dir/name.
+func buildBinary(t *testing.T, dir, pkg, name string) string {
 	t.Helper()
-	out := filepath.Join(dir, filepath.Base(pkg))
+	out := filepath.Join(dir, name)
 	cmd := exec.Command("go", "build", "-o", out, pkg)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("building %s: %v\n%s", pkg, err, b)
