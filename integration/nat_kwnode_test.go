@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"kwsearch/bootstrap"
 	"kwsearch/integration/netlab"
 )
 
@@ -214,6 +215,11 @@ func runKwnodeNAT(t *testing.T, bin string, random bool) {
 	}
 	if res.Code != 0 {
 		t.Fatalf("get: exit %d after %v: %s", res.Code, took, res.Stderr)
+	}
+	// A second hole-punching attempt starts only after the first has
+	// waited bootstrap.DefaultDirectConfig().PerAttempt.
+	if first := bootstrap.DefaultDirectConfig().PerAttempt; took >= first {
+		t.Errorf("get took %v: hole punching needed more than its first attempt (%v)", took, first)
 	}
 	got, err := os.ReadFile(out)
 	if err != nil || !bytes.Equal(got, content) {
