@@ -16,12 +16,14 @@ const (
 	settleIntervals = 10
 	// quietIntervals is the window in which maintenance traffic is measured.
 	quietIntervals = 10
+	// growthDivisor sets the join batch to 1/growthDivisor of the ring.
+	growthDivisor = 8
 	// ringLimitIntervals bounds the wait for a correct ring.
 	ringLimitIntervals = 2000
 	// lookupRate is how many lookups per virtual second start when no churn
 	// paces them: fast, since a quiet ring does not change meanwhile, and
 	// short virtual time keeps the cost of ticks down.
-	lookupRate = 10_000
+	lookupRate = 50_000
 	// lookupWait bounds the wait for the last lookups' answers; a lookup
 	// still unanswered then counts as hung.
 	lookupWait = time.Minute
@@ -141,10 +143,11 @@ func (e *experiment) join(i int, then func()) {
 	})
 }
 
-// form builds the ring: one node creates it, the others join in batches, one
-// batch per stabilization interval, each at most as large as the ring (so
-// the ring at most doubles per interval and joins route through a ring
-// whose fingers are mostly right).
+// form builds the ring: one node creates it, the others join in batches,
+// one batch per stabilization interval, each an eighth of the ring's
+// current size. Growing faster is slower overall: when a batch lands in a
+// gap before the previous one has been stabilized in, joiners attach to
+// stale successors and the ring then repairs one node per round.
 func (e *experiment) form() error {
 	s := e.s
 	first, err := s.AddNode()
@@ -154,7 +157,7 @@ func (e *experiment) form() error {
 	s.Create(first)
 	added := 1
 	for added < e.opt.Nodes {
-		batch := min(e.opt.Nodes-added, max(1, s.LiveCount()))
+		batch := min(e.opt.Nodes-added, max(1, s.LiveCount()/growthDivisor))
 		for range batch {
 			i, err := s.AddNode()
 			if err != nil {
@@ -167,13 +170,17 @@ func (e *experiment) form() error {
 			return err
 		}
 	}
+	lastJoin := s.net.Elapsed()
 	e.logf("all %d nodes started joining", added)
 	if err := s.RunUntilRing(e.stab, ringLimitIntervals*e.stab); err != nil {
 		return fmt.Errorf("sim: forming the ring: %w", err)
 	}
 	e.rep.FormS = s.net.Elapsed().Seconds()
-	e.logf("ring of %d correct; letting fingers settle", s.LiveCount())
-	return s.RunFor(fingerWarmup(s.cfg))
+	// Fingers are refreshed all along; wait only for what is left of a
+	// full refresh since the last join.
+	warm := fingerWarmup(s.cfg) - (s.net.Elapsed() - lastJoin)
+	e.logf("ring of %d correct; letting fingers settle for %v", s.LiveCount(), max(warm, 0))
+	return s.RunFor(max(warm, 0))
 }
 
 // measureMaintenance runs a quiet window and records the traffic per node.
@@ -226,7 +233,9 @@ func (e *experiment) putAll(what string) error {
 		return fmt.Errorf("sim: %s: %d puts unanswered: %w", what, pending, err)
 	}
 	e.logf("%s done (%d put errors so far)", what, e.rep.PutErrors)
-	return e.s.RunFor(settleTime(e.s.cfg))
+	// The owners push to their replicas as soon as they store: a few round
+	// trips.
+	return e.s.RunFor(settleIntervals * e.stab)
 }
 
 // failAtOnce crashes the fraction opt.Fail of the nodes at the same instant

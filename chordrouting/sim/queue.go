@@ -11,11 +11,9 @@ const (
 	evFunc                         // run fn (driver actions: joins, failures, lookups)
 )
 
-// event is one entry of the queue. Events are stored by value in the heap's
-// slice, so scheduling one allocates nothing once the slice has grown.
+// event is what happens when an entry of the queue comes due.
 type event struct {
-	at    int64  // virtual nanoseconds since the epoch
-	seq   uint64 // scheduling order: ties on at replay in this order
+	at    int64 // virtual nanoseconds since the epoch
 	msg   *chordrouting.Message
 	fn    func()
 	to    int32
@@ -24,66 +22,104 @@ type event struct {
 	kind  eventKind
 }
 
-// eventQueue is a binary min-heap of events ordered by (at, seq). It is
-// written out rather than built on container/heap because container/heap's
-// Push(any) would box every event into a fresh allocation.
-type eventQueue struct {
-	items []event
+// heapItem is one entry of the heap: the ordering key and the slot that
+// holds the event. Keeping the heap entries small (24 bytes) and the events
+// in a slab keeps sifting cheap and cache-friendly.
+type heapItem struct {
+	at   int64  // virtual nanoseconds since the epoch
+	seq  uint64 // scheduling order: ties on at replay in this order
+	slot int32
 }
 
-func (q *eventQueue) Len() int { return len(q.items) }
+// eventQueue is a 4-ary min-heap of events ordered by (at, seq). Events live
+// in a slab whose free slots are reused, so scheduling allocates nothing
+// once the slab has grown. It is written out rather than built on
+// container/heap, whose Push(any) would allocate for every event.
+type eventQueue struct {
+	h    []heapItem
+	slab []event
+	free []int32
+}
 
-func (q *eventQueue) less(i, j int) bool {
-	a, b := &q.items[i], &q.items[j]
+func (q *eventQueue) Len() int { return len(q.h) }
+
+func less(a, b *heapItem) bool {
 	if a.at != b.at {
 		return a.at < b.at
 	}
 	return a.seq < b.seq
 }
 
-// push adds e.
-func (q *eventQueue) push(e event) {
-	q.items = append(q.items, e)
-	i := len(q.items) - 1
+// push adds e with sequence number seq.
+func (q *eventQueue) push(e event, seq uint64) {
+	var slot int32
+	if n := len(q.free); n > 0 {
+		slot = q.free[n-1]
+		q.free = q.free[:n-1]
+		q.slab[slot] = e
+	} else {
+		slot = int32(len(q.slab))
+		q.slab = append(q.slab, e)
+	}
+	it := heapItem{at: e.at, seq: seq, slot: slot}
+	q.h = append(q.h, it)
+	i := len(q.h) - 1
 	for i > 0 {
-		p := (i - 1) / 2
-		if !q.less(i, p) {
+		p := (i - 1) / 4
+		if !less(&it, &q.h[p]) {
 			break
 		}
-		q.items[i], q.items[p] = q.items[p], q.items[i]
+		q.h[i] = q.h[p]
 		i = p
 	}
+	q.h[i] = it
 }
 
-// peek returns the earliest event; the queue must not be empty.
-func (q *eventQueue) peek() *event { return &q.items[0] }
+// peekAt is the time of the earliest event; the queue must not be empty.
+func (q *eventQueue) peekAt() int64 { return q.h[0].at }
 
 // pop removes and returns the earliest event; the queue must not be empty.
 func (q *eventQueue) pop() event {
-	top := q.items[0]
-	last := len(q.items) - 1
-	q.items[0] = q.items[last]
-	q.items[last] = event{} // drop references for the garbage collector
-	q.items = q.items[:last]
-	q.down(0)
-	return top
+	top := q.h[0]
+	last := len(q.h) - 1
+	it := q.h[last]
+	q.h = q.h[:last]
+	if last > 0 {
+		q.down(it)
+	}
+	e := q.slab[top.slot]
+	q.slab[top.slot] = event{} // drop references for the garbage collector
+	q.free = append(q.free, top.slot)
+	return e
 }
 
-func (q *eventQueue) down(i int) {
-	n := len(q.items)
+// down places it, which replaces the root, by sifting it down.
+func (q *eventQueue) down(it heapItem) {
+	n := len(q.h)
+	i := 0
 	for {
-		l := 2*i + 1
-		if l >= n {
-			return
+		c := 4*i + 1
+		if c >= n {
+			break
 		}
-		m := l
-		if r := l + 1; r < n && q.less(r, l) {
-			m = r
+		m := c
+		for k := c + 1; k < min(c+4, n); k++ {
+			if less(&q.h[k], &q.h[m]) {
+				m = k
+			}
 		}
-		if !q.less(m, i) {
-			return
+		if !less(&q.h[m], &it) {
+			break
 		}
-		q.items[i], q.items[m] = q.items[m], q.items[i]
+		q.h[i] = q.h[m]
 		i = m
+	}
+	q.h[i] = it
+}
+
+// each calls fn for every queued event, in no particular order.
+func (q *eventQueue) each(fn func(e *event)) {
+	for _, it := range q.h {
+		fn(&q.slab[it.slot])
 	}
 }

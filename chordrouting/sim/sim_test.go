@@ -177,7 +177,9 @@ func TestZaveRingLost(t *testing.T) {
 }
 
 // Zave's second scenario: n2 fails and n1 joins through n0, which still
-// believes n2 is its successor.
+// believes n2 is its successor. n0 must drop the dead n2 and n1 must end up
+// in a ring of two with n0, retrying its join through n0 if needed (a ring
+// of one must accept a joiner, whatever its predecessor pointer says).
 func TestZaveUnreachableJoiner(t *testing.T) {
 	for seed := int64(1); seed <= 20; seed++ {
 		s, err := New(smallConfig(2, 2), seed)

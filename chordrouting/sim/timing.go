@@ -12,12 +12,13 @@ func ticks(c Config, n int) time.Duration { return time.Duration(n) * c.Net.Tick
 // node: the unit of Options.Churn.
 func stabilizeInterval(c Config) time.Duration { return ticks(c, c.Node.StabilizeTicks) }
 
-// fingerWarmup is how long Run lets fingers settle once the ring is correct:
-// long enough for every node to refresh 64 fingers (log2 of a ring far
-// larger than any we simulate) twice.
+// fingerWarmup is how long after the last join Run lets fingers settle:
+// long enough for a node to refresh 32 fingers (a node of a ring of 10^5
+// needs about log2(10^5/r) = 14), counted from the last join, since the
+// fingers are refreshed all the while the ring forms.
 func fingerWarmup(c Config) time.Duration {
 	per := max(1, c.Node.FingersPerFix)
-	return max(30*stabilizeInterval(c), ticks(c, 2*64*c.Node.FixFingerTicks/per))
+	return ticks(c, 32*c.Node.FixFingerTicks/per)
 }
 
 // settleTime lets puts, replica pushes and two rounds of replica repair
