@@ -35,6 +35,9 @@ type Config struct {
 	// IdleSample is how long each system is watched idle, to tell its
 	// maintenance traffic from what publish and search cost.
 	IdleSample time.Duration
+	// RingRequestTimeoutTicks overrides the ring's RequestTimeoutTicks
+	// (0: the daemon's default).
+	RingRequestTimeoutTicks int
 	// SearchTimeout bounds one search.
 	SearchTimeout time.Duration
 	// LoopbackNodes is the number of real hosts on 127.0.0.1 (0: skip).
@@ -111,6 +114,8 @@ func (c Config) Validate() error {
 		return errors.New("bench: --sizes-files and --sizes-searches must be at least 1")
 	case c.IdleSample < 0:
 		return errors.New("bench: --idle-sample must not be negative")
+	case c.RingRequestTimeoutTicks < 0:
+		return errors.New("bench: --ring-timeout-ticks must not be negative")
 	case c.SearchTimeout <= 0:
 		return errors.New("bench: --search-timeout must be positive")
 	case c.LoopbackNodes != 0 && c.LoopbackNodes < 3:

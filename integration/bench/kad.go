@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -97,6 +98,21 @@ func (k *kadSystem) Publish(ctx context.Context, w *workload) (publishStats, err
 	}
 	d := k.dhts[w.Publisher]
 	perKey := make([]float64, len(keys))
+	var done atomic.Int64
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		t := time.NewTicker(30 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				k.cfg.logf("kad-dht: provided %d of %d keys", done.Load(), len(keys))
+			case <-stop:
+				return
+			}
+		}
+	}()
 	err := parallel(ctx, k.cfg.KadWorkers, len(keys), func(ctx context.Context, i int) error {
 		pctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		defer cancel()
@@ -105,6 +121,7 @@ func (k *kadSystem) Publish(ctx context.Context, w *workload) (publishStats, err
 			return fmt.Errorf("bench: kad-dht provide %s: %w", keys[i], err)
 		}
 		perKey[i] = ms(time.Since(t0))
+		done.Add(1)
 		return nil
 	})
 	return publishStats{Keys: len(keys), Mode: fmt.Sprintf("Provide, %d workers", k.cfg.KadWorkers), PerKeyMs: perKey}, err

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -21,7 +22,7 @@ func main() {
 // realMain parses args, runs the benchmark and prints the result; it returns
 // the exit status (2 for bad usage).
 func realMain(args []string, stdout, stderr io.Writer) int {
-	cfg, asJSON, err := parseFlags(args, stderr)
+	cfg, asJSON, cpuProfile, err := parseFlags(args, stderr)
 	if err != nil {
 		if err == flag.ErrHelp {
 			return 0
@@ -35,6 +36,19 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg.Progress = func(format string, args ...any) {
 		fmt.Fprintf(stderr, time.Now().Format("15:04:05 ")+format+"\n", args...)
+	}
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -56,11 +70,12 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
+func parseFlags(args []string, stderr io.Writer) (Config, bool, string, error) {
 	cfg := DefaultConfig()
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print one JSON object instead of tables")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	fs.IntVar(&cfg.Nodes, "nodes", cfg.Nodes, "hosts on the latency network")
 	sizes := fs.String("sizes", "", "comma-separated network sizes to also run, for the plot (e.g. 50,200,1000)")
 	fs.IntVar(&cfg.Files, "files", cfg.Files, "files the publisher shares")
@@ -76,6 +91,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 	fs.IntVar(&cfg.SizesFiles, "sizes-files", cfg.SizesFiles, "files published in each --sizes run")
 	fs.IntVar(&cfg.SizesSearches, "sizes-searches", cfg.SizesSearches, "searches per system in each --sizes run")
 	fs.DurationVar(&cfg.IdleSample, "idle-sample", cfg.IdleSample, "how long each system is watched idle to measure its maintenance traffic")
+	fs.IntVar(&cfg.RingRequestTimeoutTicks, "ring-timeout-ticks", 0, "ring request timeout in 100 ms ticks (0: the daemon's default)")
 	fs.DurationVar(&cfg.SearchTimeout, "search-timeout", cfg.SearchTimeout, "deadline of one search")
 	fs.IntVar(&cfg.LoopbackNodes, "loopback-nodes", cfg.LoopbackNodes, "real hosts on 127.0.0.1 (0: skip)")
 	fs.IntVar(&cfg.LoopbackSearches, "loopback-searches", cfg.LoopbackSearches, "searches per system on loopback")
@@ -85,19 +101,19 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 	fs.BoolVar(&cfg.SkipKad, "skip-kad", false, "measure only kwsearch")
 	fs.StringVar(&cfg.Plot, "plot", "", "write a PNG of search latency against network size to this file")
 	if err := fs.Parse(args); err != nil {
-		return cfg, false, err
+		return cfg, false, "", err
 	}
 	if fs.NArg() > 0 {
-		return cfg, false, fmt.Errorf("bench: unexpected argument %q", fs.Arg(0))
+		return cfg, false, "", fmt.Errorf("bench: unexpected argument %q", fs.Arg(0))
 	}
 	if *sizes != "" {
 		for _, s := range strings.Split(*sizes, ",") {
 			n, err := strconv.Atoi(strings.TrimSpace(s))
 			if err != nil {
-				return cfg, false, fmt.Errorf("bench: --sizes: %q is not a number", s)
+				return cfg, false, "", fmt.Errorf("bench: --sizes: %q is not a number", s)
 			}
 			cfg.Sizes = append(cfg.Sizes, n)
 		}
 	}
-	return cfg, *asJSON, nil
+	return cfg, *asJSON, *cpuProfile, nil
 }

@@ -63,6 +63,14 @@ func (o *oursSystem) Start(ctx context.Context, hosts []host.Host) error {
 	}
 	cfg := cr.DefaultConfig()
 	cfg.Validator = v
+	if t := o.cfg.RingRequestTimeoutTicks; t > 0 {
+		cfg.RequestTimeoutTicks = t
+		cfg.LookupTimeoutTicks = max(cfg.LookupTimeoutTicks, t)
+		cfg.RepairTicks = max(cfg.RepairTicks, t+1)
+	}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("bench: ring config: %w", err)
+	}
 	for i, h := range hosts {
 		rh, err := newRingHost(&countingHost{Host: h, c: &o.count}, cfg, rand.New(rand.NewPCG(uint64(rng.Int63()), uint64(i))))
 		if err != nil {

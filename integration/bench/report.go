@@ -53,7 +53,7 @@ func writeTable(w io.Writer, r *Result) {
 	fmt.Fprintf(tw, "idle requests/s, all hosts\t%s\t%s\t\t\n", fmtF(r.IdleMsgsPerS, "%.0f"), fmtF(r.KadIdleMsgsPerS, "%.0f"))
 	fmt.Fprintf(tw, "failed searches\t%s\t%s\t\t\n", fmtI(r.SearchFailed), fmtI(r.KadSearchFailed))
 	fmt.Fprintf(tw, "publish s (kad: %s)\t%s\t%s\t%s\t\n", r.KadProvideMode, fmtF(r.PublishS, "%.2f"), fmtF(r.KadProvideS, "%.2f"), fmtF(r.PublishRatio, "%.3f"))
-	fmt.Fprintf(tw, "publish requests (maintenance out)\t%s\t%s\t\t\n", fmtI64(r.PublishMessages), fmtI64(r.KadProvideMsgs))
+	fmt.Fprintf(tw, "publish requests (all, maintenance in)\t%s\t%s\t\t\n", fmtI64(r.PublishMessages), fmtI64(r.KadProvideMsgs))
 	fmt.Fprintf(tw, "publish: records / store RPCs / lookups\t%s / %s / %s\t\t\t\n", fmtI(r.PublishRecords), fmtI(r.PublishRPCs), fmtI(r.PublishLookups))
 	fmt.Fprintf(tw, "kad Provide p50 / p99 ms (one key)\t\t%s / %s\t\t\n", fmtF(r.KadProvideP50Ms, "%.0f"), fmtF(r.KadProvideP99Ms, "%.0f"))
 	fmt.Fprintf(tw, "heap per host KiB\t%s\t%s\t%s\t\n", fmtF(kib(r.MemPerNode), "%.0f"), fmtF(kib(r.KadMemPerNode), "%.0f"), fmtF(r.MemRatio, "%.2f"))

@@ -139,7 +139,7 @@ func (r *Result) addLatency(run *networkRun) {
 		r.KadProvideP50Ms = ptr(percentile(k.Publish.PerKeyMs, 50))
 		r.KadProvideP99Ms = ptr(percentile(k.Publish.PerKeyMs, 99))
 		r.KadProvideS = ptr(k.PublishS)
-		r.KadProvideMsgs = i64ptr(netMsgs(k.PublishMsgs, k.IdleMsgsPerS, k.PublishS))
+		r.KadProvideMsgs = i64ptr(k.PublishMsgs)
 		r.KadProvideMode = k.Publish.Mode
 		r.KadMsPerKey = ptr(k.PublishS * 1000 / float64(max(1, k.Publish.Keys)))
 		r.KadMemPerNode = ptr(k.HeapPerNode)
@@ -159,7 +159,7 @@ func (r *Result) addLatency(run *networkRun) {
 		r.SearchLocal = ptr(localFraction(o))
 		r.IdleMsgsPerS = ptr(o.IdleMsgsPerS)
 		r.PublishS = ptr(o.PublishS)
-		r.PublishMessages = i64ptr(netMsgs(o.PublishMsgs, o.IdleMsgsPerS, o.PublishS))
+		r.PublishMessages = i64ptr(o.PublishMsgs)
 		r.PublishRPCs = iptr(o.Publish.RPCs)
 		r.PublishLookups = iptr(o.Publish.Lookups)
 		r.PublishRecords = iptr(o.Publish.Keys)
