@@ -18,13 +18,14 @@ type kadSystem struct {
 	cfg       Config
 	seed      int64
 	publisher int
+	dialWidth int // dials at once while connecting
 	hosts     []host.Host
 	dhts      []*dht.IpfsDHT
 	count     msgCounter
 }
 
 func newKadSystem(cfg Config, seed int64, publisher int) *kadSystem {
-	return &kadSystem{cfg: cfg, seed: seed, publisher: publisher}
+	return &kadSystem{cfg: cfg, seed: seed, publisher: publisher, dialWidth: 32}
 }
 
 func (k *kadSystem) Messages() int64 { return k.count.writes.Load() }
@@ -41,7 +42,7 @@ func (k *kadSystem) Start(ctx context.Context, hosts []host.Host) error {
 		}
 		k.dhts = append(k.dhts, d)
 	}
-	if err := connectRandom(ctx, seededRand(k.seed, "kad-connect"), hosts, k.cfg.Degree); err != nil {
+	if err := connectRandom(ctx, seededRand(k.seed, "kad-connect"), hosts, k.cfg.Degree, k.dialWidth); err != nil {
 		return err
 	}
 	// A peer enters a routing table once identify has told the DHT that it

@@ -65,8 +65,9 @@ func newLatencyNet(rng *rand.Rand, n int, rttMin, rttMax time.Duration) (*latenc
 func (ln *latencyNet) Close() error { return ln.mn.Close() }
 
 // connectRandom makes every host dial degree random other hosts, as a
-// fresh network whose hosts know a few bootstrap peers each.
-func connectRandom(ctx context.Context, rng *rand.Rand, hosts []host.Host, degree int) error {
+// fresh network whose hosts know a few bootstrap peers each, width dials at
+// a time.
+func connectRandom(ctx context.Context, rng *rand.Rand, hosts []host.Host, degree, width int) error {
 	type pair struct{ a, b int }
 	var pairs []pair
 	for i := range hosts {
@@ -77,11 +78,19 @@ func connectRandom(ctx context.Context, rng *rand.Rand, hosts []host.Host, degre
 			pairs = append(pairs, pair{i, j})
 		}
 	}
-	return parallel(ctx, 32, len(pairs), func(ctx context.Context, k int) error {
+	return parallel(ctx, width, len(pairs), func(ctx context.Context, k int) error {
 		a, b := hosts[pairs[k].a], hosts[pairs[k].b]
-		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		if err := a.Connect(cctx, peer.AddrInfo{ID: b.ID(), Addrs: b.Addrs()}); err != nil {
+		var err error
+		// Real handshakes on a busy machine can time out: try again.
+		for attempt := 0; attempt < 3; attempt++ {
+			cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			err = a.Connect(cctx, peer.AddrInfo{ID: b.ID(), Addrs: b.Addrs()})
+			cancel()
+			if err == nil || ctx.Err() != nil {
+				break
+			}
+		}
+		if err != nil {
 			return fmt.Errorf("bench: connecting %s to %s: %w", a.ID(), b.ID(), err)
 		}
 		return nil

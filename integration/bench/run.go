@@ -32,7 +32,7 @@ func runLatency(ctx context.Context, cfg Config, n, files, searches int) (*netwo
 	}
 	defer ln.Close()
 	cfg.logf("latency network: %d hosts, seed %d, RTT %v..%v, mean RTT %.1f ms", n, cfg.Seed, cfg.RTTMin, cfg.RTTMax, ms(ln.MeanRTT))
-	run, err := runBoth(ctx, cfg, label, ln.Hosts, files, searches)
+	run, err := runBoth(ctx, cfg, label, ln.Hosts, files, searches, 32)
 	if err != nil {
 		return nil, err
 	}
@@ -42,7 +42,9 @@ func runLatency(ctx context.Context, cfg Config, n, files, searches int) (*netwo
 }
 
 // runBoth measures kad-dht, then ours, on the same hosts and workload.
-func runBoth(ctx context.Context, cfg Config, label string, hosts []host.Host, files, searches int) (*networkRun, error) {
+// dialWidth is how many dials run at once while connecting: mocknet dials
+// are free, real ones (loopback) each cost a handshake's CPU.
+func runBoth(ctx context.Context, cfg Config, label string, hosts []host.Host, files, searches, dialWidth int) (*networkRun, error) {
 	w, err := newWorkload(seededRand(cfg.Seed, label+"-workload"), len(hosts), files, cfg.KeywordsPerFile, cfg.Vocabulary, searches)
 	if err != nil {
 		return nil, err
@@ -50,6 +52,7 @@ func runBoth(ctx context.Context, cfg Config, label string, hosts []host.Host, f
 	run := &networkRun{Nodes: len(hosts), Work: w}
 	if !cfg.SkipKad {
 		k := newKadSystem(cfg, cfg.Seed, w.Publisher)
+		k.dialWidth = dialWidth
 		run.Kad, run.KadErr = measure(ctx, cfg, label+" kad-dht", k, hosts, w)
 		if err := k.Close(); err != nil && run.KadErr == nil {
 			run.KadErr = err
