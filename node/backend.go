@@ -122,7 +122,7 @@ func (b backend) Search(ctx context.Context, req api.SearchRequest) ([]api.Searc
 	b.n.metrics.searches.Inc()
 	start := time.Now()
 	hits, err := b.n.net.index.Search(ctx, words, limit)
-	b.n.metrics.observe("search", start, 0, err)
+	b.n.metrics.observe("search", start, -1, err)
 	if err != nil {
 		return nil, api.Unavailable("searching: %v", err)
 	}

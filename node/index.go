@@ -54,8 +54,8 @@ func (k *keywordIndex) Publish(ctx context.Context, files []pubFile) error {
 		return err
 	}
 	start := time.Now()
-	res, err := k.x.Publish(ctx, es)
-	k.metrics.observe("publish", start, res.Lookups, err)
+	_, err = k.x.Publish(ctx, es)
+	k.metrics.observe("publish", start, -1, err)
 	return err
 }
 
@@ -65,8 +65,8 @@ func (k *keywordIndex) Withdraw(ctx context.Context, f pubFile) error {
 		return err
 	}
 	start := time.Now()
-	res, err := k.x.Unshare(ctx, es)
-	k.metrics.observe("unshare", start, res.Lookups, err)
+	_, err = k.x.Unshare(ctx, es)
+	k.metrics.observe("unshare", start, -1, err)
 	return err
 }
 
@@ -103,7 +103,7 @@ func (k *keywordIndex) Providers(ctx context.Context, c string) ([]peer.AddrInfo
 	}
 	start := time.Now()
 	ps, err := k.x.Providers(ctx, id)
-	k.metrics.observe("providers", start, 0, err)
+	k.metrics.observe("providers", start, -1, err)
 	if err != nil {
 		return nil, "", 0, err
 	}

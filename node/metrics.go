@@ -59,14 +59,17 @@ func newMetrics() *metrics {
 	return m
 }
 
-// observe records one ring operation.
+// observe records one ring operation; hops < 0 means the operation does
+// not report them.
 func (m *metrics) observe(op string, start time.Time, hops int, err error) {
 	m.lookupTime.WithLabelValues(op).Observe(time.Since(start).Seconds())
 	if err != nil {
 		m.rpcErrors.WithLabelValues(op).Inc()
 		return
 	}
-	m.lookupHops.Observe(float64(hops))
+	if hops >= 0 {
+		m.lookupHops.Observe(float64(hops))
+	}
 }
 
 // gauge registers a gauge computed on each scrape.

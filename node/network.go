@@ -151,12 +151,17 @@ func rememberedInfo(rp storage.RememberedPeer) (peer.AddrInfo, bool) {
 	return ai, len(ai.Addrs) > 0
 }
 
-// rememberInterval is how often connected peers are saved for the next start.
-const rememberInterval = 2 * time.Minute
+// Connected peers are saved for the next start soon after start (so that
+// a daemon killed early still finds the network again) and then every
+// rememberInterval, and at Close.
+const (
+	rememberFirst    = 10 * time.Second
+	rememberInterval = 2 * time.Minute
+)
 
 func (nw *network) rememberLoop() {
 	defer nw.wg.Done()
-	t := time.NewTicker(rememberInterval)
+	t := time.NewTimer(rememberFirst)
 	defer t.Stop()
 	for {
 		select {
@@ -164,6 +169,7 @@ func (nw *network) rememberLoop() {
 			return
 		case <-t.C:
 			nw.rememberPeers()
+			t.Reset(rememberInterval)
 		}
 	}
 }
