@@ -121,10 +121,10 @@ func (n *Node) suspect(id ID) { n.removeFinger(id) }
 // first, appended to out.
 func (n *Node) closestPreceding(key ID, k int, out []Peer) []Peer {
 	var ds [maxCandidates]dist // distance of out[j] to key
-	span := distTo(n.self.ID, key)
+	span := distTo(n.self.ID, key) // zero: key is self, the whole ring
 	consider := func(p Peer) {
 		d := distTo(p.ID, key)
-		if d.zero() || !d.less(span) { // p is key, self, or not in (self, key)
+		if d.zero() || (!span.zero() && !d.less(span)) { // p is key, self, or not in (self, key)
 			return
 		}
 		pos := len(out)

@@ -60,7 +60,7 @@ func (n *Node) joinAttempt(op *joinOp) {
 			n.joinRetry(op, ErrNoPeers)
 			return
 		}
-		n.joinAt(op, s, 2*n.cfg.SuccessorListLen)
+		n.joinAt(op, s, 2*n.cfg.SuccessorListLen, nil)
 	})
 }
 
@@ -69,26 +69,36 @@ func (n *Node) joinAttempt(op *joinOp) {
 // the same interval and notified s), the lookup was answered from state
 // that did not yet include it: step back to it, a bounded number of
 // times, so that concurrent joiners line up at once instead of one
-// stabilization round per joiner.
-func (n *Node) joinAt(op *joinOp, s Peer, back int) {
+// stabilization round per joiner. If the node stepped back to does not
+// answer (a stale predecessor), the join takes the last one that did.
+func (n *Node) joinAt(op *joinOp, s Peer, back int, prev *Message) {
 	n.request(s, &Message{Type: MsgGetState}, func(m *Message) {
 		if n.joinOp != op {
 			return
 		}
 		if m == nil || m.Type != MsgState {
+			if prev != nil {
+				n.joinDone(op, prev.From, prev)
+				return
+			}
 			n.joinRetry(op, fmt.Errorf("successor %s did not answer: %w", s.ID.Short(), ErrTimeout))
 			return
 		}
 		if back > 0 && m.HasPred && Between(n.self.ID, m.Pred.ID, s.ID) {
-			n.joinAt(op, m.Pred, back-1)
+			n.joinAt(op, m.Pred, back-1, m)
 			return
 		}
-		n.joinOp = nil
-		n.member = true
-		n.setList(s, m.Peers)
-		n.notify(s)
-		op.done(nil)
+		n.joinDone(op, s, m)
 	})
+}
+
+// joinDone makes the node a member with successor s, whose state is m.
+func (n *Node) joinDone(op *joinOp, s Peer, m *Message) {
+	n.joinOp = nil
+	n.member = true
+	n.setList(s, m.Peers)
+	n.notify(s)
+	op.done(nil)
 }
 
 // joinRetry tries again or gives up.

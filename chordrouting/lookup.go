@@ -82,7 +82,7 @@ func (n *Node) localAnswer(key ID) (lookupAnswer, bool) {
 		return lookupAnswer{owners: owners, from: from}, true
 	}
 	if BetweenRightIncl(n.self.ID, key, n.succ[0].ID) {
-		return lookupAnswer{owners: append([]Peer(nil), n.succ...), from: n.self}, true
+		return lookupAnswer{owners: n.replicaSet(make([]Peer, 0, n.cfg.SuccessorListLen)), from: n.self}, true
 	}
 	return lookupAnswer{}, false
 }
@@ -144,7 +144,7 @@ func (n *Node) addCandidates(op *lookupOp, from ID, ps []Peer) {
 			break
 		}
 		d := distTo(p.ID, op.key)
-		if d.zero() || !d.less(span) || p.ID == n.self.ID || containsID(op.tried, p.ID) || containsPeer(op.cands, p.ID) {
+		if d.zero() || (!span.zero() && !d.less(span)) || p.ID == from || p.ID == n.self.ID || containsID(op.tried, p.ID) || containsPeer(op.cands, p.ID) {
 			continue // not strictly between from and the key, or known
 		}
 		pos := 0
@@ -185,6 +185,18 @@ func containsID(ids []ID, id ID) bool {
 	return false
 }
 
+// replicaSet appends the owner of the keys in (self, successor] and its
+// successors, as far as this node knows them: its successor list, and
+// itself after it when the list is short (a ring of fewer than r+1 nodes,
+// where the list holds every other node).
+func (n *Node) replicaSet(out []Peer) []Peer {
+	out = append(out, n.succ...)
+	if len(out) < n.cfg.SuccessorListLen {
+		out = append(out, n.self)
+	}
+	return out
+}
+
 // onFindSuccessor answers a lookup step: the owner and its successors when
 // the key lies between this node and its successor, else closer nodes.
 func (n *Node) onFindSuccessor(m *Message) {
@@ -192,12 +204,24 @@ func (n *Node) onFindSuccessor(m *Message) {
 		n.replyErr(m, ErrNotMember.Error())
 		return
 	}
+	if !n.hasPred && len(n.succ) > 0 {
+		// Joined, but no node has stabilized onto this one yet: its
+		// successor came from a lookup that may have been answered from
+		// state older than other joins, so its answers could be far off.
+		// The asker routes around it.
+		n.replyErr(m, "not yet integrated")
+		return
+	}
 	r := &Message{Type: MsgFindSuccessorReply, Key: m.Key}
 	switch {
 	case len(n.succ) == 0:
 		r.Done, r.Peers = true, []Peer{n.self}
 	case BetweenRightIncl(n.self.ID, m.Key, n.succ[0].ID):
-		r.Done, r.Peers = true, n.succ // copy-on-write: shared
+		if len(n.succ) < n.cfg.SuccessorListLen {
+			r.Done, r.Peers = true, n.replicaSet(make([]Peer, 0, len(n.succ)+1))
+		} else {
+			r.Done, r.Peers = true, n.succ // copy-on-write: shared
+		}
 	default:
 		r.Peers = n.closestPreceding(m.Key, n.cfg.LookupCandidates, make([]Peer, 0, n.cfg.LookupCandidates))
 	}
