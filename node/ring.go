@@ -20,7 +20,7 @@ import (
 // follow the effective mode.
 type ring struct {
 	nw        *network
-	runner    ringRunner
+	runner    *cr.Runner
 	transport *p2p.Transport
 
 	mu     sync.Mutex
@@ -63,7 +63,7 @@ func startRing(ctx context.Context, nw *network) (*ring, error) {
 	}
 	r := &ring{nw: nw, transport: tr}
 	r.ctx, r.cancel = context.WithCancel(nw.ctx)
-	r.runner = newRingLoop(core, n.cfg.Tick.D())
+	r.runner = cr.NewRunner(core, n.cfg.Tick.D(), wallClock{})
 	tr.Start(r.runner.Deliver)
 	n.metrics.gauge("kwsearch_records_held", "Ring records this node holds for the network.",
 		func() float64 { return float64(n.db.Records().Len()) })
