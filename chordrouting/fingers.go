@@ -120,7 +120,7 @@ func (n *Node) suspect(id ID) { n.removeFinger(id) }
 // list) that lie strictly between this node and key, closest to key
 // first, appended to out.
 func (n *Node) closestPreceding(key ID, k int, out []Peer) []Peer {
-	var ds [maxCandidates]dist // distance of out[j] to key
+	var ds [maxCandidates]dist     // distance of out[j] to key
 	span := distTo(n.self.ID, key) // zero: key is self, the whole ring
 	consider := func(p Peer) {
 		d := distTo(p.ID, key)
