@@ -231,6 +231,7 @@ func kwEventually(t *testing.T, what string, timeout time.Duration, cond func() 
 	for {
 		err := cond()
 		if err == nil {
+			t.Logf("%s: after %v", what, time.Since(deadline.Add(-timeout)).Round(time.Millisecond))
 			return
 		}
 		if first == nil {
