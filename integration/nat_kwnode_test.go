@@ -134,6 +134,7 @@ func (d *labDaemon) waitMode(mode, reach string, timeout time.Duration) {
 // message instead of hanging.
 func TestNATKwnode(t *testing.T) {
 	natLabOrSkip(t)
+	t.Parallel() // each run builds its own lab
 	// kwnode under its own name, so that nothing aimed at other tests'
 	// kwnode processes by name (pkill kwnode) reaches the lab's daemons.
 	bin := buildBinary(t, t.TempDir(), "kwsearch/cmd/kwnode", "kwlabnode")

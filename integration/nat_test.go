@@ -42,6 +42,7 @@ func listenAddr(h netlab.Host, transport string) string {
 // randomize ports, no direct connection appears.
 func TestNATHolePunchLibp2p(t *testing.T) {
 	natLabOrSkip(t)
+	t.Parallel() // each run builds its own lab
 	bin := buildBinary(t, t.TempDir(), "kwsearch/integration/netlab/nathost", "nathost")
 	for _, c := range natCases {
 		t.Run(c.name, func(t *testing.T) {
