@@ -17,14 +17,12 @@ type clientConn struct {
 	rw      io.ReadWriter
 	br      *bufio.Reader
 	wbuf    []byte
-	rbuf    []byte
 	nextID  uint64
 	timeout time.Duration
 }
 
 func newClientConn(rw io.ReadWriter, timeout time.Duration) *clientConn {
-	return &clientConn{rw: rw, br: bufio.NewReaderSize(rw, 4096), rbuf: make([]byte, MaxBlockResponseSize),
-		nextID: 1, timeout: timeout}
+	return &clientConn{rw: rw, br: bufio.NewReaderSize(rw, 4096), nextID: 1, timeout: timeout}
 }
 
 // queue adds a request to the next flush and returns its id.
@@ -51,11 +49,11 @@ func (c *clientConn) flush() error {
 	return nil
 }
 
-// recv reads the next response, which must answer request id. Its Data
-// aliases the connection's buffer until the next recv.
-func (c *clientConn) recv(id uint64, max int) (Response, error) {
+// recv reads the next response, which must answer request id, into buf
+// when it fits (Data then aliases buf).
+func (c *clientConn) recv(id uint64, max int, buf []byte) (Response, error) {
 	setReadDeadline(c.rw, c.timeout)
-	frame, err := readFrame(c.br, c.rbuf, max)
+	frame, err := readFrame(c.br, buf, max)
 	if err != nil {
 		return Response{}, fmt.Errorf("blockxfer: reading response: %w", noEOF(err))
 	}
@@ -75,7 +73,7 @@ func (c *clientConn) fetchManifest(root cid.Cid) (*Manifest, error) {
 	if err := c.flush(); err != nil {
 		return nil, err
 	}
-	r, err := c.recv(id, MaxManifestResponseSize)
+	r, err := c.recv(id, MaxManifestResponseSize, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -79,7 +79,7 @@ func TestExchangePipelined(t *testing.T) {
 	sent := make(chan error, 1)
 	go func() { sent <- c.flush() }()
 	for i, id := range ids {
-		r, err := c.recv(id, MaxBlockResponseSize)
+		r, err := c.recv(id, MaxBlockResponseSize, nil)
 		if err != nil || r.Status != StatusOK {
 			t.Fatalf("block %d: %v %v", i, r.Status, err)
 		}
@@ -97,10 +97,10 @@ func TestExchangePipelined(t *testing.T) {
 	if err := c.flush(); err != nil {
 		t.Fatal(err)
 	}
-	if r, err := c.recv(id, MaxBlockResponseSize); err != nil || r.Status != StatusNotFound {
+	if r, err := c.recv(id, MaxBlockResponseSize, nil); err != nil || r.Status != StatusNotFound {
 		t.Fatalf("missing block: %v %v", r.Status, err)
 	}
-	if r, err := c.recv(id2, MaxBlockResponseSize); err != nil || r.Status != StatusOK {
+	if r, err := c.recv(id2, MaxBlockResponseSize, nil); err != nil || r.Status != StatusOK {
 		t.Fatalf("block after a missing one: %v %v", r.Status, err)
 	}
 	conn.Close()

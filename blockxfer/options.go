@@ -54,9 +54,10 @@ func DefaultFetchOptions() FetchOptions {
 		InitialWindow: 4,
 		// 2 keeps a slow peer's pipe full (one block sending, one queued).
 		MinWindow: 2,
-		// 16 blocks (4 MiB) cover 100 ms RTT at 320 Mbit/s; it is also the
-		// most a single provider's answers can keep in the receive buffers.
-		MaxWindow: 16,
+		// 32 blocks (8 MiB) cover 100 ms RTT at 640 Mbit/s. Answers wait in
+		// the stream's receive window (yamux caps it at 16 MiB), not in
+		// this process's buffers, so a larger window costs no memory here.
+		MaxWindow: 32,
 		// One second of a peer's measured rate: enough to hide a 100 ms RTT
 		// many times over, small enough that a slow peer's last blocks are
 		// re-asked elsewhere soon (endgame).

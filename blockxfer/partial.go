@@ -114,7 +114,7 @@ func (p *partial) load(header []byte, recheck bool) ([]int, error) {
 	if err != nil {
 		return nil, fmt.Errorf("blockxfer: partial file: %w", err)
 	}
-	if n == len(old) && bytes.Equal(old[:len(header)], header) && info.Size() == p.m.Size() {
+	if n == len(old) && bytes.Equal(old[:len(header)], header) && info.Size() <= p.m.Size() {
 		copy(p.bitmap, old[len(header):])
 		return p.verifyMarked(recheck)
 	}
@@ -126,9 +126,6 @@ func (p *partial) load(header []byte, recheck bool) ([]int, error) {
 func (p *partial) reset(header []byte) error {
 	if err := p.data.Truncate(0); err != nil {
 		return fmt.Errorf("blockxfer: resetting partial file: %w", err)
-	}
-	if err := p.data.Truncate(p.m.Size()); err != nil {
-		return fmt.Errorf("blockxfer: sizing partial file: %w", err)
 	}
 	clear(p.bitmap)
 	if err := p.st.Truncate(0); err != nil {
@@ -187,6 +184,9 @@ func (p *partial) markDone(i int) error {
 // Without overwrite it never replaces an existing file (hard link, which
 // fails if outPath exists, then unlink).
 func (p *partial) finish(outPath string, overwrite bool) error {
+	if err := p.data.Truncate(p.m.Size()); err != nil { // only a 0-byte file was never written
+		return fmt.Errorf("blockxfer: sizing download: %w", err)
+	}
 	if err := p.data.Sync(); err != nil {
 		return fmt.Errorf("blockxfer: syncing download: %w", err)
 	}

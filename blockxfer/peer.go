@@ -112,9 +112,46 @@ func (f *fetch) getManifest(ctx context.Context, conn *clientConn) error {
 	return nil
 }
 
-// fetchBlocks keeps the provider's window of requests full and verifies
-// and writes each answer.
+// sinkDepth is how many answered blocks of one provider may wait for
+// verification and writing while the next ones are read: reading overlaps
+// hashing and disk writes, with memory bounded to sinkDepth+1 blocks.
+const sinkDepth = 3
+
+// answer is a received block on its way to verification.
+type answer struct {
+	q    queued
+	buf  []byte
+	data []byte
+}
+
+// fetchBlocks keeps the provider's window of requests full and hands each
+// answer to a sink goroutine that verifies and writes it.
 func (f *fetch) fetchBlocks(ctx context.Context, conn *clientConn, ps *peerSched) error {
+	k := &sinkState{free: make(chan []byte, sinkDepth+1), answers: make(chan answer, sinkDepth),
+		failed: make(chan struct{}), ended: make(chan struct{})}
+	for range sinkDepth + 1 {
+		k.free <- make([]byte, MaxBlockResponseSize)
+	}
+	go f.sink(ctx, ps, k)
+	err := f.receiveLoop(ctx, conn, ps, k)
+	close(k.answers)
+	<-k.ended
+	if k.err != nil {
+		return k.err
+	}
+	return err
+}
+
+// sinkState connects a provider's receive loop and its sink.
+type sinkState struct {
+	free    chan []byte
+	answers chan answer
+	failed  chan struct{} // closed when the sink found a bad block; err is set
+	ended   chan struct{} // closed when the sink has returned
+	err     error
+}
+
+func (f *fetch) receiveLoop(ctx context.Context, conn *clientConn, ps *peerSched, k *sinkState) error {
 	sc := f.sched
 	for {
 		wake := sc.waitChan()
@@ -135,13 +172,32 @@ func (f *fetch) fetchBlocks(ctx context.Context, conn *clientConn, ps *peerSched
 				return nil
 			case <-ctx.Done():
 				return nil
+			case <-k.failed:
+				return nil
 			case <-wake:
 				continue
 			}
 		}
-		if err := f.receiveBlock(conn, ps, q); err != nil {
+		var buf []byte
+		select {
+		case buf = <-k.free:
+		case <-k.failed:
+			return nil
+		case <-ctx.Done():
+			return nil
+		}
+		r, err := conn.recv(q.id, MaxBlockResponseSize, buf)
+		if err != nil {
 			return err
 		}
+		if err := statusErr(r.Status); err != nil {
+			return fmt.Errorf("blockxfer: block %d: %w", q.index, err)
+		}
+		if _, n := f.manifest.BlockRange(q.index); len(r.Data) != n {
+			return badPeerError{fmt.Errorf("%w: block %d is %d bytes, want %d", ErrBadBlock, q.index, len(r.Data), n)}
+		}
+		q = sc.received(ps, len(r.Data))
+		k.answers <- answer{q: q, buf: buf, data: r.Data} // the sink always drains
 		select {
 		case <-sc.finished:
 			return nil
@@ -150,27 +206,34 @@ func (f *fetch) fetchBlocks(ctx context.Context, conn *clientConn, ps *peerSched
 	}
 }
 
-// receiveBlock reads the answer to q, verifies it and writes it.
-func (f *fetch) receiveBlock(conn *clientConn, ps *peerSched, q queued) error {
-	r, err := conn.recv(q.id, MaxBlockResponseSize)
-	if err != nil {
-		return err
+// sink verifies and writes answers in order until answers is closed. After
+// a bad block it only returns buffers.
+func (f *fetch) sink(ctx context.Context, ps *peerSched, k *sinkState) {
+	defer close(k.ended)
+	for a := range k.answers {
+		if k.err == nil && ctx.Err() == nil {
+			if err := f.store(ps, a); err != nil {
+				k.err = err
+				close(k.failed)
+			}
+		}
+		k.free <- a.buf
 	}
-	if err := statusErr(r.Status); err != nil {
-		return fmt.Errorf("blockxfer: block %d: %w", q.index, err)
-	}
-	_, n := f.manifest.BlockRange(q.index)
-	if len(r.Data) != n || sha256.Sum256(r.Data) != f.manifest.BlockDigest(q.index) {
-		return badPeerError{fmt.Errorf("%w: block %d (%d bytes)", ErrBadBlock, q.index, len(r.Data))}
+}
+
+// store verifies one block against the manifest and writes it.
+func (f *fetch) store(ps *peerSched, a answer) error {
+	if sha256.Sum256(a.data) != f.manifest.BlockDigest(a.q.index) {
+		return badPeerError{fmt.Errorf("%w: block %d", ErrBadBlock, a.q.index)}
 	}
 	wrote := false
-	if !f.sched.isDone(q.index) {
-		if err := f.part.writeBlock(q.index, r.Data); err != nil {
+	if !f.sched.isDone(a.q.index) {
+		if err := f.part.writeBlock(a.q.index, a.data); err != nil {
 			return err
 		}
 		wrote = true
 	}
-	return f.sched.complete(ps, n, wrote)
+	return f.sched.complete(ps, a.q, len(a.data), wrote)
 }
 
 // dropPeer records why a provider left and tells the progress callback.

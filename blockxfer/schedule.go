@@ -44,6 +44,7 @@ type schedStats struct {
 // peerSched is one provider's state in the scheduler.
 type peerSched struct {
 	queue    []queued // requested, in the order the peer answers
+	taken    []queued // answered, being verified and written
 	rate     float64  // bytes/s, moving average of measured samples
 	lastRecv time.Time
 	dead     bool
@@ -149,7 +150,11 @@ func (s *scheduler) endgameBlock(p *peerSched) (int, bool) {
 			continue
 		}
 		h := hs[0]
-		t := s.expected(h, h.position(i), now)
+		pos := h.position(i)
+		if pos < 0 {
+			continue // answered already, being verified
+		}
+		t := s.expected(h, pos, now)
 		if t > 2*mine && t > bestT {
 			best, bestT = i, t
 		}
@@ -188,7 +193,7 @@ func (h *peerSched) position(i int) int {
 			return k
 		}
 	}
-	return len(h.queue)
+	return -1
 }
 
 // head is the request p must answer next.
@@ -209,15 +214,14 @@ func (s *scheduler) isDone(i int) bool {
 	return s.done[i]
 }
 
-// complete records that p delivered (and the caller verified and wrote)
-// its head block; n is its length. It returns an error only if recording
-// fails.
-func (s *scheduler) complete(p *peerSched, n int, wrote bool) error {
+// received pops p's head request when its answer has arrived (n bytes)
+// and updates p's measured rate. The block stays p's until complete.
+func (s *scheduler) received(p *peerSched, n int) queued {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	q := p.queue[0]
 	p.queue = p.queue[1:]
-	s.dropHolder(q.index, p)
+	p.taken = append(p.taken, q)
 	now := s.cfg.now()
 	start := q.at
 	if p.lastRecv.After(start) {
@@ -233,6 +237,21 @@ func (s *scheduler) complete(p *peerSched, n int, wrote bool) error {
 	}
 	p.lastRecv = now
 	s.stats.receivedBytes += int64(n)
+	return q
+}
+
+// complete records that the caller verified (and, if wrote, wrote) block
+// q that p delivered; n is its length. It fails only if recording fails.
+func (s *scheduler) complete(p *peerSched, q queued, n int, wrote bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k := range p.taken {
+		if p.taken[k].id == q.id {
+			p.taken = append(p.taken[:k:k], p.taken[k+1:]...)
+			break
+		}
+	}
+	s.dropHolder(q.index, p)
 	if s.done[q.index] || !wrote {
 		s.stats.duplicates++
 		return nil
@@ -261,13 +280,13 @@ func (s *scheduler) fail(p *peerSched) bool {
 	defer s.mu.Unlock()
 	p.dead = true
 	unanswered := len(p.queue) > 0
-	for _, q := range p.queue {
+	for _, q := range append(p.queue, p.taken...) {
 		s.dropHolder(q.index, p)
 		if !s.done[q.index] && len(s.holders[q.index]) == 0 {
 			s.returned = append(s.returned, q.index)
 		}
 	}
-	p.queue = nil
+	p.queue, p.taken = nil, nil
 	s.notify()
 	return unanswered
 }

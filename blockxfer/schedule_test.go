@@ -46,7 +46,7 @@ func TestSchedulerHandsOutEachBlockOnce(t *testing.T) {
 	}
 	for range aBlocks {
 		clk.advance(10 * time.Millisecond)
-		if err := s.complete(b, BlockSize, true); err != nil {
+		if err := deliver(s, b); err != nil {
 			t.Fatal(err)
 		}
 		if _, ok := s.next(b, 0); !ok {
@@ -55,7 +55,7 @@ func TestSchedulerHandsOutEachBlockOnce(t *testing.T) {
 	}
 	for len(b.queue) > 0 {
 		clk.advance(10 * time.Millisecond)
-		if err := s.complete(b, BlockSize, true); err != nil {
+		if err := deliver(s, b); err != nil {
 			t.Fatal(err)
 		}
 		s.next(b, 0)
@@ -80,7 +80,7 @@ func TestSchedulerWindowFollowsRate(t *testing.T) {
 	// 4 blocks per second: 1 MiB/s, one second of queue = 4 blocks.
 	for range 20 {
 		clk.advance(250 * time.Millisecond)
-		if err := s.complete(p, BlockSize, true); err != nil {
+		if err := deliver(s, p); err != nil {
 			t.Fatal(err)
 		}
 		fill(s, p)
@@ -90,7 +90,7 @@ func TestSchedulerWindowFollowsRate(t *testing.T) {
 	}
 	for range 40 {
 		clk.advance(10 * time.Millisecond)
-		if err := s.complete(p, BlockSize, true); err != nil {
+		if err := deliver(s, p); err != nil {
 			t.Fatal(err)
 		}
 		fill(s, p)
@@ -117,7 +117,7 @@ func measure(t *testing.T, s *scheduler, clk *fakeClock, p *peerSched, d time.Du
 		t.Fatal("no block to measure with")
 	}
 	clk.advance(d)
-	if err := s.complete(p, BlockSize, true); err != nil {
+	if err := deliver(s, p); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -142,7 +142,7 @@ func TestSchedulerEndgame(t *testing.T) {
 		}
 		// The duplicate's first copy wins; the second is not recorded again.
 		clk.advance(10 * time.Millisecond)
-		if err := s.complete(fast, BlockSize, true); err != nil {
+		if err := deliver(s, fast); err != nil {
 			t.Fatal(err)
 		}
 		if s.stats.duplicates != 0 || !s.done[j] {
@@ -174,4 +174,10 @@ func TestSchedulerEndgame(t *testing.T) {
 			t.Fatalf("after a's stall b got %d, %v; want %d", got, ok, i)
 		}
 	})
+}
+
+// deliver answers p's head request and completes it.
+func deliver(s *scheduler, p *peerSched) error {
+	q := s.received(p, BlockSize)
+	return s.complete(p, q, BlockSize, true)
 }

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"kwsearch/blockxfer"
+)
+
+// limitedSource serves blocks at most at rate bytes/s (a token bucket of
+// one block): the provider's upload limit.
+type limitedSource struct {
+	blockxfer.Source
+	rate float64
+	mu   sync.Mutex
+	next time.Time
+}
+
+func (l *limitedSource) ReadBlock(root cid.Cid, i int, buf []byte) (int, error) {
+	n, err := l.Source.ReadBlock(root, i, buf)
+	if err != nil {
+		return n, err
+	}
+	l.mu.Lock()
+	now := time.Now()
+	if l.next.Before(now) {
+		l.next = now
+	}
+	l.next = l.next.Add(time.Duration(float64(n) / l.rate * float64(time.Second)))
+	wait := l.next.Sub(now)
+	l.mu.Unlock()
+	time.Sleep(wait)
+	return n, nil
+}
+
+// multi downloads from one, then four providers each limited to rate.
+func (e *env) multi(ctx context.Context, size int64, rate float64) error {
+	src, err := e.writeFile(size)
+	if err != nil {
+		return err
+	}
+	client, err := e.newHost()
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	var provs []peer.AddrInfo
+	var root cid.Cid
+	for range 4 {
+		h, fi, closeFn, err := e.limitedProvider(src, rate)
+		if err != nil {
+			return err
+		}
+		defer closeFn()
+		provs = append(provs, info(h))
+		root = fi.Root()
+	}
+	for _, n := range []int{1, 4} {
+		var rates []float64
+		for range e.rounds {
+			d, res, err := e.fetchOnce(ctx, client, root, provs[:n])
+			if err != nil {
+				return err
+			}
+			rates = append(rates, mbps(size, d))
+			fmt.Printf("%d provider(s): %.1f MB/s, duplicates %d, blocks per provider:", n, rates[len(rates)-1], res.Duplicates)
+			for _, p := range res.Peers {
+				fmt.Printf(" %d", p.Blocks)
+			}
+			fmt.Println()
+		}
+		best, median := summary(rates)
+		fmt.Printf("%d provider(s) each limited to X = %.1f MB/s, %d MiB: best %.1f MB/s (%.2f X), median %.1f MB/s (%.2f X)\n",
+			n, rate/1e6, size>>20, best, best*1e6/rate, median, median*1e6/rate)
+	}
+	fmt.Println("target: four providers >= 3.5 X")
+	return nil
+}
+
+func (e *env) limitedProvider(src string, rate float64) (host.Host, blockxfer.FileIndex, func(), error) {
+	h, err := e.newHost()
+	if err != nil {
+		return nil, blockxfer.FileIndex{}, nil, err
+	}
+	fs := blockxfer.NewFileSource(nil)
+	fi, err := fs.AddFile(src)
+	if err != nil {
+		h.Close()
+		return nil, blockxfer.FileIndex{}, nil, err
+	}
+	srv, err := blockxfer.NewServer(h, &limitedSource{Source: fs, rate: rate}, blockxfer.DefaultServerConfig())
+	if err != nil {
+		h.Close()
+		return nil, blockxfer.FileIndex{}, nil, err
+	}
+	return h, fi, func() { srv.Close(); h.Close() }, nil
+}
