@@ -1,0 +1,119 @@
+// Package chordrouting is kwsearch's ring: a Chord ring maintained by
+// Pamela Zave's corrected protocol, with an iterative lookup and a
+// replicated key → value-set store on top. It knows nothing of keywords
+// or files, and nothing of the network: it is a state machine.
+//
+// # Driving a Node
+//
+// A Node has no goroutines, no clock and no sockets. Its owner (the
+// simulator in chordrouting/sim, or Runner for real use, like etcd raft's
+// node.go around raft.go) must:
+//
+//  1. Serialize every call: a Node is not safe for concurrent use.
+//  2. Call Tick at a steady interval (the unit of every timing in Config;
+//     100 ms in the daemon and the simulator).
+//  3. Hand every incoming message to Step. The Transport's Send must not
+//     block and must not call back into the Node; replies arrive later
+//     through Step. A request with no reply within RequestTimeoutTicks
+//     means the peer is dead: losing messages is allowed, and the protocol
+//     treats a lost reply like a dead peer.
+//  4. Start the node with exactly one of Create (first node), Join (through
+//     members) or SetEntryPoints (client mode: not a member, its lookups,
+//     puts and gets start at the entry points, it is never an owner).
+//  5. Expect done callbacks (Join, Lookup, Put, Get) to run inside a later
+//     Step or Tick, on the owner's goroutine, exactly once.
+//  6. Give it a Storage (MemStorage, or a persistent one) and a Validator;
+//     every value from the network is validated before it is stored or
+//     forwarded.
+//
+// # The ring
+//
+// Each member keeps a successor list of r entries (fewer in a ring of at
+// most r nodes, where it holds every other node once), a predecessor, and
+// a finger table of distinct entries beyond the successor list. The
+// operations are RING.md's: stabilize step 1 asks the head of the list,
+// in one query, for its predecessor and list, drops it and goes on with
+// the next entry if it does not answer, and goes to step 2 when the
+// head's predecessor lies between; step 2 adopts that node's list;
+// rectify replaces notified and flush (the predecessor is never cleared;
+// a notifier that is not closer is adopted only if the current
+// predecessor does not answer a ping). A join takes the successor s of
+// the member whose interval holds the joiner and sets its list to s
+// followed by s's list. Because messages are asynchronous, every reply is
+// applied to the node's current state: an answer from a node that is no
+// longer the head, or a step-2 candidate that no longer lies between, is
+// ignored; this is how the implementation keeps RING.md's "queries are
+// atomic".
+//
+// The invariant (RING.md): every member has a live entry in its successor
+// list, and at least r+1 members are principals. It implies one ordered
+// ring with ordered, duplicate-free successor lists. It holds as long as
+// failures never take all r successors of a live member before repair and
+// the ring keeps r+1 principals; chordrouting/sim checks it after every
+// event of its randomized runs.
+//
+// # Lookups and the store
+//
+// Lookups are iterative: the asking node queries the known node closest
+// before the key, follows the closer nodes each reply lists (only nodes
+// strictly between the answering node and the key, so every hop makes
+// progress), routes around nodes that time out, and stops when a node
+// whose interval (node, successor] holds the key answers with the owner
+// and its successors. A key in the asker's own range or its successor's
+// is answered locally with 0 hops.
+//
+// A key's values live on its owner and the next R-1 nodes. Put sorts the
+// keys and uses that one lookup answer names r consecutive ranges (the
+// answering node to the owner, the owner to its successor, …), so keys
+// that fall in known ranges need no new lookup; each owner then gets one
+// store request with all its items. The owner validates, stores and
+// pushes to its R-1 successors. Versions, removals, expiry and caps
+// follow ValueInfo and Config.
+//
+// # Where this differs from SPEC.md and RING.md, and why
+//
+//   - Joins and stabilization go faster than the model without changing
+//     what is adopted: a joiner steps back through its successor's
+//     predecessor while that lies between (so concurrent joiners line up
+//     at once), step 2 chains through further predecessors that lie
+//     between (up to r per round), and a member that no node has
+//     stabilized onto yet looks itself up through the ring to find its
+//     place instead of walking back one node per round. Such a member also
+//     refuses to answer lookups (the asker routes around it), because its
+//     successor may be far off while the ring grows fast.
+//   - A stabilize round skips the notify when the head already names this
+//     node as its predecessor (rectify would change nothing).
+//   - Graceful leave (on top of the model) pushes the owned values to the
+//     successor and sends MsgLeave to both neighbours. The predecessor
+//     only drops the leaver from its list and stabilizes at once; it does
+//     not adopt the leaver's list, which may be staler than its own and
+//     could skip members (lowering the principal count). Correctness never
+//     depends on the leave: without it, timeouts do the same work.
+//   - Partitions (RING.md "beyond the model"): every HealTicks a member
+//     looks itself up through a known peer outside its successor list
+//     (join entry points, or AddKnownPeers). If the answer names another
+//     owner, two rings exist: the node merges that owner and its list into
+//     its own list by distance, and stabilization splices the rings. A
+//     member that loses every successor does the same at once.
+//   - Repair: each RepairTicks an owner sends digests (key, identity,
+//     version) of its values to its R-1 successors, which name what they
+//     lack; only that is pushed. When the digests of the owner's range fit
+//     in one message it marks them complete (Done, with the range start in
+//     Pred) and the replica pushes back what the owner lacks, so an owner
+//     that took over a range gets values from the replicas too. Values a
+//     node holds outside the ranges of itself and its R-1 predecessors
+//     (found by walking predecessors) are offered to their owner the same
+//     way and dropped one round later.
+//   - Get asks the owner; if it does not answer, the next replicas are asked
+//     with Replica set, meaning "answer from your copies" (a node not
+//     responsible for a key otherwise answers with closer nodes).
+//   - In a ring of at most r nodes a lookup answer lists every node, the
+//     answering node last, so the replica set is complete.
+//   - The routing table is the finger table plus the successor list behind
+//     closestPreceding; a larger table (learned peers, one-hop membership)
+//     can replace it without touching ring maintenance (SPEC.md §2).
+//
+// A Node's memory is a few hundred bytes plus its successor list, fingers
+// (about log2(N/r) distinct entries) and outstanding requests; nothing
+// per message is O(N).
+package chordrouting
