@@ -52,6 +52,8 @@ type Config struct {
 	SkipOurs bool
 	// SkipKad runs only our side.
 	SkipKad bool
+	// FromJSON, when set, renders a saved result instead of running.
+	FromJSON string
 	// Plot is a PNG file for search latency against network size ("": none).
 	Plot string
 	// Progress, when set, receives one line per phase.

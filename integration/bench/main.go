@@ -30,6 +30,9 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
+	if cfg.FromJSON != "" {
+		return render(cfg, stdout, stderr)
+	}
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
@@ -99,6 +102,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, string, error) {
 	fs.BoolVar(&cfg.SkipXfer, "skip-xfer", false, "skip the transfer benchmark")
 	fs.BoolVar(&cfg.SkipOurs, "skip-ours", false, "measure only kad-dht and raw streams")
 	fs.BoolVar(&cfg.SkipKad, "skip-kad", false, "measure only kwsearch")
+	fs.StringVar(&cfg.FromJSON, "from-json", "", "print the tables (and --plot) of a result saved with --json instead of running")
 	fs.StringVar(&cfg.Plot, "plot", "", "write a PNG of search latency against network size to this file")
 	if err := fs.Parse(args); err != nil {
 		return cfg, false, "", err
@@ -116,4 +120,26 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, string, error) {
 		}
 	}
 	return cfg, *asJSON, *cpuProfile, nil
+}
+
+// render prints the tables of a saved result and draws its plot.
+func render(cfg Config, stdout, stderr io.Writer) int {
+	b, err := os.ReadFile(cfg.FromJSON)
+	if err != nil {
+		fmt.Fprintln(stderr, "bench:", err)
+		return 1
+	}
+	var r Result
+	if err := json.Unmarshal(b, &r); err != nil {
+		fmt.Fprintf(stderr, "bench: %s: %v\n", cfg.FromJSON, err)
+		return 1
+	}
+	writeTable(stdout, &r)
+	if cfg.Plot != "" {
+		if err := writePlot(cfg.Plot, &r); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+	}
+	return 0
 }
