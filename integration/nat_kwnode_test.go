@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -20,9 +21,10 @@ import (
 
 // natStatus is the part of `kwnode status --json` the NAT test reads.
 type natStatus struct {
-	PeerID       string `json:"peer_id"`
-	Mode         string `json:"mode"`
-	Reachability string `json:"reachability"`
+	PeerID       string   `json:"peer_id"`
+	Addrs        []string `json:"addrs"`
+	Mode         string   `json:"mode"`
+	Reachability string   `json:"reachability"`
 }
 
 // natPeer is one entry of `kwnode peers --json`.
@@ -111,7 +113,8 @@ func (d *labDaemon) json(v any, args ...string) error {
 }
 
 // waitMode polls `status --json` until the daemon runs in mode with the
-// given reachability.
+// given reachability; a client must also show a relay reservation (a
+// /p2p-circuit address) among its addresses.
 func (d *labDaemon) waitMode(mode, reach string, timeout time.Duration) {
 	d.t.Helper()
 	kwEventually(d.t, d.name+" "+mode+"/"+reach, timeout, func() error {
@@ -121,6 +124,10 @@ func (d *labDaemon) waitMode(mode, reach string, timeout time.Duration) {
 		}
 		if st.Mode != mode || st.Reachability != reach {
 			return fmt.Errorf("mode %q reachability %q", st.Mode, st.Reachability)
+		}
+		relayed := slices.ContainsFunc(st.Addrs, func(a string) bool { return strings.Contains(a, "/p2p-circuit") })
+		if mode == "client" && !relayed {
+			return fmt.Errorf("no relay address among %v", st.Addrs)
 		}
 		return nil
 	})
