@@ -25,7 +25,9 @@ import (
 // kwBinary builds kwnode into a temporary folder and returns its path.
 func kwBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "kwnode")
+	// A name of its own, so that a broad "pkill kwnode" elsewhere on the
+	// machine does not reach these daemons.
+	bin := filepath.Join(t.TempDir(), "kwloopnode")
 	cmd := exec.Command("go", "build", "-o", bin, "kwsearch/cmd/kwnode")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
