@@ -16,6 +16,9 @@ const (
 	settleIntervals = 10
 	// quietIntervals is the window in which maintenance traffic is measured.
 	quietIntervals = 10
+	// recentJoin is how many stabilization intervals after its join a
+	// node counts as a new joiner in the failed-lookup breakdown.
+	recentJoin = 10
 	// growthDivisor sets the join batch to 1/growthDivisor of the ring.
 	growthDivisor = 8
 	// ringLimitIntervals bounds the wait for a correct ring.
@@ -380,6 +383,10 @@ func (e *experiment) lookup() {
 		switch {
 		case res.Err != nil:
 			e.rep.LookupErrors++
+			if e.rep.LookupErrorKinds == nil {
+				e.rep.LookupErrorKinds = map[string]int{}
+			}
+			e.rep.LookupErrorKinds[res.Err.Error()]++
 			return
 		case len(res.Successors) == 0:
 			e.rep.WrongOwner++
@@ -388,6 +395,7 @@ func (e *experiment) lookup() {
 		got := res.Successors[0].ID
 		if o := s.Owner(key); got != ownerAtStart && (o < 0 || got != s.Peer(o).ID) {
 			e.rep.WrongOwner++
+			e.classifyWrong(got, o)
 			return
 		}
 		for len(e.hops) <= res.Hops {
@@ -395,6 +403,20 @@ func (e *experiment) lookup() {
 		}
 		e.hops[res.Hops]++
 	})
+}
+
+// classifyWrong sorts a wrong answer: a node that is no longer live, or the
+// member just after an owner that joined only recently (not yet stabilized
+// into its predecessor's list), or anything else.
+func (e *experiment) classifyWrong(got chordrouting.ID, owner int) {
+	s := e.s
+	switch {
+	case !s.live.contains(got):
+		e.rep.WrongOwnerDead++
+	case owner >= 0 && s.net.Elapsed()-s.MemberSince(owner) < recentJoin*e.stab &&
+		s.live.m[s.live.next(s.live.search(s.Peer(owner).ID))].id == got:
+		e.rep.WrongOwnerNewJoiner++
+	}
 }
 
 func (e *experiment) lookupsDone() bool {

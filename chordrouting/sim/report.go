@@ -24,12 +24,19 @@ type Report struct {
 	P99Hops  int     `json:"p99_hops"`
 	MaxHops  int     `json:"max_hops"`
 	// FailedLookups = LookupErrors + WrongOwner + HungLookups.
-	FailedLookups int     `json:"failed_lookups"`
-	LookupErrors  int     `json:"lookup_errors"` // the core returned an error
-	WrongOwner    int     `json:"wrong_owner"`   // returned a node that is not the key's live owner
-	HungLookups   int     `json:"hung_lookups"`  // never completed although the asker stayed alive
-	Abandoned     int     `json:"abandoned"`     // asker crashed before the answer (not counted)
-	FailedFrac    float64 `json:"failed_fraction"`
+	FailedLookups int `json:"failed_lookups"`
+	LookupErrors  int `json:"lookup_errors"` // the core returned an error
+	WrongOwner    int `json:"wrong_owner"`   // returned a node that is not the key's live owner
+	// WrongOwnerDead and WrongOwnerNewJoiner break WrongOwner down: the
+	// answer named a crashed node, or the member just after an owner that
+	// joined less than 10 stabilization intervals ago.
+	WrongOwnerDead      int `json:"wrong_owner_dead"`
+	WrongOwnerNewJoiner int `json:"wrong_owner_new_joiner"`
+	// LookupErrorKinds counts the lookup errors by message.
+	LookupErrorKinds map[string]int `json:"lookup_error_kinds,omitempty"`
+	HungLookups      int            `json:"hung_lookups"` // never completed although the asker stayed alive
+	Abandoned        int            `json:"abandoned"`    // asker crashed before the answer (not counted)
+	FailedFrac       float64        `json:"failed_fraction"`
 
 	RingCorrect bool   `json:"ring_correct"`
 	RingError   string `json:"ring_error,omitempty"`
@@ -84,8 +91,8 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	row("lookups", "%d", r.Lookups)
 	row("hops", "mean %.2f  p50 %d  p99 %d  max %d", r.MeanHops, r.P50Hops, r.P99Hops, r.MaxHops)
-	row("failed lookups", "%d (%.3f%%): %d errors, %d wrong owner, %d hung",
-		r.FailedLookups, 100*r.FailedFrac, r.LookupErrors, r.WrongOwner, r.HungLookups)
+	row("failed lookups", "%d (%.3f%%): %d errors, %d wrong owner (%d dead, %d just after a new joiner), %d hung",
+		r.FailedLookups, 100*r.FailedFrac, r.LookupErrors, r.WrongOwner, r.WrongOwnerDead, r.WrongOwnerNewJoiner, r.HungLookups)
 	ring := "correct"
 	if !r.RingCorrect {
 		ring = "NOT correct: " + r.RingError

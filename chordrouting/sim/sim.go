@@ -56,6 +56,7 @@ type simNode struct {
 	store  *chordrouting.MemStorage
 	peer   chordrouting.Peer
 	status status
+	since  time.Duration // virtual time it became a member
 }
 
 // Sim runs chordrouting.Nodes on a simulated Network, keeps the ground
@@ -118,6 +119,9 @@ func (s *Sim) Storage(i int) *chordrouting.MemStorage { return s.nodes[i].store 
 // IsLive reports whether node i is up and a ring member.
 func (s *Sim) IsLive(i int) bool { return s.nodes[i].status == stMember }
 
+// MemberSince is the virtual time at which node i became a member.
+func (s *Sim) MemberSince(i int) time.Duration { return s.nodes[i].since }
+
 // IsUp reports whether node i has not failed or left.
 func (s *Sim) IsUp(i int) bool {
 	st := s.nodes[i].status
@@ -166,6 +170,7 @@ func (s *Sim) Create(i int) {
 func (s *Sim) setMember(i int) {
 	n := s.nodes[i]
 	n.status = stMember
+	n.since = s.net.Elapsed()
 	s.live.add(n.peer.ID, i)
 }
 
