@@ -1,9 +1,3 @@
-// Command bench measures blockxfer on loopback: throughput against a raw
-// libp2p stream, four rate-limited providers, and memory against file size.
-//
-//	go run ./blockxfer/bench -mode single -size 1024
-//	go run ./blockxfer/bench -mode multi -size 256 -rate 20
-//	go run ./blockxfer/bench -mode mem -sizes 64,1024
 package main
 
 import (
