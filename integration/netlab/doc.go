@@ -30,7 +30,10 @@
 // (Lab.Command), so `ip netns exec` is not needed either; the namespaces
 // are named (under /var/run/netns) so `ip netns` can inspect a failing run.
 //
-// Names are unique per lab; Close removes every namespace, and New
-// registers Close with t.Cleanup. Only addresses inside these namespaces are
-// used; nothing is added to the machine's own network namespace.
+// Namespaces are named kwlab-PID-RANDOM-ROLE, unique per lab; Close removes
+// them, and New registers Close with t.Cleanup. A process started in a lab
+// dies with the test binary (parent-death signal), and Build sweeps away
+// the namespaces of runs whose process is gone, never those of a live run.
+// Only addresses inside these namespaces are used; nothing is added to the
+// machine's own network namespace.
 package netlab

@@ -1,8 +1,6 @@
 package netlab
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -47,7 +45,7 @@ type Client struct {
 type Lab struct {
 	Servers []Host
 	Clients [2]Client
-	id      string
+	prefix  string  // kwlab-PID-RANDOM: unique per lab
 	hosts   []*Host // every namespace, for Close
 }
 
@@ -58,9 +56,7 @@ func Check() error {
 	if !isRoot() {
 		return errors.New("netlab: needs root (network namespaces, nftables)")
 	}
-	var b [3]byte
-	rand.Read(b[:])
-	name := "kwlab-check-" + hex.EncodeToString(b[:])
+	name := uniquePrefix() + "-check"
 	ns, err := newNamed(name)
 	if err != nil {
 		return fmt.Errorf("netlab: no network namespaces: %w", err)
@@ -96,9 +92,8 @@ func Build(opt Options) (*Lab, error) {
 	if opt.Servers < 2 {
 		return nil, fmt.Errorf("netlab: %d servers, want at least 2", opt.Servers)
 	}
-	var b [3]byte
-	rand.Read(b[:])
-	l := &Lab{id: hex.EncodeToString(b[:])}
+	sweepStale()
+	l := &Lab{prefix: uniquePrefix()}
 	return l, l.build(opt)
 }
 
@@ -163,9 +158,9 @@ func (l *Lab) buildClient(i int, lan netip.Prefix, sw *Host, randomPorts bool) (
 	return Client{Host: *c, Router: *r}, nil
 }
 
-// newHost creates namespace kwlab-ID-role with loopback up.
+// newHost creates namespace kwlab-PID-RANDOM-role with loopback up.
 func (l *Lab) newHost(role string, addr netip.Addr) (*Host, error) {
-	name := "kwlab-" + l.id + "-" + role
+	name := l.prefix + "-" + role
 	ns, err := newNamed(name)
 	if err != nil {
 		return nil, err
