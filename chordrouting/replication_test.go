@@ -181,3 +181,70 @@ func TestRepairRestoresCopiesSendingOnlyMissing(t *testing.T) {
 		t.Fatalf("%d store messages to restore copies of %d records, want at most 12", d, len(recs))
 	}
 }
+
+func TestExtraCopiesDroppedAfterJoin(t *testing.T) {
+	// A join shifts replica sets: the node that was the last replica of
+	// the joiner's keys holds one copy too many, which repair removes.
+	const repair = 20
+	s := newSim(t, 16, 4, 2, func(c *chordrouting.Config) { c.RepairTicks = repair })
+	nodes := build(t, s, 8)
+	recs := records(nodes[3], 30)
+	publish(t, s, nodes[3], recs)
+	s.RunFor(3 * repair * tick)
+	checkCopies(t, s, recs, 2)
+	for k := range 3 {
+		j, err := s.AddNodeID(recs[k].Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		join(t, s, j, nodes[0])
+	}
+	ringOK(t, s, time.Minute)
+	s.RunFor(4 * repair * tick)
+	checkCopies(t, s, recs, 2)
+}
+
+func TestClientMode(t *testing.T) {
+	s := newSim(t, 17, 3, 2, nil)
+	nodes := build(t, s, 6)
+	key := chordrouting.HashID([]byte("client key"))
+	c, err := s.AddNodeID(key) // would own the key if it were a member
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Node(c).SetEntryPoints([]chordrouting.Peer{s.Peer(nodes[0]), s.Peer(nodes[1])})
+	want := s.Owner(key)
+	var lr chordrouting.LookupResult
+	var gr chordrouting.GetResult
+	got := 0
+	s.Node(c).Lookup(key, func(r chordrouting.LookupResult) { lr = r; got++ })
+	rec := sim.NewRecord(c, 0)
+	rec.Key = key
+	s.Node(c).Put([]chordrouting.Item{{Key: key, Value: rec.Value}}, func(r chordrouting.PutResult) {
+		got++
+		if r.Stored != 1 {
+			t.Errorf("client put: %+v", r)
+		}
+		s.Node(c).Get(key, nil, 0, func(r chordrouting.GetResult) { gr = r; got++ })
+	})
+	if err := s.RunUntil(func() bool { return got == 3 }, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if lr.Err != nil || lr.Successors[0].ID != s.Peer(want).ID || lr.Hops == 0 {
+		t.Fatalf("client lookup %+v, want owner %d after at least one hop", lr, want)
+	}
+	if gr.Err != nil || len(gr.Values) != 1 || !bytes.Equal(gr.Values[0], rec.Value) {
+		t.Fatalf("client get %+v", gr)
+	}
+	s.RunFor(5 * time.Second)
+	for _, i := range s.Live() {
+		for _, p := range s.Node(i).State().Successors {
+			if p.ID == key {
+				t.Fatalf("member %d lists the client as a successor", i)
+			}
+		}
+	}
+	if s.Node(c).State().Member {
+		t.Fatal("the client became a member")
+	}
+}
