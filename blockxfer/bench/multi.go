@@ -13,13 +13,16 @@ import (
 	"kwsearch/blockxfer"
 )
 
-// limitedSource serves blocks at most at rate bytes/s (a token bucket of
-// one block): the provider's upload limit.
+// limitedSource serves blocks at most at rate bytes/s on average: a token
+// bucket holding up to burst seconds of tokens, so that a sleep that
+// overshoots (timer slack on a loaded host) is made up by the next block
+// instead of lowering the rate.
 type limitedSource struct {
 	blockxfer.Source
-	rate float64
-	mu   sync.Mutex
-	next time.Time
+	rate  float64
+	mu    sync.Mutex
+	burst time.Duration
+	next  time.Time
 }
 
 func (l *limitedSource) ReadBlock(root cid.Cid, i int, buf []byte) (int, error) {
@@ -29,8 +32,8 @@ func (l *limitedSource) ReadBlock(root cid.Cid, i int, buf []byte) (int, error) 
 	}
 	l.mu.Lock()
 	now := time.Now()
-	if l.next.Before(now) {
-		l.next = now
+	if earliest := now.Add(-l.burst); l.next.Before(earliest) {
+		l.next = earliest
 	}
 	l.next = l.next.Add(time.Duration(float64(n) / l.rate * float64(time.Second)))
 	wait := l.next.Sub(now)
@@ -94,7 +97,7 @@ func (e *env) limitedProvider(src string, rate float64) (host.Host, blockxfer.Fi
 		h.Close()
 		return nil, blockxfer.FileIndex{}, nil, err
 	}
-	srv, err := blockxfer.NewServer(h, &limitedSource{Source: fs, rate: rate}, blockxfer.DefaultServerConfig())
+	srv, err := blockxfer.NewServer(h, &limitedSource{Source: fs, rate: rate, burst: 100 * time.Millisecond}, blockxfer.DefaultServerConfig())
 	if err != nil {
 		h.Close()
 		return nil, blockxfer.FileIndex{}, nil, err
