@@ -26,6 +26,10 @@ type network struct {
 	ring *ring
 
 	// Adapters to the transfer and keyword layers (services.go).
+	// peersToTry counts bootstrap and remembered peers: when there are
+	// some, a server waits for one to answer before starting a ring alone.
+	peersToTry int
+
 	files    fileIndexer
 	index    recordIndex
 	fetch    fetcher
@@ -122,6 +126,7 @@ func (nw *network) startBootstrapper(peers []peer.AddrInfo) error {
 			bc.Remembered = append(bc.Remembered, ai)
 		}
 	}
+	nw.peersToTry = len(bc.Peers) + len(bc.Remembered)
 	b, err := bootstrap.NewBootstrapper(nw.host, bc, wallClock{}, newRand())
 	if err != nil {
 		return fmt.Errorf("node: %w", err)

@@ -147,3 +147,39 @@ func TestStartRefusesSecondDaemonOnRepo(t *testing.T) {
 		t.Fatalf("REPO/api = %q, %v; want %s", addr, err, a.APIAddr())
 	}
 }
+
+// TestRestartRejoinsThroughRememberedPeers stops a node and starts it
+// again with no bootstrap peer: it finds the ring through the peers it
+// remembered, with the same identity.
+func TestRestartRejoinsThroughRememberedPeers(t *testing.T) {
+	a := startTestNode(t, "server")
+	b := startTestNode(t, "server", a.Addrs()[0])
+	ctx := context.Background()
+	id := b.opt.Repo.ID
+	cfg := b.cfg
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Bootstrap = nil
+	r, err := repo.Open(b.opt.Repo.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ID != id {
+		t.Fatalf("identity changed: %s, was %s", r.ID, id)
+	}
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	b2, err := Start(sctx, Options{Repo: r, Config: cfg, Log: b.log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b2.Close()
+	waitFor(t, "ring of two again", 20*time.Second, func() error {
+		st, _ := (backend{b2}).Status(ctx)
+		if st.Ring.Successor != a.opt.Repo.ID.String() {
+			return fmt.Errorf("b's successor %q, want a", st.Ring.Successor)
+		}
+		return nil
+	})
+}

@@ -91,7 +91,7 @@ func (r *ring) enter(ctx context.Context, mode bootstrap.Mode) error {
 // that answered, after waiting up to wait for the first.
 func (r *ring) entryPeers(ctx context.Context, wait time.Duration) []cr.Peer {
 	var infos []peer.AddrInfo
-	if len(r.nw.n.cfg.Bootstrap) > 0 {
+	if r.nw.peersToTry > 0 {
 		wctx, cancel := context.WithTimeout(ctx, wait)
 		infos, _ = r.nw.boot.WaitAnswered(wctx)
 		cancel()
@@ -120,8 +120,8 @@ func (r *ring) becomeMember(ctx context.Context) error {
 			return nil
 		}
 		log.Warn("joining the ring failed; starting a ring of one and retrying", "err", err)
-	} else if len(r.nw.n.cfg.Bootstrap) > 0 {
-		log.Warn("no bootstrap peer answered; starting a ring of one and retrying")
+	} else if r.nw.peersToTry > 0 {
+		log.Warn("no bootstrap or remembered peer answered; starting a ring of one and retrying")
 	}
 	if err := r.runner.Do(ctx, func(c *cr.Node) { c.Create() }); err != nil {
 		return fmt.Errorf("node: creating the ring: %w", err)
@@ -191,7 +191,7 @@ func (r *ring) onStatus(ctx context.Context, st bootstrap.Status) {
 func (r *ring) retry(ctx context.Context) {
 	st := r.runner.State()
 	r.feedRelays(st)
-	if len(r.nw.n.cfg.Bootstrap) == 0 {
+	if r.nw.peersToTry == 0 {
 		return
 	}
 	r.mu.Lock()
