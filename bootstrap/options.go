@@ -90,26 +90,30 @@ func relayOptions(cfg Config) []relayv2.Option {
 	return opts
 }
 
-// resourceManager scales libp2p's default limits to cfg.MaxMemory and
-// cfg.MaxFDs (or to the machine when they are 0).
+// resourceManager builds libp2p's resource manager with limiter(cfg).
 func resourceManager(cfg Config) (network.ResourceManager, error) {
-	limits := rcmgr.DefaultLimits
-	libp2p.SetDefaultServiceLimits(&limits)
-	concrete := limits.AutoScale()
-	if cfg.MaxMemory > 0 || cfg.MaxFDs > 0 {
-		auto := limits.AutoScale().ToPartialLimitConfig().System
-		mem, fds := cfg.MaxMemory, cfg.MaxFDs
-		if mem == 0 {
-			mem = int64(auto.Memory)
-		}
-		if fds == 0 {
-			fds = int(auto.FD)
-		}
-		concrete = limits.Scale(mem, fds)
-	}
-	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(concrete))
+	rm, err := rcmgr.NewResourceManager(limiter(cfg))
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap: resource manager: %w", err)
 	}
 	return rm, nil
+}
+
+// limiter scales libp2p's default limits (with its bundled services' limits)
+// to cfg.MaxMemory and cfg.MaxFDs; a zero value scales with the machine.
+func limiter(cfg Config) rcmgr.Limiter {
+	limits := rcmgr.DefaultLimits
+	libp2p.SetDefaultServiceLimits(&limits)
+	if cfg.MaxMemory == 0 && cfg.MaxFDs == 0 {
+		return rcmgr.NewFixedLimiter(limits.AutoScale())
+	}
+	auto := limits.AutoScale().ToPartialLimitConfig().System
+	mem, fds := cfg.MaxMemory, cfg.MaxFDs
+	if mem == 0 {
+		mem = int64(auto.Memory)
+	}
+	if fds == 0 {
+		fds = int(auto.FD)
+	}
+	return rcmgr.NewFixedLimiter(limits.Scale(mem, fds))
 }
