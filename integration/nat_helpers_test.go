@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -67,7 +68,8 @@ type natProc struct {
 	lines  []string
 }
 
-// startNatProc starts bin with args in host h, stopped at cleanup.
+// startNatProc starts bin with args in host h, stopped at cleanup. Its
+// output is logged when the test fails, or always with KWLAB_DUMP=1.
 func startNatProc(t *testing.T, h netlab.Host, name, bin string, args ...string) *natProc {
 	t.Helper()
 	p := &natProc{t: t, name: name, cmd: exec.Command(bin, args...), stdout: make(chan string, 4096)}
@@ -92,7 +94,7 @@ func startNatProc(t *testing.T, h netlab.Host, name, bin string, args ...string)
 	t.Cleanup(func() {
 		p.stop()
 		readers.Wait()
-		if t.Failed() {
+		if t.Failed() || os.Getenv("KWLAB_DUMP") != "" {
 			p.mu.Lock()
 			t.Logf("%s output:\n%s", name, strings.Join(p.lines, "\n"))
 			p.mu.Unlock()
