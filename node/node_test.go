@@ -1,11 +1,14 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -170,11 +173,16 @@ func TestRestartRejoinsThroughRememberedPeers(t *testing.T) {
 	}
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	b2, err := Start(sctx, Options{Repo: r, Config: cfg, Log: b.log})
+	var logs lockedLog
+	b2, err := Start(sctx, Options{Repo: r, Config: cfg, Log: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b2.Close()
+	t.Log(logs.String())
+	if !strings.Contains(logs.String(), "joined the ring") || strings.Contains(logs.String(), "ring of one") {
+		t.Fatal("restarted b did not join through its remembered peer")
+	}
 	waitFor(t, "ring of two again", 20*time.Second, func() error {
 		st, _ := (backend{b2}).Status(ctx)
 		if st.Ring.Successor != a.opt.Repo.ID.String() {
@@ -182,4 +190,21 @@ func TestRestartRejoinsThroughRememberedPeers(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+type lockedLog struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
