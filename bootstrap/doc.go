@@ -9,12 +9,19 @@
 //
 //  1. Apply --public-cidr with UsePublicCIDRs (ParsePublicCIDRs, then
 //     TreatAsPublic) once at daemon start, before any host exists.
-//     libp2p consults go-multiaddr's process-wide address tables in a dozen
-//     places (AutoNAT v1 and v2 address selection, the hole-punching service's
-//     "do I have a public address" gate, identify's address filter, autorelay's
-//     relay address cleanup, the relay's reservation voucher, the basic host's
-//     hole-punch addresses), none of which take an option, so there is no
-//     per-host way to make 198.18.0.0/15 count as public.
+//     go-libp2p v0.51 decides "public" with manet.IsPublicAddr and
+//     manet.IsPrivateAddr, which read go-multiaddr's process-wide tables,
+//     in: AutoNAT v1's address function and its server's dial policy,
+//     AutoNAT v2's address tracker, the hole-punching service's start gate
+//     (it runs only once the host has a public address) and its filter on
+//     the remote's addresses, the basic host's hole-punch addresses,
+//     identify's choice of addresses sent to a public peer, autorelay's
+//     clean-up of a relay's addresses, the relay's reservation voucher,
+//     and the swarm's dial ranker and black-hole detector. Only the relay's
+//     voucher filter can be replaced by an option (hole punching's
+//     WithAddrFilter only narrows what the public filter left); the rest
+//     have none, so there is no per-host way to make 198.18.0.0/15 count
+//     as public.
 //  2. Build the host with New(cfg). Feed ring members you learn about to
 //     Host.AddRelayCandidates: they are the dynamic relay source for autorelay
 //     in client mode (static relays and bootstrap peers are fed automatically).
