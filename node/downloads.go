@@ -9,14 +9,18 @@ import (
 	"sync"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+
 	"kwsearch/api"
 	"kwsearch/blockxfer"
 	"kwsearch/storage"
 )
 
 // downloadManager runs downloads for the API: it finds providers, names
-// the output safely, records the download so that it can resume after a
-// restart, and reports progress.
+// the output safely, records each download in the database until it is
+// complete, and reports progress. A download recorded by an earlier run is
+// resumed in the background at start; a get of a CID that is already being
+// downloaded to the same place follows it instead of starting another.
 type downloadManager struct {
 	db      *storage.DB
 	index   recordIndex
@@ -26,22 +30,87 @@ type downloadManager struct {
 	now     func() time.Time
 
 	mu     sync.Mutex
-	active map[string]*api.Download // by CID
+	active map[string]*activeDownload // by CID
 	ctx    context.Context
 	wg     sync.WaitGroup
 }
 
-func newDownloadManager(n *Node) *downloadManager {
-	return &downloadManager{db: n.db, index: n.net.index, fetch: n.net.fetch, log: n.log.With("part", "downloads"),
-		metrics: n.metrics, now: time.Now, active: map[string]*api.Download{}, ctx: n.ctx}
+// activeDownload is a running download and the API requests following it.
+type activeDownload struct {
+	info    api.Download // guarded by downloadManager.mu
+	subs    map[int]func(api.GetEvent)
+	nextSub int
+	done    chan struct{}
+	res     api.GetEvent // set before done is closed
+	err     error
 }
 
-func (m *downloadManager) start() {}
+func newDownloadManager(n *Node) *downloadManager {
+	return &downloadManager{db: n.db, index: n.net.index, fetch: n.net.fetch, log: n.log.With("part", "downloads"),
+		metrics: n.metrics, now: time.Now, active: map[string]*activeDownload{}, ctx: n.ctx}
+}
+
+// start resumes the downloads an earlier run left unfinished.
+func (m *downloadManager) start() {
+	stored, err := m.db.Downloads()
+	if err != nil {
+		m.log.Warn("listing unfinished downloads", "err", err)
+		return
+	}
+	for _, d := range stored {
+		if _, err := os.Lstat(d.Output); err == nil {
+			m.db.DeleteDownload(d.CID) // finished just before a crash
+			continue
+		}
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			m.resume(d)
+		}()
+	}
+}
 
 func (m *downloadManager) wait() { m.wg.Wait() }
 
 // progressEvery bounds how often progress events are sent.
 const progressEvery = 250 * time.Millisecond
+
+// resumeAttempts and resumeBackoff bound how a resumed download waits for
+// the ring to know a provider after a restart.
+const (
+	resumeAttempts = 3
+	resumeBackoff  = 10 * time.Second
+)
+
+// resume continues a download recorded by an earlier run.
+func (m *downloadManager) resume(d storage.Download) {
+	for attempt := 1; ; attempt++ {
+		providers, _, _, err := m.index.Providers(m.ctx, d.CID)
+		if err == nil && len(providers) > 0 {
+			a, attached, err := m.acquire(d.CID, d.Name, d.Output, d.Size)
+			if err != nil || attached {
+				return
+			}
+			m.log.Info("resuming download", "cid", d.CID, "path", d.Output)
+			m.run(m.ctx, a, providers, false)
+			if a.err != nil {
+				m.log.Warn("resumed download failed; it stays listed", "cid", d.CID, "err", a.err)
+			}
+			return
+		}
+		if attempt == resumeAttempts {
+			m.log.Warn("no provider for an unfinished download; it stays listed", "cid", d.CID, "err", err)
+			return
+		}
+		t := time.NewTimer(resumeBackoff)
+		select {
+		case <-m.ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
 
 // get downloads req.CID and reports progress through emit.
 func (m *downloadManager) get(ctx context.Context, req api.GetRequest, emit func(api.GetEvent)) (api.GetEvent, error) {
@@ -65,35 +134,56 @@ func (m *downloadManager) get(ctx context.Context, req api.GetRequest, emit func
 	if err != nil {
 		return api.GetEvent{}, err
 	}
-	d, err := m.begin(req.CID, name, out, size)
+	a, attached, err := m.acquire(req.CID, name, out, size)
 	if err != nil {
 		return api.GetEvent{}, err
 	}
-	defer m.end(req.CID)
-	emit(api.GetEvent{Type: api.EventProgress, CID: req.CID, Name: d.Name, Path: out, Total: size, Peers: len(providers)})
+	unsub := m.subscribe(a, emit)
+	defer unsub()
+	if attached {
+		select {
+		case <-a.done:
+		case <-ctx.Done():
+			return api.GetEvent{}, ctx.Err()
+		}
+	} else {
+		m.broadcast(a, api.GetEvent{Type: api.EventProgress, CID: req.CID, Name: a.info.Name, Path: out, Total: size, Peers: len(providers)})
+		m.run(ctx, a, providers, req.Output != "")
+	}
+	return a.res, a.err
+}
+
+// run fetches a's file, tells its followers, and ends it.
+func (m *downloadManager) run(ctx context.Context, a *activeDownload, providers []peer.AddrInfo, overwrite bool) {
+	c, out := a.info.CID, a.info.Path
+	defer m.end(a)
 	var last time.Time
-	resumed, err := m.fetch.Fetch(ctx, req.CID, providers, out, req.Output != "", func(p fetchProgress) {
-		m.update(req.CID, p)
+	resumed, err := m.fetch.Fetch(ctx, c, providers, out, overwrite, func(p fetchProgress) {
+		m.mu.Lock()
+		a.info.Bytes, a.info.Total = p.Bytes, p.Total
+		m.mu.Unlock()
 		if now := time.Now(); now.Sub(last) >= progressEvery || p.Bytes == p.Total {
 			last = now
-			emit(api.GetEvent{Type: api.EventProgress, CID: req.CID, Name: d.Name, Path: out,
+			m.broadcast(a, api.GetEvent{Type: api.EventProgress, CID: c, Name: a.info.Name, Path: out,
 				Bytes: p.Bytes, Total: p.Total, Peers: p.Peers})
 		}
 	})
 	if err != nil {
 		m.metrics.downloads.WithLabelValues("failed").Inc()
-		return api.GetEvent{}, fmt.Errorf("downloading %s: %w", req.CID, err)
+		a.err = fmt.Errorf("downloading %s: %w", c, err)
+		return
 	}
 	m.metrics.downloads.WithLabelValues("ok").Inc()
-	if err := m.db.DeleteDownload(req.CID); err != nil {
-		m.log.Warn("forgetting finished download", "cid", req.CID, "err", err)
+	if err := m.db.DeleteDownload(c); err != nil {
+		m.log.Warn("forgetting finished download", "cid", c, "err", err)
 	}
 	st, err := os.Stat(out)
 	if err != nil {
-		return api.GetEvent{}, fmt.Errorf("downloaded %s but cannot see %s: %w", req.CID, out, err)
+		a.err = fmt.Errorf("downloaded %s but cannot see %s: %w", c, out, err)
+		return
 	}
 	m.metrics.bytesFetched.Add(float64(st.Size() - resumed))
-	return api.GetEvent{CID: req.CID, Name: d.Name, Path: out, Bytes: st.Size(), Total: st.Size(), Resumed: resumed}, nil
+	a.res = api.GetEvent{CID: c, Name: a.info.Name, Path: out, Bytes: st.Size(), Total: st.Size(), Resumed: resumed}
 }
 
 // outputPath is req.Output, or the published name inside req.Dir: a name
@@ -118,38 +208,63 @@ func outputPath(req api.GetRequest, name string) (string, error) {
 	return out, nil
 }
 
-// begin records a download as active and in the database.
-func (m *downloadManager) begin(cid, name, out string, size int64) (*api.Download, error) {
+// acquire returns the running download of cid to follow (attached), or
+// registers a new one, recorded in the database until it completes. A
+// download of the same CID to another path is refused.
+func (m *downloadManager) acquire(cid, name, out string, size int64) (*activeDownload, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if _, busy := m.active[cid]; busy {
-		return nil, &api.Error{Status: 409, Message: fmt.Sprintf("%s is already being downloaded", cid)}
+	if a, busy := m.active[cid]; busy {
+		if a.info.Path == out {
+			return a, true, nil
+		}
+		return nil, false, &api.Error{Status: 409, Message: fmt.Sprintf("%s is already being downloaded to %s", cid, a.info.Path)}
 	}
 	if name == "" {
 		name = filepath.Base(out)
 	}
-	d := &api.Download{CID: cid, Name: name, Path: out, Total: size, Active: true}
-	m.active[cid] = d
 	err := m.db.PutDownload(storage.Download{CID: cid, Name: name, Size: size, Output: out, Started: m.now().UTC()})
 	if err != nil {
-		delete(m.active, cid)
-		return nil, err
+		return nil, false, err
 	}
-	return d, nil
+	a := &activeDownload{info: api.Download{CID: cid, Name: name, Path: out, Total: size, Active: true},
+		subs: map[int]func(api.GetEvent){}, done: make(chan struct{})}
+	m.active[cid] = a
+	return a, false, nil
 }
 
-func (m *downloadManager) update(cid string, p fetchProgress) {
+// subscribe adds a follower of a's progress; the returned func removes it.
+func (m *downloadManager) subscribe(a *activeDownload, emit func(api.GetEvent)) func() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if d := m.active[cid]; d != nil {
-		d.Bytes, d.Total = p.Bytes, p.Total
+	id := a.nextSub
+	a.nextSub++
+	a.subs[id] = emit
+	return func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		delete(a.subs, id)
 	}
 }
 
-func (m *downloadManager) end(cid string) {
+func (m *downloadManager) broadcast(a *activeDownload, e api.GetEvent) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.active, cid)
+	subs := make([]func(api.GetEvent), 0, len(a.subs))
+	for _, f := range a.subs {
+		subs = append(subs, f)
+	}
+	m.mu.Unlock()
+	for _, f := range subs {
+		f(e)
+	}
+}
+
+// end removes a from the running downloads and wakes its followers.
+func (m *downloadManager) end(a *activeDownload) {
+	m.mu.Lock()
+	delete(m.active, a.info.CID)
+	m.mu.Unlock()
+	close(a.done)
 }
 
 // list returns running downloads and unfinished ones from earlier runs.
@@ -162,8 +277,8 @@ func (m *downloadManager) list() ([]api.Download, error) {
 	defer m.mu.Unlock()
 	var out []api.Download
 	for _, s := range stored {
-		if d := m.active[s.CID]; d != nil {
-			out = append(out, *d)
+		if a := m.active[s.CID]; a != nil {
+			out = append(out, a.info)
 			continue
 		}
 		out = append(out, api.Download{CID: s.CID, Name: s.Name, Path: s.Output, Total: s.Size})

@@ -34,6 +34,9 @@ type fakeLayers struct {
 	batches    []int
 	publishErr error
 	failPath   string
+	// gate, when set, holds every Fetch until it is closed.
+	gate     chan struct{}
+	fetching chan string
 }
 
 func newFakeLayers() *fakeLayers {
@@ -110,9 +113,16 @@ func (f *fakeLayers) Providers(_ context.Context, c string) ([]peer.AddrInfo, st
 func (f *fakeLayers) Fetch(_ context.Context, c string, _ []peer.AddrInfo, out string, _ bool, progress func(fetchProgress)) (int64, error) {
 	f.mu.Lock()
 	src, ok := f.served[c]
+	gate, fetching := f.gate, f.fetching
 	f.mu.Unlock()
 	if !ok {
 		return 0, errors.New("no provider answered")
+	}
+	if fetching != nil {
+		fetching <- out
+	}
+	if gate != nil {
+		<-gate
 	}
 	in, err := os.Open(src)
 	if err != nil {
@@ -141,7 +151,7 @@ func testManagers(t *testing.T, batch int) (*shareManager, *downloadManager, *fa
 	m := &shareManager{db: db, files: f, index: f, log: log, metrics: newMetrics(), workers: 3, batch: batch,
 		now: time.Now, republishEvery: time.Hour, recheckEvery: time.Hour, ctx: context.Background()}
 	d := &downloadManager{db: db, index: f, fetch: f, log: log, metrics: m.metrics, now: time.Now,
-		active: map[string]*api.Download{}, ctx: context.Background()}
+		active: map[string]*activeDownload{}, ctx: context.Background()}
 	return m, d, f, db
 }
 
@@ -349,5 +359,71 @@ func TestOutputPathStaysInDir(t *testing.T) {
 	}
 	if out, _ := outputPath(api.GetRequest{CID: "c", Output: dir}, "song.ogg"); out != filepath.Join(dir, "song.ogg") {
 		t.Errorf("-o FOLDER: %q", out)
+	}
+}
+
+func TestGetFollowsRunningDownload(t *testing.T) {
+	m, d, f, _ := testManagers(t, 10)
+	src := t.TempDir()
+	writeFile(t, filepath.Join(src, "tune.ogg"), "la la la")
+	if _, err := m.share(context.Background(), api.ShareRequest{Paths: []string{src}}, func(api.ShareEvent) {}); err != nil {
+		t.Fatal(err)
+	}
+	c := fileCID([]byte("la la la"))
+	f.gate, f.fetching = make(chan struct{}), make(chan string, 1)
+	out := t.TempDir()
+	type result struct {
+		ev  api.GetEvent
+		err error
+	}
+	first := make(chan result, 1)
+	go func() {
+		ev, err := d.get(context.Background(), api.GetRequest{CID: c, Dir: out}, func(api.GetEvent) {})
+		first <- result{ev, err}
+	}()
+	<-f.fetching // the first get is downloading
+	if _, err := d.get(context.Background(), api.GetRequest{CID: c, Output: filepath.Join(out, "other.ogg")}, func(api.GetEvent) {}); !api.IsStatus(err, 409) {
+		t.Fatalf("get of the same CID elsewhere: %v, want 409", err)
+	}
+	second := make(chan result, 1)
+	go func() {
+		ev, err := d.get(context.Background(), api.GetRequest{CID: c, Dir: out}, func(api.GetEvent) {})
+		second <- result{ev, err}
+	}()
+	waitFor(t, "second get follows", 5*time.Second, func() error {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if a := d.active[c]; a == nil || len(a.subs) != 2 {
+			return errors.New("not following yet")
+		}
+		return nil
+	})
+	close(f.gate)
+	r1, r2 := <-first, <-second
+	if r1.err != nil || r2.err != nil || r1.ev.Path != r2.ev.Path || r1.ev.Bytes != 8 {
+		t.Fatalf("first %+v, second %+v", r1, r2)
+	}
+}
+
+func TestUnfinishedDownloadResumesAtStart(t *testing.T) {
+	m, d, _, db := testManagers(t, 10)
+	src := t.TempDir()
+	writeFile(t, filepath.Join(src, "left.ogg"), "half done")
+	if _, err := m.share(context.Background(), api.ShareRequest{Paths: []string{src}}, func(api.ShareEvent) {}); err != nil {
+		t.Fatal(err)
+	}
+	c := fileCID([]byte("half done"))
+	out := filepath.Join(t.TempDir(), "left.ogg")
+	done := filepath.Join(t.TempDir(), "done.ogg")
+	writeFile(t, done, "x")
+	db.PutDownload(storage.Download{CID: c, Name: "left.ogg", Size: 9, Output: out})
+	db.PutDownload(storage.Download{CID: fileCID([]byte("x")), Name: "done.ogg", Size: 1, Output: done})
+	d.start()
+	d.wait()
+	if b, err := os.ReadFile(out); err != nil || string(b) != "half done" {
+		t.Fatalf("resumed download: %q %v", b, err)
+	}
+	if left, _ := db.Downloads(); len(left) != 0 {
+		t.Fatalf("downloads still recorded: %+v", left)
 	}
 }
