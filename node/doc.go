@@ -13,11 +13,26 @@
 //
 // Ring membership follows the effective mode that package bootstrap derives
 // from AutoNAT (or the --mode flag): a server joins through the bootstrap
-// peers that answered, or creates a ring of one when none answers within
-// joinWait and keeps trying to join them afterwards (two rings cannot merge
-// in Chord, so a lonely node must not stay alone); a client sets those
-// peers as the ring's entry points. A mode change at run time leaves or
-// joins accordingly.
+// or remembered peers that answered, or creates a ring of one when none
+// answers within joinWait and keeps trying to join them afterwards (two
+// rings cannot merge in Chord, so a lonely node must not stay alone); a
+// client sets those peers as the ring's entry points. A mode change at run
+// time leaves or joins accordingly. Ring members are offered to autorelay as
+// relay candidates. The very first node of a new network has nobody to ask
+// (AutoNAT needs peers): start it with --mode server.
+//
+// Shares: files are hashed in parallel (IndexWorkers), stored, served in
+// place by the block server and published in batches of PublishBatch files;
+// every share is re-checked and republished at start and every Republish,
+// and re-checked every Recheck and whenever the block server finds a file
+// changed (a changed file is indexed again, a vanished one withdrawn).
+//
+// Downloads: providers come from the provider records; the node gets a
+// direct connection to each (hole punching through a relay when needed,
+// because relayed connections cannot carry file data) and hands the
+// connected ones to blockxfer.Fetch, which verifies, resumes and renames
+// atomically. A download is recorded in the database until it completes,
+// and resumed in the background when the daemon starts again.
 //
 // The share and download managers talk to the transfer and keyword layers
 // through small interfaces (ports.go), implemented by adapters
