@@ -95,8 +95,11 @@
 // drops that provider as bad). The scheduler (schedule.go) hands out
 // blocks, lowest index first, to whichever provider has a free slot, so
 // faster providers take more; each provider's slots follow its measured
-// rate (about QueueTime of its bandwidth, between MinWindow and MaxWindow).
-// In the endgame, when every missing block is already requested, a
+// rate (about QueueTime of its bandwidth, between MinWindow and MaxWindow),
+// and near the end a busy provider takes a fresh block only if it would
+// deliver it before the whole swarm, at its measured total rate, finishes
+// what is outstanding, so the last blocks go to fast providers instead of
+// queueing behind slow ones. In the endgame, when every missing block is already requested, a
 // provider with a free slot re-asks for a block queued at another provider
 // that it would deliver in less than half the time (a slow or stalled
 // provider's last blocks); the first verified copy wins.

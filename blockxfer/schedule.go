@@ -10,7 +10,8 @@ import (
 // lowest index first to whichever peer has a free slot, so faster peers,
 // which free slots sooner, take more blocks; each peer's number of slots
 // (its window) follows its measured rate, so a slow peer never holds more
-// than about queueTime of work. When no block is left unrequested
+// than about queueTime of work, and near the end a busy peer leaves fresh
+// blocks to faster ones (worthAsking). When no block is left unrequested
 // (endgame), a peer with a free slot re-asks for a block queued at another
 // peer if it expects to deliver it much sooner (see endgameBlock). It is
 // safe for concurrent use; all peer state is guarded by mu.
@@ -22,6 +23,8 @@ type scheduler struct {
 	cursor    int   // blocks below it are done or were requested once
 	returned  []int // blocks whose holders failed, to hand out again
 	remaining int
+	unasked   int // missing blocks not requested from anyone
+	peers     []*peerSched
 	changed   chan struct{} // closed and replaced on every state change
 	finished  chan struct{} // closed when remaining reaches 0
 	onDone    func(int) error
@@ -48,6 +51,7 @@ type peerSched struct {
 	rate     float64  // bytes/s, moving average of measured samples
 	lastRecv time.Time
 	dead     bool
+	joined   bool // in scheduler.peers
 	blocks   int
 	bytes    int64
 }
@@ -71,6 +75,7 @@ func newScheduler(n int, have []int, cfg schedConfig, onDone func(int) error) *s
 			s.stats.doneBytes += int64(cfg.blockLen(i))
 		}
 	}
+	s.unasked = s.remaining
 	if s.remaining == 0 {
 		close(s.finished)
 	}
@@ -107,8 +112,15 @@ func (s *scheduler) next(p *peerSched, id uint64) (int, bool) {
 	if p.dead || s.remaining == 0 || len(p.queue) >= s.window(p) {
 		return 0, false
 	}
-	i, ok := s.freshBlock()
-	if !ok {
+	if !p.joined {
+		p.joined = true
+		s.peers = append(s.peers, p)
+	}
+	i, ok := 0, false
+	if s.worthAsking(p) {
+		i, ok = s.freshBlock()
+	}
+	if !ok && s.unasked == 0 {
 		i, ok = s.endgameBlock(p)
 	}
 	if !ok {
@@ -125,6 +137,7 @@ func (s *scheduler) freshBlock() (int, bool) {
 		i := s.returned[len(s.returned)-1]
 		s.returned = s.returned[:len(s.returned)-1]
 		if !s.done[i] && len(s.holders[i]) == 0 {
+			s.unasked--
 			return i, true
 		}
 	}
@@ -132,10 +145,32 @@ func (s *scheduler) freshBlock() (int, bool) {
 		i := s.cursor
 		s.cursor++
 		if !s.done[i] && len(s.holders[i]) == 0 {
+			s.unasked--
 			return i, true
 		}
 	}
 	return 0, false
+}
+
+// worthAsking reports whether p should take a fresh block: an idle or
+// unmeasured peer always should; a busy one only if it would deliver the
+// block before the swarm, at its measured total rate, is expected to
+// finish everything outstanding. Near the end this leaves the last blocks
+// to fast peers instead of queueing them behind a slow one.
+func (s *scheduler) worthAsking(p *peerSched) bool {
+	if len(p.queue) == 0 || p.rate <= 0 {
+		return true
+	}
+	var total float64
+	outstanding := s.unasked
+	for _, h := range s.peers {
+		if !h.dead && h.rate > 0 {
+			total += h.rate
+			outstanding += len(h.queue)
+		}
+	}
+	mine := float64(len(p.queue)+1) / p.rate
+	return mine <= float64(outstanding)/total
 }
 
 // endgameBlock picks a block queued at exactly one other peer that p would
@@ -284,6 +319,7 @@ func (s *scheduler) fail(p *peerSched) bool {
 		s.dropHolder(q.index, p)
 		if !s.done[q.index] && len(s.holders[q.index]) == 0 {
 			s.returned = append(s.returned, q.index)
+			s.unasked++
 		}
 	}
 	p.queue, p.taken = nil, nil

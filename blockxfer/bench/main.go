@@ -17,6 +17,7 @@ func main() {
 	sizes := flag.String("sizes", "64,1024", "file sizes in MiB, comma-separated (mem)")
 	rounds := flag.Int("rounds", 3, "rounds per measurement; the best and the median are reported")
 	rateMB := flag.Float64("rate", 20, "per-provider rate limit in MB/s (multi)")
+	mixed := flag.String("rates", "", "multi: instead of -rate, one limit per provider in MB/s, comma-separated (e.g. 5,10,20,40)")
 	transport := flag.String("transport", "tcp", "tcp | quic")
 	seed := flag.Int64("seed", 1, "seed of the file contents")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile here")
@@ -43,7 +44,11 @@ func main() {
 	case "single":
 		err = env.single(ctx, int64(*sizeMiB)<<20)
 	case "multi":
-		err = env.multi(ctx, int64(*sizeMiB)<<20, *rateMB*1e6)
+		if *mixed != "" {
+			err = env.mixed(ctx, int64(*sizeMiB)<<20, *mixed)
+		} else {
+			err = env.multi(ctx, int64(*sizeMiB)<<20, *rateMB*1e6)
+		}
 	case "mem":
 		var list []int64
 		for _, s := range strings.Split(*sizes, ",") {

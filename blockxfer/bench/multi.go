@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -103,4 +105,47 @@ func (e *env) limitedProvider(src string, rate float64) (host.Host, blockxfer.Fi
 		return nil, blockxfer.FileIndex{}, nil, err
 	}
 	return h, fi, func() { srv.Close(); h.Close() }, nil
+}
+
+// mixed downloads from providers limited to different rates: the result
+// should approach the sum, each provider's share its rate.
+func (e *env) mixed(ctx context.Context, size int64, list string) error {
+	src, err := e.writeFile(size)
+	if err != nil {
+		return err
+	}
+	client, err := e.newHost()
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	var provs []peer.AddrInfo
+	var root cid.Cid
+	var sum float64
+	var rates []float64
+	for _, f := range strings.Split(list, ",") {
+		r, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil || r <= 0 {
+			return fmt.Errorf("bad -rates entry %q", f)
+		}
+		h, fi, closeFn, err := e.limitedProvider(src, r*1e6)
+		if err != nil {
+			return err
+		}
+		defer closeFn()
+		provs, root, sum, rates = append(provs, info(h)), fi.Root(), sum+r, append(rates, r)
+	}
+	for range e.rounds {
+		d, res, err := e.fetchOnce(ctx, client, root, provs)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("providers limited to %v MB/s (sum %.0f): %.1f MB/s = %.2f of the sum, duplicates %d\n",
+			rates, sum, mbps(size, d), mbps(size, d)/sum, res.Duplicates)
+		for i, p := range res.Peers {
+			fmt.Printf("  provider %d (%.0f MB/s): %d blocks (%.0f%%, rate share %.0f%%)\n",
+				i, rates[i], p.Blocks, 100*float64(p.Blocks)/float64(res.Blocks), 100*rates[i]/sum)
+		}
+	}
+	return nil
 }
