@@ -34,10 +34,6 @@ func (n *Node) stabilize() {
 		}
 		n.setList(head, m.Peers)
 		if m.HasPred && Between(n.self.ID, m.Pred.ID, head.ID) {
-			if !n.hasPred {
-				n.stabilizeSeek(m.Pred)
-				return
-			}
 			n.stabilizeStep2(m.Pred, n.cfg.SuccessorListLen)
 			return
 		}
@@ -55,45 +51,21 @@ func (n *Node) dropHead() {
 	n.removeFinger(dead.ID)
 	if len(n.succ) == 0 {
 		// Every successor failed: below RING.md's failure assumptions.
-		// Fall back to a ring of one and look for the ring again.
+		// Recover beyond the model: fall back to the fingers (in ring
+		// order, then the predecessor), which stabilization walks back
+		// from, and look for the ring through the known peers.
+		buf := append(n.lbuf[:0], n.fingers[:min(len(n.fingers), n.cfg.SuccessorListLen)]...)
+		if n.hasPred && n.pred.ID != dead.ID && len(buf) < n.cfg.SuccessorListLen && !containsPeer(buf, n.pred.ID) {
+			buf = append(buf, n.pred)
+		}
+		n.commitList(buf)
 		n.checkPartition()
-		return
+		if len(n.succ) == 0 {
+			return
+		}
 	}
 	n.notify(n.succ[0])
 	n.stabilize()
-}
-
-// stabilizeSeek is step 2 for a node that joined but that no node has
-// stabilized onto yet (it has no predecessor), while its head already
-// knows nodes between them: its successor came from a lookup answered
-// before those nodes joined, and while the ring grows fast, walking back
-// one predecessor at a time never catches up. It looks itself up through
-// the ring instead, and goes to step 2 with the owner found (the first
-// node after it that the ring knows), or with p if that fails. Step 2's
-// checks against the current state apply either way.
-func (n *Node) stabilizeSeek(p Peer) {
-	via := n.closestPreceding(n.self.ID, n.cfg.LookupCandidates, nil)
-	if len(via) == 0 {
-		n.stabilizeStep2(p, n.cfg.SuccessorListLen)
-		return
-	}
-	n.stabBusy = true
-	gen := n.stabGen
-	n.lookup(n.self.ID, via, func(a lookupAnswer) {
-		if gen != n.stabGen {
-			return
-		}
-		n.stabBusy = false
-		if !n.member || len(n.succ) == 0 {
-			return
-		}
-		if a.err == nil && len(a.owners) > 0 && Between(n.self.ID, a.owners[0].ID, n.succ[0].ID) {
-			p = a.owners[0]
-		}
-		if Between(n.self.ID, p.ID, n.succ[0].ID) {
-			n.stabilizeStep2(p, n.cfg.SuccessorListLen)
-		}
-	})
 }
 
 // stabilizeStep2 asks p, which lies between this node and its head, for
