@@ -198,6 +198,17 @@ func TestLoopbackNetwork(t *testing.T) {
 	if _, err := findHit(t, bin, e, cid, "blue", "red"); err == nil {
 		t.Fatal("search for blue red found the blue file")
 	}
+	// Error paths through a running daemon.
+	if r := kwRun(t, bin, "", e.Repo, "search", "a"); r.Code != 1 || !strings.Contains(r.Stderr, "no searchable word") {
+		t.Fatalf("search a: %d %q", r.Code, r.Stderr)
+	}
+	unknown := "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
+	if r := kwRun(t, bin, t.TempDir(), e.Repo, "get", unknown); r.Code != 1 || !strings.Contains(r.Stderr, "no provider") {
+		t.Fatalf("get of an unknown CID: %d %q", r.Code, r.Stderr)
+	}
+	if r := kwRun(t, bin, "", e.Repo, "share", filepath.Join(base, "no-such-file")); r.Code != 1 || !strings.Contains(r.Stderr, "no such file") {
+		t.Fatalf("share of a missing file: %d %q", r.Code, r.Stderr)
+	}
 
 	// D downloads under the published name; F with -o.
 	dlD := filepath.Join(base, "d-downloads")
