@@ -61,6 +61,10 @@ func newDaemonCmd(e *env) *cobra.Command {
 				Version: version + " " + commit,
 			})
 			if err != nil {
+				if cmd.Context().Err() != nil {
+					log.Info("interrupted while starting")
+					return nil // SIGINT/SIGTERM: a clean stop, whenever it comes
+				}
 				return fmt.Errorf("daemon: %w", err)
 			}
 			fmt.Fprintf(e.stdout, "ready peer_id=%s api=%s addrs=%s\n", r.ID, n.APIAddr(), strings.Join(n.Addrs(), ","))
