@@ -6,12 +6,9 @@ import (
 	"slices"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/peer"
-
 	"kwsearch/api"
 	"kwsearch/bootstrap"
 	cr "kwsearch/chordrouting"
-	"kwsearch/chordrouting/p2p"
 	"kwsearch/keyword"
 )
 
@@ -137,12 +134,3 @@ func (b backend) Get(ctx context.Context, req api.GetRequest, emit func(api.GetE
 }
 
 func (b backend) Downloads(context.Context) ([]api.Download, error) { return b.n.gets.list() }
-
-// ringPeerInfo turns a ring peer into a libp2p peer with known addresses.
-func ringPeerInfo(nw *network, p cr.Peer) (peer.AddrInfo, bool) {
-	id, err := p2p.PeerID(p)
-	if err != nil {
-		return peer.AddrInfo{}, false
-	}
-	return peer.AddrInfo{ID: id, Addrs: nw.host.Peerstore().Addrs(id)}, true
-}

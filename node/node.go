@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"sync"
 	"time"
 
@@ -147,7 +146,10 @@ func (n *Node) Close() error {
 			errs = append(errs, n.opt.Repo.RemoveAPI())
 		}
 		if n.apiSrv != nil {
-			errs = append(errs, n.apiSrv.Shutdown(shortCtx(ctx, 2*time.Second)))
+			// Running streams (a share, a get) get two seconds to finish.
+			sctx, scancel := context.WithTimeout(ctx, 2*time.Second)
+			errs = append(errs, n.apiSrv.Shutdown(sctx))
+			scancel()
 		}
 		n.cancel()
 		if n.shares != nil {
@@ -169,20 +171,4 @@ func (n *Node) Close() error {
 		n.closeErr = errors.Join(errs...)
 	})
 	return n.closeErr
-}
-
-func shortCtx(parent context.Context, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(parent, d)
-	context.AfterFunc(ctx, cancel)
-	return ctx
-}
-
-// loopbackHost reports whether addr's host is a loopback address.
-func loopbackHost(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
