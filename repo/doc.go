@@ -8,7 +8,7 @@
 //	config.json    Config as JSON (written by Init, read by Open)
 //	identity.key   libp2p Ed25519 private key, protobuf-marshalled, mode 0600
 //	api.token      random bearer token for the local API, hex, mode 0600
-//	api            "HOST:PORT" of the running daemon's API (written when ready,
+//	api            HOST:PORT of the running daemon's API, no newline (written when ready,
 //	               removed on a clean exit)
 //	kwnode.db      the bbolt database (package storage); its file lock is what
 //	               keeps two daemons off one repository

@@ -193,7 +193,7 @@ func (r *Repo) DBPath() string { return filepath.Join(r.Path, DBFile) }
 
 // WriteAPI records the running daemon's API address.
 func (r *Repo) WriteAPI(addr string) error {
-	return writeAtomic(filepath.Join(r.Path, APIFile), []byte(addr+"\n"), 0o600)
+	return writeAtomic(filepath.Join(r.Path, APIFile), []byte(addr), 0o600)
 }
 
 // RemoveAPI deletes the API address file (on a clean exit).

@@ -74,6 +74,10 @@ func TestAPIFile(t *testing.T) {
 	if err != nil || got != "127.0.0.1:1234" {
 		t.Fatalf("ReadAPI = %q, %v", got, err)
 	}
+	// The file holds exactly HOST:PORT, so that scripts can use it as is.
+	if raw, _ := os.ReadFile(filepath.Join(dir, APIFile)); string(raw) != "127.0.0.1:1234" {
+		t.Fatalf("REPO/api holds %q", raw)
+	}
 	if err := r.RemoveAPI(); err != nil {
 		t.Fatal(err)
 	}
