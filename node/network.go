@@ -26,6 +26,10 @@ type network struct {
 	ring *ring
 
 	// Adapters to the transfer and keyword layers (services.go).
+	// addrsChanged is signalled when the relay addresses change, so that
+	// shares are republished with them.
+	addrsChanged chan struct{}
+
 	// peersToTry counts bootstrap and remembered peers: when there are
 	// some, a server waits for one to answer before starting a ring alone.
 	peersToTry int
@@ -64,7 +68,7 @@ func startNetwork(ctx context.Context, n *Node) (*network, error) {
 	if err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}
-	nw := &network{n: n, host: h}
+	nw := &network{n: n, host: h, addrsChanged: make(chan struct{}, 1)}
 	nw.ctx, nw.cancel = context.WithCancel(n.ctx)
 	if err := nw.startBootstrapper(cfg.BootstrapPeers); err != nil {
 		h.Close()

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
 
 	"kwsearch/bootstrap"
 	cr "kwsearch/chordrouting"
@@ -26,6 +28,8 @@ type ring struct {
 	mu     sync.Mutex
 	member bool // joined (or created) the ring
 	mode   bootstrap.Mode
+	// relayAddrs are the relay addresses last seen in the host's status.
+	relayAddrs []ma.Multiaddr
 
 	ctx    context.Context // ends the watch loop
 	cancel context.CancelFunc
@@ -168,7 +172,17 @@ func (r *ring) watch() {
 func (r *ring) onStatus(ctx context.Context, st bootstrap.Status) {
 	r.mu.Lock()
 	old := r.mode
+	relaysChanged := !slices.EqualFunc(st.RelayAddrs, r.relayAddrs, ma.Multiaddr.Equal)
+	r.relayAddrs = st.RelayAddrs
 	r.mu.Unlock()
+	if relaysChanged {
+		// Published records carry the relay addresses: renew them now,
+		// not at the next scheduled republish.
+		select {
+		case r.nw.addrsChanged <- struct{}{}:
+		default:
+		}
+	}
 	if st.Mode == old {
 		return
 	}

@@ -34,6 +34,8 @@ type shareManager struct {
 	// recheckNow is signalled when the transfer layer finds a shared file
 	// changed on disk.
 	recheckNow <-chan struct{}
+	// republishNow is signalled when this node's addresses change.
+	republishNow <-chan struct{}
 
 	mu  sync.Mutex // serializes share, unshare, republish and recheck
 	ctx context.Context
@@ -45,7 +47,7 @@ func newShareManager(n *Node) *shareManager {
 	if n.net.transfer != nil {
 		changed = n.net.transfer.changed
 	}
-	return &shareManager{recheckNow: changed,
+	return &shareManager{recheckNow: changed, republishNow: n.net.addrsChanged,
 		db: n.db, files: n.net.files, index: n.net.index, log: n.log.With("part", "shares"),
 		metrics: n.metrics, workers: n.cfg.IndexWorkers, batch: n.cfg.PublishBatch, now: time.Now,
 		republishEvery: n.cfg.Republish.D(), recheckEvery: n.cfg.Recheck.D(), ctx: n.ctx,
@@ -88,6 +90,9 @@ func (m *shareManager) loop() {
 			m.recheck(m.ctx)
 		case <-m.recheckNow:
 			m.recheck(m.ctx)
+		case <-m.republishNow:
+			m.log.Info("relay addresses changed: republishing shares")
+			m.republish(m.ctx)
 		}
 	}
 }
