@@ -220,9 +220,9 @@ func (b *Bootstrapper) startDue(ctx context.Context, results chan<- dialResult) 
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now := b.clock.Now()
-	connected := 0
+	connected := 0 // connected or being dialed
 	for _, t := range b.known {
-		if b.h.Network().Connectedness(t.info.ID) == network.Connected {
+		if t.dialing || b.h.Network().Connectedness(t.info.ID) == network.Connected {
 			connected++
 		}
 	}
@@ -239,7 +239,7 @@ func (b *Bootstrapper) startDue(ctx context.Context, results chan<- dialResult) 
 			continue
 		}
 		t.dialing = true
-		connected++ // counted as pending so at most MinConnections dials run
+		connected++
 		go func(t *target, info peer.AddrInfo) {
 			dctx, cancel := context.WithTimeout(ctx, b.cfg.DialTimeout)
 			defer cancel()

@@ -163,3 +163,53 @@ func TestBootstrapConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestBootstrapperKeepsMinConnections: with three bootstrap peers and
+// MinConnections 2 it connects to two and leaves the third alone; when one
+// connection drops, the next check (fake clock) restores two.
+func TestBootstrapperKeepsMinConnections(t *testing.T) {
+	h := newTestHost(t, testConfig(t, ModeClient))
+	var peers []peer.AddrInfo
+	for i := 0; i < 3; i++ {
+		p := newTestHost(t, testConfig(t, ModeServer, "/ip4/127.0.0.1/tcp/0"))
+		peers = append(peers, peer.AddrInfo{ID: p.ID(), Addrs: p.Addrs()})
+	}
+	connected := func() int {
+		n := 0
+		for _, p := range peers {
+			if h.Network().Connectedness(p.ID) == network.Connected {
+				n++
+			}
+		}
+		return n
+	}
+	clk := newFakeClock()
+	cfg := testBootstrapConfig(peers...)
+	cfg.MinConnections = 2
+	b, err := NewBootstrapper(h, cfg, clk, seededRand(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- b.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	check := func() time.Time { return clk.Now().Add(cfg.CheckInterval) }
+	eventually(t, "two connections and the loop idle", func() bool {
+		return connected() == 2 && len(b.Answered()) == 2 && clk.hasWaiterAt(check())
+	})
+	clk.AdvanceTo(check())
+	eventually(t, "the loop idle again", func() bool { return clk.hasWaiterAt(check()) })
+	if n := connected(); n != 2 || len(b.Answered()) != 2 {
+		t.Fatalf("after a check with enough connections: %d connected, %d answered; want 2 and 2", n, len(b.Answered()))
+	}
+
+	first := b.Answered()[0].ID
+	if err := h.Network().ClosePeer(first); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the drop noticed", func() bool { return connected() == 1 })
+	clk.AdvanceTo(check())
+	eventually(t, "two connections again", func() bool { return connected() == 2 })
+}
