@@ -22,8 +22,8 @@ type Options struct {
 // Subnets and addresses of the lab (RFC 2544 and RFC 5737 ranges, which
 // no real network routes).
 var (
-	PublicNet  = netip.MustParsePrefix("198.18.0.0/24")
-	PrivateNet = [2]netip.Prefix{netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("198.51.100.0/24")}
+	publicNet   = netip.MustParsePrefix("198.18.0.0/24")
+	privateNets = [2]netip.Prefix{netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("198.51.100.0/24")}
 )
 
 // Host is a namespace with its address on its segment.
@@ -106,16 +106,16 @@ func (l *Lab) build(opt Options) error {
 		return err
 	}
 	for i := 0; i < opt.Servers; i++ {
-		s, err := l.newHost(fmt.Sprintf("s%d", i), hostAddr(PublicNet, 10+i))
+		s, err := l.newHost(fmt.Sprintf("s%d", i), hostAddr(publicNet, 10+i))
 		if err != nil {
 			return err
 		}
-		if err := plug(s.ns, "eth0", prefixOf(s.Addr, PublicNet), sw.ns, fmt.Sprintf("s%d", i), "br0"); err != nil {
+		if err := plug(s.ns, "eth0", prefixOf(s.Addr, publicNet), sw.ns, fmt.Sprintf("s%d", i), "br0"); err != nil {
 			return err
 		}
 		l.Servers = append(l.Servers, *s)
 	}
-	for i, lan := range PrivateNet {
+	for i, lan := range privateNets {
 		c, err := l.buildClient(i, lan, sw, opt.RandomPorts)
 		if err != nil {
 			return err
@@ -128,11 +128,11 @@ func (l *Lab) build(opt Options) error {
 // buildClient builds router i (public .101+i, LAN .1) and its client (.10).
 func (l *Lab) buildClient(i int, lan netip.Prefix, sw *Host, randomPorts bool) (Client, error) {
 	tag := string(rune('a' + i))
-	r, err := l.newHost("r"+tag, hostAddr(PublicNet, 101+i))
+	r, err := l.newHost("r"+tag, hostAddr(publicNet, 101+i))
 	if err != nil {
 		return Client{}, err
 	}
-	if err := plug(r.ns, "wan", prefixOf(r.Addr, PublicNet), sw.ns, "r"+tag, "br0"); err != nil {
+	if err := plug(r.ns, "wan", prefixOf(r.Addr, publicNet), sw.ns, "r"+tag, "br0"); err != nil {
 		return Client{}, err
 	}
 	c, err := l.newHost("c"+tag, hostAddr(lan, 10))
