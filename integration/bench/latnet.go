@@ -9,8 +9,10 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	ma "github.com/multiformats/go-multiaddr"
 )
 
@@ -80,18 +82,25 @@ func connectRandom(ctx context.Context, rng *rand.Rand, hosts []host.Host, degre
 	}
 	return parallel(ctx, width, len(pairs), func(ctx context.Context, k int) error {
 		a, b := hosts[pairs[k].a], hosts[pairs[k].b]
-		var err error
-		// Real handshakes on a busy machine can time out: try again.
+		var first, err error
+		// Real handshakes on a busy machine can time out: try again, past
+		// the swarm's dial backoff.
 		for attempt := 0; attempt < 3; attempt++ {
 			cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			err = a.Connect(cctx, peer.AddrInfo{ID: b.ID(), Addrs: b.Addrs()})
+			err = a.Connect(network.WithForceDirectDial(cctx, "bench retry"), peer.AddrInfo{ID: b.ID(), Addrs: b.Addrs()})
 			cancel()
 			if err == nil || ctx.Err() != nil {
 				break
 			}
+			if first == nil {
+				first = err
+			}
+			if sw, ok := a.Network().(interface{ Backoff() *swarm.DialBackoff }); ok {
+				sw.Backoff().Clear(b.ID())
+			}
 		}
 		if err != nil {
-			return fmt.Errorf("bench: connecting %s to %s: %w", a.ID(), b.ID(), err)
+			return fmt.Errorf("bench: connecting %s to %s: %w (first attempt: %v)", a.ID(), b.ID(), err, first)
 		}
 		return nil
 	})
