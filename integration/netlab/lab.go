@@ -19,6 +19,9 @@ type Options struct {
 	RandomPorts bool
 }
 
+// maxServers keeps server addresses (.10 up) below the routers' (.101 up).
+const maxServers = 50
+
 // Subnets and addresses of the lab (RFC 2544 and RFC 5737 ranges, which
 // no real network routes).
 var (
@@ -89,8 +92,8 @@ func New(t testing.TB, opt Options) *Lab {
 // Build builds a lab; the caller must Close it, also on error when the
 // returned lab is not nil.
 func Build(opt Options) (*Lab, error) {
-	if opt.Servers < 2 {
-		return nil, fmt.Errorf("netlab: %d servers, want at least 2", opt.Servers)
+	if opt.Servers < 2 || opt.Servers > maxServers {
+		return nil, fmt.Errorf("netlab: %d servers, want 2 to %d", opt.Servers, maxServers)
 	}
 	sweepStale()
 	l := &Lab{prefix: uniquePrefix()}
