@@ -231,3 +231,28 @@ func TestStatusStrings(t *testing.T) {
 	}
 	_ = fmt.Sprint(Status(200))
 }
+
+// A peer that sends requests but never reads answers is dropped after
+// WriteTimeout, and serve returns without waiting for the idle timeout.
+func TestExchangeStuckReader(t *testing.T) {
+	cfg := DefaultServerConfig()
+	cfg.WriteTimeout = 50 * time.Millisecond
+	src := newMemSource(t, 2*BlockSize, 1)
+	conn, done := servePipe(t, src, cfg)
+	c := newClientConn(conn, 5*time.Second)
+	for range 3 {
+		c.queue(KindBlock, src.m.CID(), 0)
+	}
+	if err := c.flush(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		var ne net.Error
+		if !errors.As(err, &ne) || !ne.Timeout() {
+			t.Fatalf("serve ended with %v, want a write timeout", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve still waiting on a peer that does not read")
+	}
+}

@@ -48,19 +48,20 @@ func serve(ctx context.Context, conn io.ReadWriter, src Source, cfg ServerConfig
 	}
 	out := make(chan outFrame, cfg.Pipeline)
 	werr := make(chan error, 1)
-	go func() { werr <- writeFrames(conn, out, free, cfg.WriteTimeout) }()
-	rerr := readRequests(ctx, conn, src, cfg, ctr, out, free, werr)
+	failed := make(chan struct{})
+	go func() { werr <- writeFrames(conn, out, free, failed, cfg.WriteTimeout) }()
+	rerr := readRequests(ctx, conn, src, cfg, ctr, out, free, failed)
 	close(out)
-	err := <-werr
-	if rerr != nil {
-		return rerr
+	if err := <-werr; err != nil {
+		return err
 	}
-	return err
+	return rerr
 }
 
 // writeFrames writes responses in order, returning buffers to free. After
-// an error it keeps draining out so the reader never blocks.
-func writeFrames(conn io.Writer, out <-chan outFrame, free chan<- []byte, timeout time.Duration) error {
+// an error it closes failed, so the reader stops, and keeps draining out so
+// the reader never blocks.
+func writeFrames(conn io.Writer, out <-chan outFrame, free chan<- []byte, failed chan<- struct{}, timeout time.Duration) error {
 	var err error
 	for f := range out {
 		if err == nil {
@@ -68,6 +69,10 @@ func writeFrames(conn io.Writer, out <-chan outFrame, free chan<- []byte, timeou
 			_, err = conn.Write(f.frame)
 			if err != nil {
 				err = fmt.Errorf("blockxfer: writing response: %w", err)
+				close(failed)
+				if dl, ok := conn.(deadliner); ok {
+					_ = dl.SetReadDeadline(time.Now()) // wake a reader waiting for requests
+				}
 			}
 		}
 		if f.buf != nil {
@@ -78,7 +83,7 @@ func writeFrames(conn io.Writer, out <-chan outFrame, free chan<- []byte, timeou
 }
 
 func readRequests(ctx context.Context, conn io.Reader, src Source, cfg ServerConfig, ctr *serverCounters,
-	out chan<- outFrame, free chan []byte, werr <-chan error) error {
+	out chan<- outFrame, free chan []byte, failed <-chan struct{}) error {
 	br := bufio.NewReaderSize(conn, 512)
 	reqBuf := make([]byte, MaxRequestSize)
 	for {
@@ -97,8 +102,8 @@ func readRequests(ctx context.Context, conn io.Reader, src Source, cfg ServerCon
 		var buf []byte
 		select {
 		case buf = <-free:
-		case err := <-werr:
-			return err
+		case <-failed:
+			return nil // the writer's error is the stream's
 		case <-ctx.Done():
 			return ctx.Err()
 		}
