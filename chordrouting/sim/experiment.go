@@ -40,6 +40,8 @@ type experiment struct {
 	s    *Sim
 	rep  Report
 	stab time.Duration
+	// ringLimit bounds each wait for a correct ring.
+	ringLimit time.Duration
 
 	pubOrder []int
 	pubs     map[int][]Record
@@ -73,6 +75,10 @@ func Run(opt Options) (Report, error) {
 	}
 	wall := time.Now()
 	e := &experiment{opt: opt, s: s, stab: stabilizeInterval(cfg), pubs: map[int][]Record{}}
+	e.ringLimit = opt.RingLimit
+	if e.ringLimit == 0 {
+		e.ringLimit = ringLimitIntervals * e.stab
+	}
 	e.rep = Report{Seed: opt.Seed, Nodes: opt.Nodes, Fail: opt.Fail, Churn: opt.Churn,
 		SessionS: opt.Session.Seconds(), Build: "joins", RingCorrect: true}
 	if err := e.run(); err != nil {
@@ -175,7 +181,7 @@ func (e *experiment) form() error {
 	}
 	lastJoin := s.net.Elapsed()
 	e.logf("all %d nodes started joining", added)
-	if err := s.RunUntilRing(e.stab, ringLimitIntervals*e.stab); err != nil {
+	if err := s.RunUntilRing(e.stab, e.ringLimit); err != nil {
 		return fmt.Errorf("sim: forming the ring: %w", err)
 	}
 	e.rep.FormS = s.net.Elapsed().Seconds()
@@ -232,7 +238,7 @@ func (e *experiment) putAll(what string) error {
 			}
 		})
 	}
-	if err := e.s.RunUntil(func() bool { return pending == 0 }, ringLimitIntervals*e.stab); err != nil {
+	if err := e.s.RunUntil(func() bool { return pending == 0 }, e.ringLimit); err != nil {
 		return fmt.Errorf("sim: %s: %d puts unanswered: %w", what, pending, err)
 	}
 	e.logf("%s done (%d put errors so far)", what, e.rep.PutErrors)
@@ -265,7 +271,7 @@ func (e *experiment) failAtOnce() error {
 // repairRing waits for a correct ring; if it never comes, the report says
 // so and the run goes on.
 func (e *experiment) repairRing(what string) {
-	if err := e.s.RunUntilRing(e.stab, ringLimitIntervals*e.stab); err != nil {
+	if err := e.s.RunUntilRing(e.stab, e.ringLimit); err != nil {
 		e.rep.RingCorrect, e.rep.RingError = false, err.Error()
 		e.logf("ring not repaired %s: %v", what, err)
 		return
@@ -313,7 +319,7 @@ func (e *experiment) countLostRecords() {
 			})
 		}
 	}
-	err := e.s.RunUntil(func() bool { return pending == 0 }, ringLimitIntervals*e.stab)
+	err := e.s.RunUntil(func() bool { return pending == 0 }, e.ringLimit)
 	if errors.Is(err, ErrLimit) {
 		lost += pending // unanswered gets found nothing
 	}

@@ -30,6 +30,10 @@ type Options struct {
 	// ChurnIntervals is how many stabilization intervals churn lasts; the
 	// lookups are spread over that time. 0 means 100.
 	ChurnIntervals int
+	// RingLimit bounds each wait for a correct ring (after forming, after
+	// the mass failure, after churn); 0 means 2000 stabilization intervals.
+	// A ring still incorrect then is reported, not an error.
+	RingLimit time.Duration
 	// Config is the simulation configuration; nil means DefaultConfig().
 	Config *Config
 	// Log, when set, receives one line per phase.
@@ -70,6 +74,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("sim: churn and session are two ways to set churn: give one")
 	case o.Records < 0 || o.Records > maxLookups:
 		return fmt.Errorf("sim: records must be in 0..%d, got %d", maxLookups, o.Records)
+	case o.RingLimit < 0:
+		return fmt.Errorf("sim: ring limit must not be negative, got %v", o.RingLimit)
 	case o.ChurnIntervals < 0:
 		return fmt.Errorf("sim: churn intervals must not be negative, got %d", o.ChurnIntervals)
 	}

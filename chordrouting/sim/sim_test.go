@@ -289,10 +289,11 @@ func TestMassFailureRepairs(t *testing.T) {
 		{Nodes: 120, Lookups: 500, Fail: 0.5, Seed: 2},
 		{Nodes: 200, Lookups: 500, Fail: 0.5, Seed: 3},
 		// Splits into two interleaved rings (a68b6465 -> 4c15c3f9 ... and
-		// 462f93a0 -> a9a87c7b ...) that do not merge within 200 s.
+		// 462f93a0 -> a9a87c7b ...) that do not merge within 200 s (the test waits 60 s).
 		{Nodes: 400, Lookups: 100, Fail: 0.5, Seed: 6},
 	}
 	for _, opt := range cases {
+		opt.RingLimit = time.Minute
 		rep, err := Run(opt)
 		if err != nil {
 			t.Fatalf("seed %d: %v", opt.Seed, err)
