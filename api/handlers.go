@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"sync"
+	"time"
 )
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
@@ -111,8 +112,14 @@ type stream struct {
 	ended   bool
 }
 
+// newStream is called once the request body is read. It lifts the
+// server's read deadline (ReadTimeout) for this connection so that a long
+// download is never cut by it. net/http clears it too when the body was read
+// to its end; this keeps that true whatever the decoder left unread.
 func newStream(w http.ResponseWriter) *stream {
-	return &stream{w: w, rc: http.NewResponseController(w), enc: json.NewEncoder(w)}
+	rc := http.NewResponseController(w)
+	rc.SetReadDeadline(time.Time{})
+	return &stream{w: w, rc: rc, enc: json.NewEncoder(w)}
 }
 
 func (st *stream) send(v any) {

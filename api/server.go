@@ -25,6 +25,9 @@ type Server struct {
 	paths   map[string][]string // path -> methods, for 405 answers
 	// authorize is an additional way in (the web page's session cookie).
 	authorize func(*http.Request) bool
+	// readTimeout bounds reading a request; streams clear it once their
+	// request is read (see newStream).
+	readTimeout time.Duration
 
 	mu  sync.Mutex
 	srv *http.Server
@@ -35,7 +38,8 @@ func NewServer(backend Backend, token string, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{backend: backend, token: []byte(token), log: log, mux: http.NewServeMux(), paths: map[string][]string{}}
+	s := &Server{backend: backend, token: []byte(token), log: log, mux: http.NewServeMux(), paths: map[string][]string{},
+		readTimeout: 30 * time.Second}
 	s.routes()
 	return s
 }
@@ -142,7 +146,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
+		ReadTimeout:       s.readTimeout,
 		IdleTimeout:       60 * time.Second,
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"kwsearch/repo"
 )
@@ -329,4 +330,41 @@ func ExampleClient_Search() {
 	_ = c
 	fmt.Println("c.Search(ctx, api.SearchRequest{Words: []string{\"blue\", \"song\"}})")
 	// Output: c.Search(ctx, api.SearchRequest{Words: []string{"blue", "song"}})
+}
+
+// slowBackend streams get progress for longer than the server's read timeout.
+type slowBackend struct {
+	fakeBackend
+	steps int
+	every time.Duration
+}
+
+func (s *slowBackend) Get(ctx context.Context, req GetRequest, emit func(GetEvent)) (GetEvent, error) {
+	t := time.NewTicker(s.every)
+	defer t.Stop()
+	for i := 0; i < s.steps; i++ {
+		select {
+		case <-ctx.Done():
+			return GetEvent{}, fmt.Errorf("cancelled after %d steps: %w", i, ctx.Err())
+		case <-t.C:
+			emit(GetEvent{Type: EventProgress, Bytes: int64(i)})
+		}
+	}
+	return GetEvent{CID: req.CID, Bytes: int64(s.steps)}, nil
+}
+
+func TestLongStreamOutlivesReadTimeout(t *testing.T) {
+	s := NewServer(&slowBackend{steps: 10, every: 50 * time.Millisecond}, testToken, nil)
+	s.readTimeout = 100 * time.Millisecond
+	ln, err := Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(ln)
+	defer s.Shutdown(context.Background())
+	c := NewClient(ln.Addr().String(), testToken)
+	done, err := c.Get(context.Background(), GetRequest{CID: testCID, Dir: "/tmp"}, nil)
+	if err != nil || done.Bytes != 10 {
+		t.Fatalf("a stream of 500 ms under a 100 ms read timeout: %+v %v", done, err)
+	}
 }
