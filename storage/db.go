@@ -49,6 +49,14 @@ func DefaultOptions() Options {
 	}
 }
 
+// Validate reports a negative duration.
+func (o Options) Validate() error {
+	if o.LockTimeout < 0 || o.FlushInterval < 0 {
+		return fmt.Errorf("storage: options: LockTimeout (%v) and FlushInterval (%v) must not be negative", o.LockTimeout, o.FlushInterval)
+	}
+	return nil
+}
+
 // DB is the node's database. Its methods are safe for concurrent use.
 type DB struct {
 	bolt    *bolt.DB
@@ -61,7 +69,10 @@ type DB struct {
 
 // Open opens (creating if needed) the database file at path.
 func Open(path string, opt Options) (*DB, error) {
-	if opt.LockTimeout <= 0 {
+	if err := opt.Validate(); err != nil {
+		return nil, err
+	}
+	if opt.LockTimeout == 0 {
 		opt.LockTimeout = DefaultOptions().LockTimeout
 	}
 	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opt.LockTimeout, FreelistType: bolt.FreelistMapType})
