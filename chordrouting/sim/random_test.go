@@ -36,6 +36,8 @@ type driver struct {
 	pubs map[int][]Record
 	seq  int
 	log  []string
+	// boot lists bootstrap nodes: every join also goes through them.
+	boot []int
 	// onStep, when set by a debugging hook, runs after every event of the
 	// checked phase.
 	onStep func()
@@ -58,7 +60,8 @@ func (d *driver) join() int {
 }
 
 func (d *driver) joinNode(i int) {
-	d.s.Join(i, []int{d.s.RandomLive()}, func(err error) {
+	via := append([]int{d.s.RandomLive()}, d.boot...)
+	d.s.Join(i, via, func(err error) {
 		if err == nil {
 			return
 		}
@@ -69,6 +72,15 @@ func (d *driver) joinNode(i int) {
 			}
 		})
 	})
+}
+
+func (d *driver) isBoot(i int) bool {
+	for _, b := range d.boot {
+		if b == i {
+			return true
+		}
+	}
+	return false
 }
 
 // safeToRemove reports whether node i may crash or leave without breaking
