@@ -21,7 +21,7 @@ const (
 )
 
 // stateMagic starts a state file; stateVersion follows it.
-var stateMagic = []byte("KWXP")
+const stateMagic = "KWXP"
 
 const stateVersion = 1
 
