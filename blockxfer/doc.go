@@ -90,7 +90,9 @@
 //
 // # Fetching
 //
-// Fetch opens one stream per provider, concurrently. The first provider to
+// Fetch opens one stream per provider, concurrently, at most MaxPeers at a
+// time in the order given; a provider that is dropped frees its place for
+// the next one in the list. The first provider to
 // answer supplies the manifest, checked against the root (a wrong one
 // drops that provider as bad). The scheduler (schedule.go) hands out
 // blocks, lowest index first, to whichever provider has a free slot, so

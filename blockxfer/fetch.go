@@ -70,28 +70,39 @@ func Fetch(ctx context.Context, h host.Host, root cid.Cid, providers []peer.Addr
 	return f.result(res), err
 }
 
-// startPeers starts one goroutine per distinct provider; the returned
-// channel is closed when all have ended.
+// startPeers runs one goroutine per distinct provider, at most MaxPeers at
+// a time, in the order given (a provider waits for a slot that a dropped
+// one frees); the returned channel is closed when all have ended.
 func (f *fetch) startPeers(ctx context.Context, providers []peer.AddrInfo) <-chan struct{} {
-	var wg sync.WaitGroup
+	var todo []peer.AddrInfo
 	seen := make(map[peer.ID]bool)
 	for _, p := range providers {
 		if p.ID == f.h.ID() || seen[p.ID] || p.ID == "" {
 			continue
 		}
 		seen[p.ID] = true
-		pr := &PeerResult{ID: p.ID}
-		f.peers = append(f.peers, pr)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f.runPeer(ctx, p, pr)
-		}()
+		todo = append(todo, p)
+		f.peers = append(f.peers, &PeerResult{ID: p.ID})
 	}
 	done := make(chan struct{})
 	go func() {
-		wg.Wait()
-		close(done)
+		defer close(done)
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		slots := make(chan struct{}, f.opts.MaxPeers)
+		for i, p := range todo {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-slots }()
+				f.runPeer(ctx, p, f.peers[i])
+			}()
+		}
 	}()
 	return done
 }

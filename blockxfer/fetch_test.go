@@ -71,3 +71,25 @@ func TestFetchNotFoundAndNoProviders(t *testing.T) {
 		t.Fatalf("fetch of a raw block CID: %v", err)
 	}
 }
+
+// With MaxPeers 1, a provider that fails is replaced by a waiting one.
+func TestMaxPeersReplacesDroppedProvider(t *testing.T) {
+	dir := t.TempDir()
+	src, data := randomFile(t, dir, "src", 4*BlockSize, 13)
+	bad := newProvider(t, func(s Source) Source { return corruptSource{s} })
+	good := newProvider(t, nil)
+	root := share(t, bad.src, src)
+	share(t, good.src, src)
+	client := newHost(t)
+	opts := testOptions()
+	opts.MaxPeers = 1
+	out := filepath.Join(dir, "out")
+	res, err := Fetch(fetchCtx(t), client, root, []peer.AddrInfo{addrInfo(bad.h), addrInfo(good.h)}, out, opts)
+	if err != nil {
+		t.Fatalf("fetch: %v", err)
+	}
+	checkFile(t, out, data)
+	if len(res.Peers) != 2 || res.Peers[0].Bad != true || res.Peers[1].Blocks != 4 {
+		t.Fatalf("peers %+v", res.Peers)
+	}
+}

@@ -22,7 +22,9 @@ func (e badPeerError) Unwrap() error { return e.err }
 func (f *fetch) runPeer(ctx context.Context, info peer.AddrInfo, pr *PeerResult) {
 	s, err := f.open(ctx, info)
 	if err != nil {
-		f.dropPeer(pr, nil, err)
+		if ctx.Err() == nil {
+			f.dropPeer(pr, nil, err)
+		}
 		return
 	}
 	stop := context.AfterFunc(ctx, func() { _ = s.Reset() })
