@@ -43,8 +43,10 @@ type Config struct {
 	// lists. 3: enough to route around a dead finger without another hop
 	// back, small enough to keep replies small.
 	LookupCandidates int
-	// JoinAttempts is how many times Join retries its lookup before it
-	// gives up. 3: each attempt already tries every entry point.
+	// JoinAttempts is how many times Join tries (a lookup, then the
+	// successor's state) before it gives up. 5: each attempt already tries
+	// every entry point, and an attempt that meets a dead node costs one
+	// request timeout.
 	JoinAttempts int
 	// RepairTicks is the interval between replica repair rounds. 50: five
 	// seconds at 100 ms ticks; a round costs one digest per replica.
@@ -98,7 +100,7 @@ func DefaultConfig() Config {
 		LookupTimeoutTicks:    100,
 		MaxLookupHops:         64,
 		LookupCandidates:      3,
-		JoinAttempts:          3,
+		JoinAttempts:          5,
 		RepairTicks:           50,
 		HealTicks:             300,
 		MaxKnownPeers:         8,

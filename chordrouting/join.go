@@ -6,6 +6,7 @@ import "fmt"
 type joinOp struct {
 	via      []Peer
 	attempts int
+	dead     []ID // predecessors stepped back to that did not answer
 	done     func(error)
 }
 
@@ -70,7 +71,9 @@ func (n *Node) joinAttempt(op *joinOp) {
 // that did not yet include it: step back to it, a bounded number of
 // times, so that concurrent joiners line up at once instead of one
 // stabilization round per joiner. If the node stepped back to does not
-// answer (a stale predecessor), the join takes the last one that did.
+// answer (a stale predecessor: rectify keeps a dead predecessor until a
+// live node notifies), the attempt fails and the next one does not step
+// back to it.
 func (n *Node) joinAt(op *joinOp, s Peer, back int, prev *Message) {
 	n.request(s, &Message{Type: MsgGetState}, func(m *Message) {
 		if n.joinOp != op {
@@ -78,13 +81,15 @@ func (n *Node) joinAt(op *joinOp, s Peer, back int, prev *Message) {
 		}
 		if m == nil || m.Type != MsgState {
 			if prev != nil {
-				n.joinDone(op, prev.From, prev)
-				return
+				// A stale predecessor: start over with a fresh lookup
+				// (the last answer is a timeout old by now), and do not
+				// step back to this node again.
+				op.dead = append(op.dead, s.ID)
 			}
 			n.joinRetry(op, fmt.Errorf("successor %s did not answer: %w", s.ID.Short(), ErrTimeout))
 			return
 		}
-		if back > 0 && m.HasPred && Between(n.self.ID, m.Pred.ID, s.ID) {
+		if back > 0 && m.HasPred && Between(n.self.ID, m.Pred.ID, s.ID) && !containsID(op.dead, m.Pred.ID) {
 			n.joinAt(op, m.Pred, back-1, m)
 			return
 		}
