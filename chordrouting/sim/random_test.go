@@ -89,11 +89,12 @@ func (d *driver) isBoot(i int) bool {
 // principals remain).
 //
 // Zave's model makes a stabilize query and the update it causes one atomic
-// step; on a network with delays the answer is in flight for a while, and
-// the asker adopts the answerer's list as it was when it answered. So the
-// assumption is stretched over that window: each in-flight state answer or
-// leave notice to a member stands for a list that member may adopt, and the
-// invariant must also hold with that list in place.
+// step, and a join too; on a network with delays the answer is in flight
+// for a while, and the asker adopts the answerer's list as it was when it
+// answered. So the assumption is stretched over that window: each in-flight
+// state answer or leave notice to a member, and each final lookup answer to
+// a joiner, stands for a list that node may adopt (a joiner as a new
+// member), and the invariant must also hold with that list in place.
 func (d *driver) safeToRemove(i int) bool {
 	if d.s.LiveCount()-1 < d.r+1 {
 		return false
@@ -114,14 +115,16 @@ func (d *driver) safeToRemove(i int) bool {
 	safe := true
 	d.s.net.InFlight(func(from, to int, m *chordrouting.Message) {
 		k, ok := pos[d.s.Peer(to).ID]
-		if !safe || !ok || !rest[k].Member {
+		if !safe || !ok {
 			return
 		}
 		var list []chordrouting.Peer
-		switch m.Type {
-		case chordrouting.MsgState:
+		switch {
+		case m.Type == chordrouting.MsgState:
 			list = append([]chordrouting.Peer{m.From}, m.Peers...)
-		case chordrouting.MsgLeave:
+		case m.Type == chordrouting.MsgFindSuccessorReply && m.Done && !rest[k].Member:
+			list = m.Peers // a joiner's answer: the owner and its successors
+		case m.Type == chordrouting.MsgLeave && rest[k].Member:
 			for _, p := range rest[k].Successors {
 				if p.ID != m.From.ID {
 					list = append(list, p)
@@ -131,12 +134,12 @@ func (d *driver) safeToRemove(i int) bool {
 		default:
 			return
 		}
-		old := rest[k].Successors
-		rest[k].Successors = adoptable(rest[k].Self, list, d.r)
+		old, member := rest[k].Successors, rest[k].Member
+		rest[k].Successors, rest[k].Member = adoptable(rest[k].Self, list, d.r), true
 		if checkInvariant(rest, d.r) != nil {
 			safe = false
 		}
-		rest[k].Successors = old
+		rest[k].Successors, rest[k].Member = old, member
 	})
 	return safe
 }
