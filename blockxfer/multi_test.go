@@ -272,3 +272,40 @@ func TestModifiedShareIsNeverServedStale(t *testing.T) {
 		})
 	}
 }
+
+// Even without re-hashing, a marked block beyond the end of a truncated
+// (or deleted) partial file is not trusted.
+func TestResumeWithoutRecheckDistrustsShortFile(t *testing.T) {
+	dir := t.TempDir()
+	src, data := randomFile(t, dir, "src", 3*BlockSize, 3)
+	fi, err := IndexFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	p, _, err := openPartial(out, fi.Root(), fi.Manifest, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := p.writeBlock(i, data[i*BlockSize:(i+1)*BlockSize]); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.markDone(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.close()
+	part, _ := PartialPaths(out)
+	if err := os.Truncate(part, BlockSize+1); err != nil {
+		t.Fatal(err)
+	}
+	p, have, err := openPartial(out, fi.Root(), fi.Manifest, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.close()
+	if len(have) != 1 || have[0] != 0 {
+		t.Fatalf("trusted blocks %v of a file cut after block 0", have)
+	}
+}

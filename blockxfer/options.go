@@ -109,6 +109,20 @@ const (
 	EventDone
 )
 
+func (k EventKind) String() string {
+	switch k {
+	case EventStart:
+		return "start"
+	case EventProgress:
+		return "progress"
+	case EventPeerDropped:
+		return "peer-dropped"
+	case EventDone:
+		return "done"
+	}
+	return fmt.Sprintf("event(%d)", int(k))
+}
+
 // Progress is one progress event.
 type Progress struct {
 	Event       EventKind

@@ -116,7 +116,7 @@ func (p *partial) load(header []byte, recheck bool) ([]int, error) {
 	}
 	if n == len(old) && bytes.Equal(old[:len(header)], header) && info.Size() <= p.m.Size() {
 		copy(p.bitmap, old[len(header):])
-		return p.verifyMarked(recheck)
+		return p.verifyMarked(recheck, info.Size())
 	}
 	return nil, p.reset(header)
 }
@@ -137,16 +137,21 @@ func (p *partial) reset(header []byte) error {
 	return nil
 }
 
-// verifyMarked re-hashes each marked block; a block that fails is unmarked.
-func (p *partial) verifyMarked(recheck bool) ([]int, error) {
+// verifyMarked re-hashes each marked block (without recheck, only checks
+// that the data file reaches it); a block that fails is unmarked.
+func (p *partial) verifyMarked(recheck bool, dataSize int64) ([]int, error) {
 	var done []int
 	buf := make([]byte, BlockSize)
 	for i := range p.m.NumBlocks() {
 		if p.bitmap[i/8]&(1<<(i%8)) == 0 {
 			continue
 		}
+		off, n := p.m.BlockRange(i)
+		if off+int64(n) > dataSize {
+			p.bitmap[i/8] &^= 1 << (i % 8)
+			continue
+		}
 		if recheck {
-			off, n := p.m.BlockRange(i)
 			if _, err := p.data.ReadAt(buf[:n], off); err != nil || sha256.Sum256(buf[:n]) != p.m.BlockDigest(i) {
 				p.bitmap[i/8] &^= 1 << (i % 8)
 				continue
