@@ -57,13 +57,9 @@ func (k *kadSystem) Start(ctx context.Context, hosts []host.Host) error {
 	}); err != nil {
 		return fmt.Errorf("bench: kad-dht routing tables after connecting: %w", err)
 	}
-	for _, d := range k.dhts {
-		if err := d.Bootstrap(ctx); err != nil {
-			return fmt.Errorf("bench: kad-dht bootstrap: %w", err)
-		}
-	}
-	// Bootstrap only starts a refresh; wait until each one has finished, so
-	// searches run over a warm network.
+	// Bootstrap is RefreshNoWait: it starts a routing table refresh.
+	// RefreshRoutingTable starts the same refresh and says when it has
+	// finished, so that searches run over a warm network.
 	err := parallel(ctx, 64, len(k.dhts), func(ctx context.Context, i int) error {
 		select {
 		case err := <-k.dhts[i].RefreshRoutingTable():

@@ -49,7 +49,7 @@ func writeTable(w io.Writer, r *Result) {
 	fmt.Fprintf(tw, "kad lookup complete p50 / p99 ms\t\t%s / %s\t\t\n", fmtF(r.KadFindProvDoneP50Ms, "%.1f"), fmtF(r.KadFindProvDoneP99Ms, "%.1f"))
 	fmt.Fprintf(tw, "hops mean / p50 / p99\t%s / %s / %s\t\t\t\n", fmtF(r.HopsMean, "%.2f"), fmtF(r.HopsP50, "%.0f"), fmtF(r.HopsP99, "%.0f"))
 	fmt.Fprintf(tw, "searches answered locally (< 1 ms)\t%s\t%s\t\t\n", fmtF(r.SearchLocal, "%.3f"), fmtF(r.KadSearchLocal, "%.3f"))
-	fmt.Fprintf(tw, "requests per search (maintenance out)\t%s\t%s\t\t\n", fmtF(r.SearchMsgsPer, "%.1f"), fmtF(r.KadSearchMsgsPer, "%.1f"))
+	fmt.Fprintf(tw, "requests per search (ours: hops + get)\t%s\t%s\t\t\n", fmtF(r.SearchMsgsPer, "%.1f"), fmtF(r.KadSearchMsgsPer, "%.1f"))
 	fmt.Fprintf(tw, "idle requests/s, all hosts\t%s\t%s\t\t\n", fmtF(r.IdleMsgsPerS, "%.0f"), fmtF(r.KadIdleMsgsPerS, "%.0f"))
 	fmt.Fprintf(tw, "failed searches\t%s\t%s\t\t\n", fmtI(r.SearchFailed), fmtI(r.KadSearchFailed))
 	fmt.Fprintf(tw, "publish s (kad: %s)\t%s\t%s\t%s\t\n", r.KadProvideMode, fmtF(r.PublishS, "%.2f"), fmtF(r.KadProvideS, "%.2f"), fmtF(r.PublishRatio, "%.3f"))
