@@ -111,7 +111,9 @@
 // (EventPeerDropped with Bad), and its queued blocks go back to the pool.
 // A provider whose stream fails or that answers NOT_FOUND/CHANGED is
 // dropped likewise. Reading the next answer overlaps verifying and writing
-// the previous ones (a sink goroutine per provider, sinkDepth buffers).
+// the previous ones (a sink goroutine per provider, sinkDepth+1 buffers,
+// reserved with the resource manager like the server's). Memory is thus
+// at most MaxPeers×1 MiB whatever the file size.
 //
 // # Resume and atomic output
 //

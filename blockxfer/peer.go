@@ -29,6 +29,12 @@ func (f *fetch) runPeer(ctx context.Context, info peer.AddrInfo, pr *PeerResult)
 	}
 	stop := context.AfterFunc(ctx, func() { _ = s.Reset() })
 	defer stop()
+	if err := reserve(s); err != nil {
+		_ = s.Reset()
+		f.dropPeer(pr, nil, err)
+		return
+	}
+	defer s.Scope().ReleaseMemory(clientStreamMemory)
 	ps := &peerSched{}
 	err = f.exchange(ctx, newClientConn(s, f.opts.BlockTimeout), ps)
 	unanswered := false
@@ -49,6 +55,22 @@ func (f *fetch) runPeer(ctx context.Context, info peer.AddrInfo, pr *PeerResult)
 	if err != nil && ctx.Err() == nil {
 		f.dropPeer(pr, ps, err)
 	}
+}
+
+// clientStreamMemory is what a fetching stream holds: the sink's buffers
+// and the one being filled.
+const clientStreamMemory = (sinkDepth + 1) * MaxBlockResponseSize
+
+// reserve attaches a fetching stream to the service and reserves its
+// buffers with the resource manager.
+func reserve(s network.Stream) error {
+	if err := s.Scope().SetService(ServiceName); err != nil {
+		return fmt.Errorf("blockxfer: attaching stream to service: %w", err)
+	}
+	if err := s.Scope().ReserveMemory(clientStreamMemory, network.ReservationPriorityHigh); err != nil {
+		return fmt.Errorf("blockxfer: reserving stream memory: %w", err)
+	}
+	return nil
 }
 
 // open connects to the provider and opens a block stream, never over a
