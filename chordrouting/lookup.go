@@ -74,14 +74,15 @@ func (n *Node) localAnswer(key ID) (lookupAnswer, bool) {
 	if len(n.succ) == 0 || key == n.self.ID || (n.hasPred && BetweenRightIncl(n.pred.ID, key, n.self.ID)) {
 		owners := make([]Peer, 0, len(n.succ)+1)
 		owners = append(owners, n.self)
-		owners = append(owners, n.succ[:min(len(n.succ), n.cfg.SuccessorListLen-1)]...)
+		rl := n.routeList()
+		owners = append(owners, rl[:min(len(rl), n.cfg.SuccessorListLen-1)]...)
 		from := n.self
 		if n.hasPred {
 			from = n.pred
 		}
 		return lookupAnswer{owners: owners, from: from}, true
 	}
-	if BetweenRightIncl(n.self.ID, key, n.succ[0].ID) {
+	if BetweenRightIncl(n.self.ID, key, n.routeList()[0].ID) {
 		return lookupAnswer{owners: n.replicaSet(make([]Peer, 0, n.cfg.SuccessorListLen)), from: n.self}, true
 	}
 	return lookupAnswer{}, false
@@ -186,15 +187,27 @@ func containsID(ids []ID, id ID) bool {
 }
 
 // replicaSet appends the owner of the keys in (self, successor] and its
-// successors, as far as this node knows them: its successor list, and
-// itself after it when the list is short (a ring of fewer than r+1 nodes,
-// where the list holds every other node).
+// successors, as far as this node knows them: its routing list, and itself
+// after it when the successor list is short (a ring of fewer than r+1
+// nodes, where the list holds every other node).
 func (n *Node) replicaSet(out []Peer) []Peer {
-	out = append(out, n.succ...)
-	if len(out) < n.cfg.SuccessorListLen {
+	out = append(out, n.routeList()...)
+	if len(n.succ) < n.cfg.SuccessorListLen {
 		out = append(out, n.self)
 	}
 	return out
+}
+
+// routeList is the successor list as lookups should see it: without the
+// head while the head is suspect (its stabilize query has gone unanswered
+// for SuspectTicks, far beyond a round trip), so that lookups stop naming a
+// crashed owner before the timeout confirms it. Stabilization itself still
+// waits for the timeout.
+func (n *Node) routeList() []Peer {
+	if len(n.succ) > 1 && n.stabBusy && n.stabTo == n.succ[0].ID && n.now-n.stabSent >= uint64(n.cfg.SuspectTicks) {
+		return n.succ[1:]
+	}
+	return n.succ
 }
 
 // onFindSuccessor answers a lookup step: the owner and its successors when
@@ -216,11 +229,11 @@ func (n *Node) onFindSuccessor(m *Message) {
 	switch {
 	case len(n.succ) == 0:
 		r.Done, r.Peers = true, []Peer{n.self}
-	case BetweenRightIncl(n.self.ID, m.Key, n.succ[0].ID):
-		if len(n.succ) < n.cfg.SuccessorListLen {
+	case BetweenRightIncl(n.self.ID, m.Key, n.routeList()[0].ID):
+		if rl := n.routeList(); len(n.succ) < n.cfg.SuccessorListLen {
 			r.Done, r.Peers = true, n.replicaSet(make([]Peer, 0, len(n.succ)+1))
 		} else {
-			r.Done, r.Peers = true, n.succ // copy-on-write: shared
+			r.Done, r.Peers = true, rl // copy-on-write: shared
 		}
 	default:
 		r.Peers = n.closestPreceding(m.Key, n.cfg.LookupCandidates, make([]Peer, 0, n.cfg.LookupCandidates))

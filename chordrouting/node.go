@@ -41,6 +41,8 @@ type Node struct {
 
 	stabBusy   bool
 	stabGen    uint32 // bumped to abandon the stabilize round in flight
+	stabTo     ID     // the head that step 1 asked
+	stabSent   uint64 // when
 	predCheck  bool   // a ping to the predecessor is in flight
 	predCand   Peer   // the notifier to adopt if that ping times out
 	fixBusy    bool

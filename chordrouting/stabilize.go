@@ -19,12 +19,13 @@ func (n *Node) stabilize() {
 	}
 	head := n.succ[0]
 	n.stabBusy = true
+	n.stabTo, n.stabSent = head.ID, n.now
 	gen := n.stabGen
 	n.request(head, &Message{Type: MsgGetState}, func(m *Message) {
 		if gen != n.stabGen {
 			return // abandoned (the head left gracefully)
 		}
-		n.stabBusy = false
+		n.stabBusy, n.stabTo = false, ID{}
 		if !n.member || len(n.succ) == 0 || n.succ[0].ID != head.ID {
 			return // the list changed meanwhile: this answer is stale
 		}
@@ -110,6 +111,7 @@ func (n *Node) stabilizeStep2(p Peer, more int) {
 // ignored) and starts a new one at once.
 func (n *Node) restartStabilize() {
 	n.stabGen++
+	n.stabTo = ID{}
 	n.stabBusy = false
 	n.stabilize()
 }
