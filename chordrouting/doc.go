@@ -83,6 +83,13 @@
 //     of walking back, formed large rings about 15% faster but adopted
 //     lists that skip members, breaking the invariant in randomized runs;
 //     it was removed.)
+//   - Lookup answers leave out a head whose stabilize query is overdue by
+//     SuspectTicks (shorter than the request timeout), so that a crashed
+//     owner stops being named before stabilization confirms the crash;
+//     the successor list itself changes only as RING.md says.
+//   - A join that steps back to a predecessor that does not answer starts
+//     over (rectify keeps a dead predecessor until a live node notifies,
+//     so the step back is skipped next time).
 //   - A stabilize round skips the notify when the head already names this
 //     node as its predecessor (rectify would change nothing).
 //   - Graceful leave (on top of the model) pushes the owned values to the
