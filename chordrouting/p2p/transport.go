@@ -38,6 +38,7 @@ type Transport struct {
 	inbound  map[peer.ID]int
 	inTotal  int
 	outTotal int
+	idle     chan struct{} // closed when outTotal drops to 0 (see Drain)
 }
 
 // pendingKey names an incoming request awaiting the local node's reply.
@@ -158,8 +159,31 @@ func (t *Transport) startOutbound() bool {
 func (t *Transport) endOutbound() {
 	t.mu.Lock()
 	t.outTotal--
+	if t.outTotal == 0 && t.idle != nil {
+		close(t.idle)
+		t.idle = nil
+	}
 	t.mu.Unlock()
 	t.wg.Done()
+}
+
+// Drain waits until no outgoing exchange is in flight, or ctx ends: after
+// a graceful leave, so that the handoff is delivered before Close cuts it.
+func (t *Transport) Drain(ctx context.Context) {
+	t.mu.Lock()
+	if t.outTotal == 0 {
+		t.mu.Unlock()
+		return
+	}
+	if t.idle == nil {
+		t.idle = make(chan struct{})
+	}
+	idle := t.idle
+	t.mu.Unlock()
+	select {
+	case <-idle:
+	case <-ctx.Done():
+	}
 }
 
 func (t *Transport) deliverMsg(m *cr.Message) {
