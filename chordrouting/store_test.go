@@ -224,7 +224,13 @@ func FuzzStep(f *testing.F) {
 	f.Add(uint8(MsgDigest), []byte("zz"), []byte("k"), 1<<30, false)
 	f.Add(uint8(MsgLeave), []byte{}, []byte{}, 0, true)
 	f.Fuzz(func(t *testing.T, typ uint8, data, key []byte, count int, flag bool) {
-		n, _, _, st := loneNode(t, nil)
+		var n *Node
+		if count%2 == 0 {
+			n, _, _, _ = loneNode(t, nil)
+		} else {
+			n, _ = placedNode(t) // with a predecessor and successors
+		}
+		st := n.st
 		k := HashID(key)
 		m := &Message{Type: MsgType(typ % 20), ID: uint64(count), From: client, Key: k, Count: count,
 			Done: flag, Replica: flag, HasPred: flag, Pred: Peer{ID: HashID(data)}, Query: data,
@@ -233,7 +239,9 @@ func FuzzStep(f *testing.F) {
 			Peers:   []Peer{{ID: HashID(data), Addr: "x"}, client}}
 		before := st.Len()
 		n.Step(m)
-		n.Tick()
+		for range 3 {
+			n.Tick()
+		}
 		if m.Type == MsgStore {
 			if _, err := (recValidator{}).Validate(k, data, epoch); err != nil && st.Len() != before {
 				t.Fatalf("invalid value %q stored", data)
