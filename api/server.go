@@ -29,8 +29,9 @@ type Server struct {
 	// request is read (see newStream).
 	readTimeout time.Duration
 
-	mu  sync.Mutex
-	srv *http.Server
+	mu   sync.Mutex
+	srv  *http.Server
+	shut bool // Shutdown was called
 }
 
 // NewServer returns a server for backend that admits requests carrying token.
@@ -152,6 +153,12 @@ func (s *Server) Serve(ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	s.mu.Lock()
+	if s.shut {
+		// Shutdown came before Serve started: serve nothing.
+		s.mu.Unlock()
+		ln.Close()
+		return nil
+	}
 	s.srv = srv
 	s.mu.Unlock()
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
@@ -164,6 +171,7 @@ func (s *Server) Serve(ln net.Listener) error {
 // then it closes the remaining connections (streams included).
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
+	s.shut = true
 	srv := s.srv
 	s.mu.Unlock()
 	if srv == nil {

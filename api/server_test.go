@@ -368,3 +368,26 @@ func TestLongStreamOutlivesReadTimeout(t *testing.T) {
 		t.Fatalf("a stream of 500 ms under a 100 ms read timeout: %+v %v", done, err)
 	}
 }
+
+// TestShutdownBeforeServe: a Shutdown that comes before the serving
+// goroutine runs must still make Serve return.
+func TestShutdownBeforeServe(t *testing.T) {
+	ln, err := Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewServer(&fakeBackend{}, testToken, nil)
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- s.Serve(ln) }()
+	select {
+	case err := <-errc:
+		if err != nil {
+			t.Fatalf("Serve after Shutdown: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return after an earlier Shutdown")
+	}
+}
