@@ -73,7 +73,7 @@ func Run(opt Options) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
-	wall := time.Now()
+	wall, cpu := time.Now(), processCPU()
 	e := &experiment{opt: opt, s: s, stab: stabilizeInterval(cfg), pubs: map[int][]Record{}}
 	e.ringLimit = opt.RingLimit
 	if e.ringLimit == 0 {
@@ -84,7 +84,7 @@ func Run(opt Options) (Report, error) {
 	if err := e.run(); err != nil {
 		return e.rep, err
 	}
-	e.finish(wall)
+	e.finish(wall, cpu)
 	return e.rep, nil
 }
 
@@ -564,13 +564,14 @@ func (e *experiment) weibull(mean time.Duration) time.Duration {
 }
 
 // finish fills in the totals.
-func (e *experiment) finish(wall time.Time) {
+func (e *experiment) finish(wall time.Time, cpu time.Duration) {
 	st := e.s.net.Stats()
 	e.rep.LiveNodes = e.s.LiveCount()
 	e.rep.Messages = st.Sent
 	e.rep.Events = st.Steps
 	e.rep.SimS = e.s.net.Elapsed().Seconds()
 	e.rep.ElapsedS = time.Since(wall).Seconds()
+	e.rep.CPUS = (processCPU() - cpu).Seconds()
 	e.rep.TraceHash = fmt.Sprintf("%016x", e.s.net.TraceHash())
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)

@@ -62,6 +62,9 @@ type Report struct {
 	RepairS  float64 `json:"repair_s"`  // virtual seconds from the mass failure to a correct ring
 	SimS     float64 `json:"sim_s"`     // virtual seconds simulated in all
 	ElapsedS float64 `json:"elapsed_s"` // wall-clock seconds
+	// CPUS is the CPU time the process used meanwhile (user + system, all
+	// threads: the simulation's goroutine and the garbage collector).
+	CPUS float64 `json:"cpu_s"`
 
 	Messages uint64 `json:"messages"` // messages sent in all
 	Events   uint64 `json:"events"`   // simulator events processed
@@ -100,7 +103,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 	row("ring", "%s", ring)
 	row("records", "%d published, %d lost (%d missing before republish)", r.Records, r.RecordsLost, r.RecordsMissingBeforeRepublish)
 	row("traffic", "%d messages, %.2f kbit/s per node for maintenance", r.Messages, r.MaintKbpsPerNode)
-	row("time", "%.1f s simulated (ring formed at %.1f s), %.1f s wall, %d events, heap %.0f MiB",
-		r.SimS, r.FormS, r.ElapsedS, r.Events, r.HeapMiB)
+	row("time", "%.1f s simulated (ring formed at %.1f s), %.1f s wall, %.1f s CPU, %d events, heap %.0f MiB",
+		r.SimS, r.FormS, r.ElapsedS, r.CPUS, r.Events, r.HeapMiB)
 	return tw.Flush()
 }
