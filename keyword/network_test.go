@@ -15,6 +15,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/record"
+	"github.com/libp2p/go-libp2p/p2p/security/noise"
+	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 
 	"kwsearch/chordrouting"
 	"kwsearch/chordrouting/p2p"
@@ -106,6 +108,11 @@ func (tn *testNet) start() *netNode {
 	h, err := libp2p.New(
 		libp2p.Identity(priv),
 		libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"),
+		// TCP and Noise only: the cheapest handshake, which matters with
+		// dozens of hosts in one process under the race detector.
+		libp2p.NoTransports,
+		libp2p.Transport(tcp.NewTCPTransport),
+		libp2p.Security(noise.ID, noise.New),
 		libp2p.DisableRelay(),
 		libp2p.DisableMetrics(),
 	)
@@ -318,7 +325,10 @@ func publish(t testing.TB, n *netNode, files ...FileEntry) PublishResult {
 	return res
 }
 
-func TestNetworkPublishSearch(t *testing.T) {
+// TestNetwork runs the index on 20 (then more) real libp2p hosts on
+// loopback, one network for all scenarios (building it is the slow part,
+// especially under the race detector).
+func TestNetwork(t *testing.T) {
 	tn := newTestNet(t, 20, testRequestTicks)
 	ms := tn.members()
 	letItBe := file(t, "The Beatles - Let It Be.mp3")
@@ -395,6 +405,13 @@ func TestNetworkPublishSearch(t *testing.T) {
 			files = append(files, file(t, fmt.Sprintf("page track %02d.ogg", i)))
 		}
 		publish(t, ms[3], files...)
+		// The owner has them once Publish returns; wait until a search
+		// sees them all (the owner may be slow to answer under the race
+		// detector, and a replica fed asynchronously answer instead).
+		waitFor(t, "all 25 tracks found", func() bool {
+			_, res, err := searchNames(ms[9], "page", "track")
+			return err == nil && res.Total == 25
+		})
 		seen := map[string]bool{}
 		for off := 0; off < 25; off += 10 {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -429,6 +446,7 @@ func TestNetworkPublishSearch(t *testing.T) {
 			t.Fatal("client became a member")
 		}
 	})
+	t.Run("churn", func(t *testing.T) { churnScenario(t, tn) })
 	t.Run("expired records gone", func(t *testing.T) {
 		tn.clock.Advance(25 * time.Hour)
 		waitSearch(t, ms[4], nil, "beatles")
@@ -452,8 +470,9 @@ func sealUnchecked(r *Record, key crypto.PrivKey) ([]byte, error) {
 	return env.Marshal()
 }
 
-func TestNetworkChurn(t *testing.T) {
-	tn := newTestNet(t, 20, testRequestTicks)
+// churnScenario checks that records stay findable while the nodes holding
+// them fail, new nodes join and owners leave gracefully.
+func churnScenario(t *testing.T, tn *testNet) {
 	key := chordrouting.KeywordKey("churn")
 	// The publisher and the searchers are never among the key's holders.
 	holders := func() map[*netNode]bool {
@@ -547,7 +566,6 @@ func BenchmarkNetwork50(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			b.Logf("batch %d: %+v", i, PublishResult{Files: res.Files, Records: res.Records, Stored: res.Stored, RPCs: res.RPCs, Lookups: res.Lookups, Calls: res.Calls})
 			rpcs += res.RPCs
 			records += res.Records
 			stored += res.Stored
@@ -563,19 +581,26 @@ func BenchmarkNetwork50(b *testing.B) {
 			"juliet", "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra", "tango"}
 		const perIter = 500
 		lat := make([]time.Duration, 0, b.N*perIter)
+		failed := 0
 		ms := tn.members()
 		for i := 0; i < b.N*perIter; i++ {
 			n := ms[rng.IntN(len(ms))]
 			q := []string{words[rng.IntN(20)], words[rng.IntN(20)]}
 			start := time.Now()
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			_, err := n.x.Search(ctx, q, 20, 0)
 			cancel()
 			if err != nil {
-				b.Fatal(err)
+				failed++
+				b.Logf("search %q: %v", q, err)
+				continue
 			}
 			lat = append(lat, time.Since(start))
 		}
+		if len(lat) == 0 {
+			b.Fatal("every search failed")
+		}
+		b.ReportMetric(float64(failed), "failed")
 		slices.Sort(lat)
 		b.ReportMetric(float64(len(lat)), "searches")
 		b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
