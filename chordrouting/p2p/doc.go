@@ -54,6 +54,23 @@
 // carry addresses too. Addresses are hints only: a dial checks the peer
 // ID in the security handshake, so a false address costs a failed dial.
 //
+// # Wiring
+//
+// New(h, cfg, storage, Options) builds the Transport, the core Node (ring
+// peer = PeerOf(h.ID())) and its chordrouting.Runner, and starts the
+// stream handler; the returned Ring is not a member yet:
+//
+//	r, err := p2p.New(h, cfg, st, p2p.Options{Tick: 100 * time.Millisecond})
+//	err = r.Create(ctx)                  // first node, or
+//	err = r.JoinVia(ctx, bootstrapInfos) // server mode, or
+//	err = r.SetEntryPoints(ctx, infos)   // client mode (never a lookup target)
+//	r.Runner.Put / Get / Lookup / State  // the ring API
+//	err = r.Close(true)                  // graceful leave, handoff drained
+//
+// JoinVia and SetEntryPoints add the given addresses to the peerstore.
+// Callers that run their own loop can use NewTransport and Transport.Start
+// (with their loop's Deliver) directly.
+//
 // # Differences from SPEC.md
 //
 // None in substance. The wire carries peer addresses in addition to what
