@@ -26,6 +26,9 @@
 // every share is re-checked and republished at start and every Republish,
 // and re-checked every Recheck and whenever the block server finds a file
 // changed (a changed file is indexed again, a vanished one withdrawn).
+// Folders are walked without following symbolic links, and unfinished
+// downloads' partial files in them are skipped. Shares are keyed by CID:
+// identical bytes shared under two paths are one share (the latest path).
 //
 // Downloads: providers come from the provider records; the node gets a
 // direct connection to each (hole punching through a relay when needed,

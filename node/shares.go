@@ -9,10 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"kwsearch/api"
+	"kwsearch/blockxfer"
 	"kwsearch/keyword"
 	"kwsearch/storage"
 )
@@ -163,7 +165,7 @@ func expandPaths(paths []string, fail func(string, error)) ([]shareJob, int) {
 				failed++
 				return nil
 			}
-			if !d.Type().IsRegular() {
+			if !d.Type().IsRegular() || isPartial(path) {
 				return nil
 			}
 			info, err := d.Info()
@@ -177,6 +179,12 @@ func expandPaths(paths []string, fail func(string, error)) ([]shareJob, int) {
 		})
 	}
 	return jobs, failed
+}
+
+// isPartial reports whether path is an unfinished download's data or state
+// file, which a shared folder may hold while a download into it runs.
+func isPartial(path string) bool {
+	return strings.HasSuffix(path, blockxfer.PartSuffix) || strings.HasSuffix(path, blockxfer.StateSuffix)
 }
 
 func describeFSError(err error) string {

@@ -21,6 +21,7 @@ import (
 	mh "github.com/multiformats/go-multihash"
 
 	"kwsearch/api"
+	"kwsearch/blockxfer"
 	"kwsearch/storage"
 )
 
@@ -197,6 +198,8 @@ func TestShareFolderWithFailures(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "a/Red Song.mp3"), "red")
 	writeFile(t, filepath.Join(dir, "a/b/green.txt"), "green")
 	writeFile(t, filepath.Join(dir, "broken.bin"), "boom")
+	writeFile(t, filepath.Join(dir, "coming.ogg"+blockxfer.PartSuffix), "half")
+	writeFile(t, filepath.Join(dir, "coming.ogg"+blockxfer.StateSuffix), "state")
 	os.Symlink(filepath.Join(dir, "Blue Song.ogg"), filepath.Join(dir, "link.ogg"))
 	f.failPath = filepath.Join(dir, "broken.bin")
 	var ev events
