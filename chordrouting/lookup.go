@@ -235,10 +235,6 @@ func (n *Node) onFindSuccessor(m *Message) {
 		} else {
 			r.Done, r.Peers = true, rl // copy-on-write: shared
 		}
-	case n.hasPred && BetweenRightIncl(n.pred.ID, m.Key, n.self.ID):
-		// The owner itself (asked to confirm a lookup's answer).
-		rl := n.routeList()
-		r.Done, r.Peers = true, append(append(make([]Peer, 0, n.cfg.SuccessorListLen), n.self), rl[:min(len(rl), n.cfg.SuccessorListLen-1)]...)
 	default:
 		r.Peers = n.closestPreceding(m.Key, n.cfg.LookupCandidates, make([]Peer, 0, n.cfg.LookupCandidates))
 	}
