@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"syscall"
 	"time"
 
 	"kwsearch/api"
@@ -109,6 +110,9 @@ func (n *Node) start(ctx context.Context) error {
 
 func (n *Node) serveAPI() error {
 	ln, err := api.Listen(n.cfg.API)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("node: the local API address %s is taken, by another daemon perhaps (choose one with --api, port 0 for any): %w", n.cfg.API, err)
+	}
 	if err != nil {
 		return fmt.Errorf("node: %w", err)
 	}
