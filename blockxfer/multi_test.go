@@ -309,3 +309,32 @@ func TestResumeWithoutRecheckDistrustsShortFile(t *testing.T) {
 		t.Fatalf("trusted blocks %v of a file cut after block 0", have)
 	}
 }
+
+// A provider that stops answering (without closing) loses its blocks to
+// another provider through the endgame, long before BlockTimeout.
+func TestStalledProviderBlocksMoveElsewhere(t *testing.T) {
+	dir := t.TempDir()
+	src, data := randomFile(t, dir, "src", 12*BlockSize, 17)
+	stall := &gateSource{free: make(chan struct{}, 2), open: make(chan struct{})}
+	stall.free <- struct{}{}
+	stall.free <- struct{}{}
+	stalled := newProvider(t, func(s Source) Source { stall.Source = s; return stall })
+	t.Cleanup(func() { close(stall.open) }) // before the server's Close waits for its reads
+	good := newProvider(t, nil)
+	root := share(t, stalled.src, src)
+	share(t, good.src, src)
+	client := newHost(t)
+	opts := testOptions()
+	opts.BlockTimeout = 10 * time.Minute // far beyond the test's deadline
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out := filepath.Join(dir, "out")
+	res, err := Fetch(ctx, client, root, []peer.AddrInfo{addrInfo(stalled.h), addrInfo(good.h)}, out, opts)
+	if err != nil {
+		t.Fatalf("fetch with a stalled provider: %v", err)
+	}
+	checkFile(t, out, data)
+	if res.Peers[1].Blocks < 10 {
+		t.Fatalf("good provider delivered %d blocks, want at least 10: %+v", res.Peers[1].Blocks, res.Peers)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -136,6 +137,11 @@ func (f *fetch) getManifest(ctx context.Context, conn *clientConn) error {
 	return nil
 }
 
+// recheckInterval is how often an idle provider re-evaluates the endgame
+// when nothing else happens, so a stalled provider's blocks move before
+// its BlockTimeout.
+const recheckInterval = 200 * time.Millisecond
+
 // sinkDepth is how many answered blocks of one provider may wait for
 // verification and writing while the next ones are read: reading overlaps
 // hashing and disk writes, with memory bounded to sinkDepth+1 blocks.
@@ -200,6 +206,8 @@ func (f *fetch) receiveLoop(ctx context.Context, conn *clientConn, ps *peerSched
 				return nil
 			case <-wake:
 				continue
+			case <-time.After(recheckInterval):
+				continue // a holder may have stalled since: endgame may apply now
 			}
 		}
 		var buf []byte

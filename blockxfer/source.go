@@ -19,7 +19,8 @@ type Source interface {
 	// ReadBlock reads block index of root into buf (len(buf) >= BlockSize)
 	// and returns the block's length. It must return only bytes that match
 	// the manifest's digest for that block; otherwise an error wrapping
-	// ErrNotFound, ErrChanged or another cause.
+	// ErrNotFound, ErrChanged or another cause. It should not block
+	// indefinitely: Server.Close waits for reads in progress.
 	ReadBlock(root cid.Cid, index int, buf []byte) (int, error)
 }
 
