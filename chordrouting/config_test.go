@@ -1,0 +1,37 @@
+package chordrouting
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestConfigValidate(t *testing.T) {
+	if err := DefaultConfig().Validate(); err != nil {
+		t.Fatalf("default config: %v", err)
+	}
+	cases := []struct {
+		name string
+		mod  func(*Config)
+		want string
+	}{
+		{"r of 1", func(c *Config) { c.SuccessorListLen = 1 }, "SuccessorListLen"},
+		{"R above r+1", func(c *Config) { c.Replicas = c.SuccessorListLen + 2 }, "Replicas"},
+		{"R of 0", func(c *Config) { c.Replicas = 0 }, "Replicas"},
+		{"no stabilize", func(c *Config) { c.StabilizeTicks = 0 }, "StabilizeTicks"},
+		{"suspect after timeout", func(c *Config) { c.SuspectTicks = c.RequestTimeoutTicks + 1 }, "SuspectTicks"},
+		{"lookup shorter than a request", func(c *Config) { c.LookupTimeoutTicks = c.RequestTimeoutTicks - 1 }, "LookupTimeoutTicks"},
+		{"repair within a timeout", func(c *Config) { c.RepairTicks = c.RequestTimeoutTicks }, "RepairTicks"},
+		{"negative heal", func(c *Config) { c.HealTicks = -1 }, "HealTicks"},
+		{"no value size", func(c *Config) { c.MaxValueSize = 0 }, "MaxValueSize"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			c.mod(&cfg)
+			err := cfg.Validate()
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("Validate() = %v, want an error naming %s", err, c.want)
+			}
+		})
+	}
+}
