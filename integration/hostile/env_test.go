@@ -390,3 +390,7 @@ func parallel(n, workers int, f func(i int)) {
 	close(next)
 	wg.Wait()
 }
+
+func contextTimeout(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), d)
+}
