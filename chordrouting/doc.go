@@ -20,8 +20,10 @@
 //  4. Start the node with exactly one of Create (first node), Join (through
 //     members) or SetEntryPoints (client mode: not a member, its lookups,
 //     puts and gets start at the entry points, it is never an owner).
-//  5. Expect done callbacks (Join, Lookup, Put, Get) to run inside a later
-//     Step or Tick, on the owner's goroutine, exactly once.
+//  5. Expect done callbacks (Join, Lookup, Put, Get) to run exactly once,
+//     on the owner's goroutine: inside a later Step or Tick, or before the
+//     call returns when the node can answer from its own state (a key in
+//     its own or its successor's range, an empty Put, an error).
 //  6. Give it a Storage (MemStorage, or a persistent one) and a Validator;
 //     every value from the network is validated before it is stored or
 //     forwarded.
