@@ -28,6 +28,8 @@ type loopbackResult struct {
 	SearchMs    *float64 `json:"search_p50_ms"`
 	KadCPUms    *float64 `json:"kad_cpu_ms_per_search"`
 	CPUms       *float64 `json:"cpu_ms_per_search"`
+	KadIdleCPU  *float64 `json:"kad_idle_cpu_ms_per_s"` // whole process, nothing asked
+	IdleCPU     *float64 `json:"idle_cpu_ms_per_s"`
 	MemRatio    *float64 `json:"mem_ratio"`
 	CPURatio    *float64 `json:"cpu_ratio"`
 	Missing     []string `json:"missing"`
@@ -82,6 +84,7 @@ func runLoopback(ctx context.Context, cfg Config) (*loopbackResult, error) {
 		lb.KadProvCPU = ptr(k.PublishCPUs)
 		lb.KadSearchMs = ptr(percentile(k.SearchFirstMs, 50))
 		lb.KadCPUms = ptr(k.SearchCPUms)
+		lb.KadIdleCPU = ptr(k.IdleCPU * 1000)
 	} else if run.KadErr != nil {
 		lb.Missing = append(lb.Missing, missing("kad-dht", run.KadErr))
 	}
@@ -92,6 +95,7 @@ func runLoopback(ctx context.Context, cfg Config) (*loopbackResult, error) {
 		lb.PublishCPU = ptr(o.PublishCPUs)
 		lb.SearchMs = ptr(percentile(o.SearchFirstMs, 50))
 		lb.CPUms = ptr(o.SearchCPUms)
+		lb.IdleCPU = ptr(o.IdleCPU * 1000)
 	} else if run.OursErr != nil {
 		lb.Missing = append(lb.Missing, missing("kwsearch", run.OursErr))
 	}

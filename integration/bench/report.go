@@ -69,6 +69,7 @@ func writeTable(w io.Writer, r *Result) {
 		fmt.Fprintf(tw, "heap per host KiB\t%s\t%s\t%s\t\n", fmtF(kib(lb.Heap), "%.0f"), fmtF(kib(lb.KadHeap), "%.0f"), fmtF(lb.MemRatio, "%.2f"))
 		fmt.Fprintf(tw, "publish s / CPU s\t%s / %s\t%s / %s\t\t\n", fmtF(lb.PublishS, "%.2f"), fmtF(lb.PublishCPU, "%.2f"), fmtF(lb.KadProvideS, "%.2f"), fmtF(lb.KadProvCPU, "%.2f"))
 		fmt.Fprintf(tw, "search p50 ms\t%s\t%s\t\t\n", fmtF(lb.SearchMs, "%.2f"), fmtF(lb.KadSearchMs, "%.2f"))
+		fmt.Fprintf(tw, "idle CPU ms per second (all hosts)\t%s\t%s\t\t\n", fmtF(lb.IdleCPU, "%.0f"), fmtF(lb.KadIdleCPU, "%.0f"))
 		fmt.Fprintf(tw, "CPU ms per search (all hosts)\t%s\t%s\t%s\t\n", fmtF(lb.CPUms, "%.2f"), fmtF(lb.KadCPUms, "%.2f"), fmtF(lb.CPURatio, "%.2f"))
 		tw.Flush()
 	}

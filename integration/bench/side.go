@@ -50,6 +50,7 @@ type sideResult struct {
 	StartS          float64
 	HeapStartPerN   float64 // live heap per host once warm
 	IdleMsgsPerS    float64 // requests per second with nothing asked (maintenance)
+	IdleCPU         float64 // CPU seconds per second with nothing asked
 	HeapPerNode     float64 // live heap per host after the publish
 	PublishS        float64
 	PublishMsgs     int64
@@ -76,13 +77,14 @@ func measure(ctx context.Context, cfg Config, name string, sys system, hosts []h
 	}
 	r.StartS = time.Since(t0).Seconds()
 	r.HeapStartPerN = perNode(heap0, liveHeap(), len(hosts))
-	m0, t1 := sys.Messages(), time.Now()
+	m0, t1, c0 := sys.Messages(), time.Now(), cpuTime()
 	select {
 	case <-time.After(cfg.IdleSample):
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
 	r.IdleMsgsPerS = float64(sys.Messages()-m0) / time.Since(t1).Seconds()
+	r.IdleCPU = (cpuTime() - c0).Seconds() / time.Since(t1).Seconds()
 	cfg.logf("%s: warm on %d hosts in %.1fs; %.0f requests/s when idle", name, len(hosts), r.StartS, r.IdleMsgsPerS)
 
 	msgs0, cpu0 := sys.Messages(), cpuTime()
