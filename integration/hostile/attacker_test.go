@@ -124,3 +124,18 @@ func randomPeer(t testing.TB) cr.Peer {
 	}
 	return p2p.PeerOf(id)
 }
+
+// readFrameBytes reads one uvarint-length-prefixed frame of at most max
+// bytes.
+func readFrameBytes(r *bufio.Reader, max int) ([]byte, error) {
+	n, err := binary.ReadUvarint(r)
+	if err != nil {
+		return nil, err
+	}
+	if n > uint64(max) {
+		return nil, fmt.Errorf("frame of %d bytes", n)
+	}
+	b := make([]byte, n)
+	_, err = io.ReadFull(r, b)
+	return b, err
+}
