@@ -85,10 +85,10 @@
 //     of walking back, formed large rings about 15% faster but adopted
 //     lists that skip members, breaking the invariant in randomized runs;
 //     it was removed.)
-//   - Lookup answers leave out a head whose stabilize query is overdue by
-//     SuspectTicks (shorter than the request timeout), so that a crashed
-//     owner stops being named before stabilization confirms the crash;
-//     the successor list itself changes only as RING.md says.
+//   - Lookup answers leave out a head whose stabilize query is overdue
+//     (SuspectTicks, and twice the smoothed round trip), so that a crashed
+//     owner stops being named before stabilization's timeout confirms the
+//     crash; the successor list itself changes only as RING.md says.
 //   - A join that steps back to a predecessor that does not answer starts
 //     over (rectify keeps a dead predecessor until a live node notifies,
 //     so the step back is skipped next time).

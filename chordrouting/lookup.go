@@ -200,11 +200,12 @@ func (n *Node) replicaSet(out []Peer) []Peer {
 
 // routeList is the successor list as lookups should see it: without the
 // head while the head is suspect (its stabilize query has gone unanswered
-// for SuspectTicks, far beyond a round trip), so that lookups stop naming a
-// crashed owner before the timeout confirms it. Stabilization itself still
-// waits for the timeout.
+// for SuspectTicks and for twice the smoothed round trip of those queries),
+// so that lookups stop naming a crashed owner before the timeout confirms
+// it. Stabilization itself still waits for the timeout.
 func (n *Node) routeList() []Peer {
-	if len(n.succ) > 1 && n.stabBusy && n.stabTo == n.succ[0].ID && n.now-n.stabSent >= uint64(n.cfg.SuspectTicks) {
+	if len(n.succ) > 1 && n.stabBusy && n.stabTo == n.succ[0].ID && n.now-n.stabSent >= uint64(n.cfg.SuspectTicks) &&
+		(n.srtt == 0 || n.clock.Now().Sub(n.stabSentAt) > 2*n.srtt) {
 		return n.succ[1:]
 	}
 	return n.succ

@@ -42,9 +42,11 @@ type Node struct {
 	stabBusy   bool
 	stabGen    uint32 // bumped to abandon the stabilize round in flight
 	stabTo     ID     // the head that step 1 asked
-	stabSent   uint64 // when
-	predCheck  bool   // a ping to the predecessor is in flight
-	predCand   Peer   // the notifier to adopt if that ping times out
+	stabSent   uint64 // when (tick)
+	stabSentAt time.Time
+	srtt       time.Duration // smoothed round trip of stabilize queries
+	predCheck  bool          // a ping to the predecessor is in flight
+	predCand   Peer          // the notifier to adopt if that ping times out
 	fixBusy    bool
 	fingerNext int
 	joinOp     *joinOp

@@ -1,5 +1,7 @@
 package chordrouting
 
+import "time"
+
 // This file is RING.md's stabilize (steps 1 and 2) and the successor list
 // it maintains.
 
@@ -19,13 +21,16 @@ func (n *Node) stabilize() {
 	}
 	head := n.succ[0]
 	n.stabBusy = true
-	n.stabTo, n.stabSent = head.ID, n.now
+	n.stabTo, n.stabSent, n.stabSentAt = head.ID, n.now, n.clock.Now()
 	gen := n.stabGen
 	n.request(head, &Message{Type: MsgGetState}, func(m *Message) {
 		if gen != n.stabGen {
 			return // abandoned (the head left gracefully)
 		}
 		n.stabBusy, n.stabTo = false, ID{}
+		if m != nil {
+			n.sampleRTT(n.clock.Now().Sub(n.stabSentAt))
+		}
 		if !n.member || len(n.succ) == 0 || n.succ[0].ID != head.ID {
 			return // the list changed meanwhile: this answer is stale
 		}
@@ -105,6 +110,19 @@ func (n *Node) stabilizeStep2(p Peer, more int) {
 		}
 		n.notify(p)
 	})
+}
+
+// sampleRTT folds one stabilize round trip into the smoothed estimate
+// (weight 1/8, as TCP does).
+func (n *Node) sampleRTT(d time.Duration) {
+	if d < 0 {
+		return
+	}
+	if n.srtt == 0 {
+		n.srtt = d
+		return
+	}
+	n.srtt += (d - n.srtt) / 8
 }
 
 // restartStabilize abandons the round in flight (its answer will be
