@@ -120,8 +120,11 @@ func respond(req Request, src Source, buf []byte, ctr *serverCounters) outFrame 
 			return errorFrame(req.ID, err, buf)
 		}
 		ctr.manifests.Add(1)
-		msg := AppendResponse(make([]byte, 0, len(data)+maxResponseHeader), Response{ID: req.ID, Data: data})
-		return outFrame{buf: buf, frame: appendFrame(nil, msg)}
+		var hdr [maxResponseHeader]byte
+		h := appendResponseHeader(hdr[:0], req.ID, StatusOK, len(data))
+		frame := binary.AppendUvarint(make([]byte, 0, maxResponseHeader+len(data)), uint64(len(h)+len(data)))
+		frame = append(append(frame, h...), data...)
+		return outFrame{buf: buf, frame: frame}
 	}
 	n, err := src.ReadBlock(req.Root, int(req.Index), buf[maxResponseHeader:])
 	if err != nil {

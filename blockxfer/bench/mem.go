@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"runtime/metrics"
 	"sync/atomic"
 	"time"
 
@@ -44,7 +45,8 @@ func (e *env) memory(ctx context.Context, sizes []int64) error {
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
 		base := ms.HeapInuse
-		var peak atomic.Uint64
+		var peak, peakLive atomic.Uint64
+		live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 		stop := make(chan struct{})
 		sampled := make(chan struct{})
 		go func() {
@@ -62,6 +64,10 @@ func (e *env) memory(ctx context.Context, sizes []int64) error {
 				if m.HeapInuse > peak.Load() {
 					peak.Store(m.HeapInuse)
 				}
+				metrics.Read(live)
+				if v := live[0].Value.Uint64(); v > peakLive.Load() {
+					peakLive.Store(v)
+				}
 			}
 		}()
 		d, _, err := e.fetchOnce(ctx, client, fi.Root(), []peer.AddrInfo{info(server)})
@@ -70,8 +76,9 @@ func (e *env) memory(ctx context.Context, sizes []int64) error {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("%5d MiB: %.0f MB/s, peak heap in use %.1f MiB above %.1f MiB before (server and client in one process)\n",
-			size>>20, mbps(size, d), float64(peak.Load()-min(base, peak.Load()))/(1<<20), float64(base)/(1<<20))
+		fmt.Printf("%5d MiB: %.0f MB/s, peak heap in use %.1f MiB above %.1f MiB before; peak live heap %.1f MiB (server and client in one process)\n",
+			size>>20, mbps(size, d), float64(peak.Load()-min(base, peak.Load()))/(1<<20), float64(base)/(1<<20),
+			float64(peakLive.Load())/(1<<20))
 		fs.Remove(fi.Root())
 	}
 	return nil

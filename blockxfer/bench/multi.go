@@ -143,7 +143,7 @@ func (e *env) mixed(ctx context.Context, size int64, list string) error {
 		fmt.Printf("providers limited to %v MB/s (sum %.0f): %.1f MB/s = %.2f of the sum, duplicates %d\n",
 			rates, sum, mbps(size, d), mbps(size, d)/sum, res.Duplicates)
 		for i, p := range res.Peers {
-			fmt.Printf("  provider %d (%.0f MB/s): %d blocks (%.0f%%, rate share %.0f%%)\n",
+			fmt.Printf("  provider %d (%.1f MB/s): %d blocks (%.0f%%, rate share %.0f%%)\n",
 				i, rates[i], p.Blocks, 100*float64(p.Blocks)/float64(res.Blocks), 100*rates[i]/sum)
 		}
 	}
