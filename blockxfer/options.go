@@ -17,7 +17,7 @@ type FetchOptions struct {
 	// Progress, if set, receives events, one at a time, never concurrently.
 	// It must return quickly.
 	Progress func(Progress)
-	// ProgressInterval is how often a EventProgress is sent.
+	// ProgressInterval is how often an EventProgress is sent.
 	ProgressInterval time.Duration
 	// OpenTimeout bounds connecting to a provider and opening the stream,
 	// including waiting for a direct connection when only a relayed one
