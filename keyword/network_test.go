@@ -209,6 +209,54 @@ func (tn *testNet) addClient() *netNode {
 	return n
 }
 
+// stored counts the values n holds (under key only, when one is set),
+// read on n's loop (the only goroutine that touches its storage).
+func (n *netNode) stored(key chordrouting.ID, one bool) int {
+	count := -1
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	n.ring.Runner.Do(ctx, func(*chordrouting.Node) {
+		if !one {
+			count = n.st.Len()
+			return
+		}
+		vs, _ := n.st.Values(key)
+		count = len(vs)
+	})
+	return count
+}
+
+// waitReplicas waits until the key's owner and its next R-1 successors
+// each hold want values under key: the owner acknowledges a store before
+// its replicas have it, so a test that kills the owner must wait.
+func (tn *testNet) waitReplicas(key chordrouting.ID, want int) {
+	tn.t.Helper()
+	waitFor(tn.t, "R copies", func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		lr, err := tn.members()[0].ring.Runner.Lookup(ctx, key)
+		if err != nil || len(lr.Successors) < tn.cfg.Replicas {
+			return false
+		}
+		for _, p := range lr.Successors[:tn.cfg.Replicas] {
+			n := tn.byID(p.ID)
+			if n == nil || n.down || n.stored(key, true) < want {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+func (tn *testNet) byID(id chordrouting.ID) *netNode {
+	for _, n := range tn.nodes {
+		if n.ring.Self().ID == id {
+			return n
+		}
+	}
+	return nil
+}
+
 // fail stops a node abruptly (no leave).
 func (tn *testNet) fail(n *netNode) {
 	n.down = true
@@ -431,11 +479,24 @@ func TestNetwork(t *testing.T) {
 	t.Run("unshare", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
+		// Keep the signed record as published, to replay it afterwards.
+		key := chordrouting.KeywordKey("yesterday")
+		gr, err := ms[6].ring.Runner.Get(ctx, key, nil, 10)
+		if err != nil || len(gr.Values) != 1 {
+			t.Fatalf("get before unshare: %d values, %v", len(gr.Values), err)
+		}
 		tn.clock.Advance(time.Second)
 		if _, err := ms[0].x.Unshare(ctx, []FileEntry{yesterday}); err != nil {
 			t.Fatal(err)
 		}
 		waitSearch(t, ms[5], []string{"The Beatles - Let It Be.mp3"}, "beatles")
+		// A replayed older version does not bring it back.
+		if _, err := ms[7].ring.Runner.Put(ctx, []chordrouting.Item{{Key: key, Value: gr.Values[0]}}); err != nil {
+			t.Fatal(err)
+		}
+		if got, _, err := searchNames(ms[8], "yesterday"); err != nil || len(got) != 0 {
+			t.Fatalf("after replaying the old record: %q, %v", got, err)
+		}
 	})
 	t.Run("client mode", func(t *testing.T) {
 		c := tn.addClient()
@@ -449,10 +510,10 @@ func TestNetwork(t *testing.T) {
 	t.Run("churn", func(t *testing.T) { churnScenario(t, tn) })
 	t.Run("expired records gone", func(t *testing.T) {
 		tn.clock.Advance(25 * time.Hour)
-		waitSearch(t, ms[4], nil, "beatles")
+		waitSearch(t, tn.members()[0], nil, "beatles")
 		waitFor(t, "expired records dropped from storage", func() bool {
 			for _, n := range tn.members() {
-				if n.st.Len() != 0 {
+				if n.stored(chordrouting.ID{}, false) != 0 {
 					return false
 				}
 			}
@@ -493,8 +554,9 @@ func churnScenario(t *testing.T, tn *testNet) {
 		return out
 	}
 	var others []*netNode
+	held := holders()
 	for _, n := range tn.members() {
-		if !holders()[n] {
+		if !held[n] {
 			others = append(others, n)
 		}
 	}
@@ -508,6 +570,7 @@ func churnScenario(t *testing.T, tn *testNet) {
 		// Two owners in a row fail without warning: the replicas answer,
 		// then repair restores R copies on the new holders.
 		for i := 0; i < 2; i++ {
+			tn.waitReplicas(key, len(all))
 			tn.fail(tn.ownerOf(key))
 			waitSearch(t, searchers[1+i], all, "churn")
 			tn.waitRing()
@@ -524,6 +587,7 @@ func churnScenario(t *testing.T, tn *testNet) {
 	})
 	t.Run("graceful leave", func(t *testing.T) {
 		for i := 0; i < 2; i++ {
+			tn.waitReplicas(key, len(all))
 			tn.leave(tn.ownerOf(key))
 			waitSearch(t, searchers[4+i], all, "churn")
 		}
