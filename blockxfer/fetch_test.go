@@ -2,9 +2,11 @@ package blockxfer
 
 import (
 	"errors"
-	"github.com/libp2p/go-libp2p/core/peer"
+	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 func TestRoundTripSizes(t *testing.T) {
@@ -28,6 +30,9 @@ func TestRoundTripSizes(t *testing.T) {
 				t.Fatalf("fetch: %v", err)
 			}
 			checkFile(t, out, data)
+			if fi, err := os.Stat(out); err != nil || fi.Mode().Perm() != finishedMode {
+				t.Errorf("finished file mode: %v, %v; want %v", fi.Mode().Perm(), err, os.FileMode(finishedMode))
+			}
 			if res.Size != int64(size) || res.Fetched != numBlocks(int64(size)) || res.Path != out {
 				t.Errorf("result %+v", res)
 			}

@@ -192,6 +192,12 @@ func (p *partial) finish(outPath string, overwrite bool) error {
 	if err := p.data.Truncate(p.m.Size()); err != nil { // only a 0-byte file was never written
 		return fmt.Errorf("blockxfer: sizing download: %w", err)
 	}
+	// The partial file is private while it is written; the finished file
+	// gets the mode of an ordinary download (as curl -o gives with the
+	// usual umask): readable by others, writable by the owner.
+	if err := p.data.Chmod(finishedMode); err != nil {
+		return fmt.Errorf("blockxfer: setting the download's mode: %w", err)
+	}
 	if err := p.data.Sync(); err != nil {
 		return fmt.Errorf("blockxfer: syncing download: %w", err)
 	}
@@ -209,6 +215,9 @@ func (p *partial) finish(outPath string, overwrite bool) error {
 	}
 	return nil
 }
+
+// finishedMode is the file mode of a completed download.
+const finishedMode = 0o644
 
 func moveNoReplace(from, to string) error {
 	err := os.Link(from, to)
