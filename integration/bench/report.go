@@ -51,6 +51,7 @@ func writeTable(w io.Writer, r *Result) {
 	fmt.Fprintf(tw, "searches answered locally (< 1 ms)\t%s\t%s\t\t\n", fmtF(r.SearchLocal, "%.3f"), fmtF(r.KadSearchLocal, "%.3f"))
 	fmt.Fprintf(tw, "requests per search (ours: hops + get)\t%s\t%s\t\t\n", fmtF(r.SearchMsgsPer, "%.1f"), fmtF(r.KadSearchMsgsPer, "%.1f"))
 	fmt.Fprintf(tw, "idle requests/s, all hosts\t%s\t%s\t\t\n", fmtF(r.IdleMsgsPerS, "%.0f"), fmtF(r.KadIdleMsgsPerS, "%.0f"))
+	fmt.Fprintf(tw, "idle CPU, cores (whole process)\t%s\t%s\t\t\n", fmtF(r.IdleCores, "%.2f"), fmtF(r.KadIdleCores, "%.2f"))
 	fmt.Fprintf(tw, "failed searches\t%s\t%s\t\t\n", fmtI(r.SearchFailed), fmtI(r.KadSearchFailed))
 	fmt.Fprintf(tw, "publish s (kad: %s)\t%s\t%s\t%s\t\n", r.KadProvideMode, fmtF(r.PublishS, "%.2f"), fmtF(r.KadProvideS, "%.2f"), fmtF(r.PublishRatio, "%.3f"))
 	fmt.Fprintf(tw, "publish requests (all, maintenance in)\t%s\t%s\t\t\n", fmtI64(r.PublishMessages), fmtI64(r.KadProvideMsgs))
@@ -76,10 +77,10 @@ func writeTable(w io.Writer, r *Result) {
 	if len(r.Sizes) > 1 {
 		fmt.Fprintf(w, "\nsearch latency by network size (ms)\n")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "hosts\tmean RTT\tours p50\tours p99\thops\tkad first p50\tkad first p99\tkad complete p50\tours heap KiB\tkad heap KiB\t")
+		fmt.Fprintln(tw, "hosts\tmean RTT\tours p50\tours p99\thops\tkad first p50\tkad first p99\tkad complete p50\tours heap KiB\tkad heap KiB\tours idle req/s\tours failed\t")
 		for _, s := range r.Sizes {
-			fmt.Fprintf(tw, "%d\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", s.Nodes, s.MeanRTTMs, fmtF(s.SearchP50Ms, "%.1f"), fmtF(s.SearchP99Ms, "%.1f"), fmtF(s.HopsMean, "%.2f"),
-				fmtF(s.KadFirstP50Ms, "%.1f"), fmtF(s.KadFirstP99Ms, "%.1f"), fmtF(s.KadDoneP50Ms, "%.1f"), fmtF(kib(s.MemPerNode), "%.0f"), fmtF(kib(s.KadMemPerNode), "%.0f"))
+			fmt.Fprintf(tw, "%d\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", s.Nodes, s.MeanRTTMs, fmtF(s.SearchP50Ms, "%.1f"), fmtF(s.SearchP99Ms, "%.1f"), fmtF(s.HopsMean, "%.2f"),
+				fmtF(s.KadFirstP50Ms, "%.1f"), fmtF(s.KadFirstP99Ms, "%.1f"), fmtF(s.KadDoneP50Ms, "%.1f"), fmtF(kib(s.MemPerNode), "%.0f"), fmtF(kib(s.KadMemPerNode), "%.0f"), fmtF(s.IdleMsgsPerS, "%.0f"), fmtI(s.SearchFailed))
 		}
 		tw.Flush()
 	}

@@ -34,6 +34,7 @@ type Result struct {
 	SearchMsgsPer *float64 `json:"search_msgs_per_search"`
 	SearchLocal   *float64 `json:"search_local_fraction"` // answered in under 1 ms: this host held the records
 	IdleMsgsPerS  *float64 `json:"idle_msgs_per_s"`       // ring maintenance, all hosts together
+	IdleCores     *float64 `json:"idle_cpu_cores"`        // CPU the whole process used while the system idled
 
 	// kad-dht FindProvidersAsync: first provider, and lookup complete.
 	KadFindProvP50Ms     *float64 `json:"kad_findprov_p50_ms"`
@@ -46,6 +47,7 @@ type Result struct {
 	KadSearchMsgsPer     *float64 `json:"kad_msgs_per_search"`
 	KadSearchLocal       *float64 `json:"kad_findprov_local_fraction"`
 	KadIdleMsgsPerS      *float64 `json:"kad_idle_msgs_per_s"`
+	KadIdleCores         *float64 `json:"kad_idle_cpu_cores"`
 
 	// Publish: the whole workload from one host.
 	PublishS        *float64 `json:"publish_s"`
@@ -98,6 +100,9 @@ type sizePoint struct {
 	KadProvideS    *float64 `json:"kad_provide_s"`
 	SearchFailed   *int     `json:"search_failed"`
 	KadSearchFaild *int     `json:"kad_search_failed"`
+	IdleMsgsPerS   *float64 `json:"idle_msgs_per_s"`
+	IdleCores      *float64 `json:"idle_cpu_cores"`
+	KadIdleCores   *float64 `json:"kad_idle_cpu_cores"`
 }
 
 func newResult(cfg Config) *Result {
@@ -136,6 +141,7 @@ func (r *Result) addLatency(run *networkRun) {
 		r.KadSearchMsgsPer = ptr(netPerSearch(k, len(run.Work.Searches)))
 		r.KadSearchLocal = ptr(localFraction(k))
 		r.KadIdleMsgsPerS = ptr(k.IdleMsgsPerS)
+		r.KadIdleCores = ptr(k.IdleCPU)
 		r.KadProvideP50Ms = ptr(percentile(k.Publish.PerKeyMs, 50))
 		r.KadProvideP99Ms = ptr(percentile(k.Publish.PerKeyMs, 99))
 		r.KadProvideS = ptr(k.PublishS)
@@ -162,6 +168,7 @@ func (r *Result) addLatency(run *networkRun) {
 		r.SearchMsgsPer = ptr(mean(o.Hops) + 1)
 		r.SearchLocal = ptr(localFraction(o))
 		r.IdleMsgsPerS = ptr(o.IdleMsgsPerS)
+		r.IdleCores = ptr(o.IdleCPU)
 		r.PublishS = ptr(o.PublishS)
 		r.PublishMessages = i64ptr(o.PublishMsgs)
 		r.PublishRPCs = iptr(o.Publish.RPCs)
@@ -183,6 +190,7 @@ func sizePointOf(run *networkRun) sizePoint {
 		p.KadMemPerNode = ptr(k.HeapPerNode)
 		p.KadProvideS = ptr(k.PublishS)
 		p.KadSearchFaild = iptr(k.SearchFailed)
+		p.KadIdleCores = ptr(k.IdleCPU)
 	}
 	if o := run.Ours; o != nil {
 		p.SearchP50Ms = ptr(percentile(o.SearchFirstMs, 50))
@@ -191,6 +199,8 @@ func sizePointOf(run *networkRun) sizePoint {
 		p.MemPerNode = ptr(o.HeapPerNode)
 		p.PublishS = ptr(o.PublishS)
 		p.SearchFailed = iptr(o.SearchFailed)
+		p.IdleMsgsPerS = ptr(o.IdleMsgsPerS)
+		p.IdleCores = ptr(o.IdleCPU)
 	}
 	return p
 }
