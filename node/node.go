@@ -12,6 +12,7 @@ import (
 	"kwsearch/api"
 	"kwsearch/repo"
 	"kwsearch/storage"
+	"kwsearch/webui"
 )
 
 // Options are what Start needs.
@@ -47,6 +48,7 @@ type Node struct {
 
 	apiSrv  *api.Server
 	apiAddr string
+	ui      *webui.UI // the web page, served by apiSrv
 	metSrv  *metricsServer
 
 	closeOnce sync.Once
@@ -118,6 +120,13 @@ func (n *Node) serveAPI() error {
 	}
 	n.apiAddr = ln.Addr().String()
 	n.apiSrv = api.NewServer(backend{n}, n.opt.Repo.Token, n.log.With("part", "api"))
+	n.ui, err = webui.New(webui.DefaultConfig(), webui.Options{Backend: backend{n}, Token: n.opt.Repo.Token,
+		APIAddr: n.apiAddr, Log: n.log.With("part", "webui")})
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("node: %w", err)
+	}
+	n.ui.Mount(n.apiSrv)
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
@@ -156,6 +165,9 @@ func (n *Node) Close() error {
 			scancel()
 		}
 		n.cancel()
+		if n.ui != nil {
+			n.ui.Close()
+		}
 		if n.shares != nil {
 			n.shares.wait()
 		}
