@@ -14,6 +14,7 @@ import (
 
 	"kwsearch/api"
 	"kwsearch/repo"
+	"kwsearch/webui"
 )
 
 const goodCID = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
@@ -70,8 +71,15 @@ func startFakeDaemon(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(api.NewServer(fakeDaemon{}, r.Token, nil).Handler())
+	srv := api.NewServer(fakeDaemon{}, r.Token, nil)
+	ui, err := webui.New(webui.DefaultConfig(), webui.Options{Backend: fakeDaemon{}, Token: r.Token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ui.Mount(srv)
+	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
+	t.Cleanup(ui.Close)
 	if err := r.WriteAPI(strings.TrimPrefix(ts.URL, "http://")); err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +231,7 @@ func TestCommandsAgainstDaemon(t *testing.T) {
 	if code, out, _ = kw(t, "--repo", dir, "shares", "--json"); code != 0 || strings.TrimSpace(out) != "[]" {
 		t.Fatalf("shares --json: %d %q", code, out)
 	}
-	if code, out, _ = kw(t, "--repo", dir, "ui"); code != 0 || !strings.HasPrefix(out, "http://127.0.0.1:") {
+	if code, out, _ = kw(t, "--repo", dir, "ui"); code != 0 || !strings.HasPrefix(out, "http://127.0.0.1:") || !strings.Contains(out, "/ui/login?ticket=") {
 		t.Fatalf("ui: %d %q", code, out)
 	}
 }

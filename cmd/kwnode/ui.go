@@ -2,36 +2,41 @@ package main
 
 import (
 	"fmt"
+	"os/exec"
 
 	"github.com/spf13/cobra"
-
-	"kwsearch/repo"
 )
 
 func newUICmd(e *env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "ui",
-		Short: "Print the URL of the daemon's local web page",
+		Short: "Print (and open, on a desktop) a one-time URL to the daemon's local web page",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			path, err := e.repoPath()
-			if err != nil {
-				return err
-			}
 			c, err := e.client()
 			if err != nil {
-				return err
-			}
-			// Make sure a daemon answers before handing out a URL.
-			if _, err := c.Status(cmd.Context()); err != nil {
 				return fmt.Errorf("ui: %w", e.explain(err))
 			}
-			addr, err := repo.ReadAPI(path)
+			login, err := c.UILogin(cmd.Context())
 			if err != nil {
-				return err
+				return fmt.Errorf("ui: %w", e.explain(err))
 			}
-			fmt.Fprintf(e.stdout, "http://%s/\n", addr)
+			fmt.Fprintln(e.stdout, login.URL)
+			if e.getenv("DISPLAY") != "" || e.getenv("WAYLAND_DISPLAY") != "" {
+				openBrowser(e, login.URL)
+			}
 			return nil
 		},
 	}
+}
+
+// openBrowser asks the desktop to open url; the printed URL is the
+// fallback, so a failure is only mentioned.
+func openBrowser(e *env, url string) {
+	cmd := exec.Command("xdg-open", url)
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(e.stderr, "ui: could not open a browser (%v); open the URL above\n", err)
+		return
+	}
+	go cmd.Wait()
 }
