@@ -61,6 +61,15 @@ type Config struct {
 	// RepairTicks is the interval between replica repair rounds. 50: five
 	// seconds at 100 ms ticks; a round costs one digest per replica.
 	RepairTicks int
+	// RepairSettleTicks also runs a repair round this many ticks after the
+	// node's replica neighbourhood (its predecessor and first R-1
+	// successors) last changed, instead of waiting for the next periodic
+	// round. 3: a burst of joins settles first and costs one round, and a
+	// value stored while the ring was still forming (on a node that is not
+	// its owner, or before the successors were known) reaches its R
+	// replicas a few ticks after the ring settles, not RepairTicks later.
+	// 0 turns it off.
+	RepairSettleTicks int
 	// HealTicks is the interval between partition checks (looking oneself
 	// up through a known peer outside the successor list). 300: thirty
 	// seconds at 100 ms ticks; partitions are rare and a check costs a
@@ -113,6 +122,7 @@ func DefaultConfig() Config {
 		LookupCandidates:      3,
 		JoinAttempts:          5,
 		RepairTicks:           50,
+		RepairSettleTicks:     3,
 		HealTicks:             300,
 		MaxKnownPeers:         8,
 		MaxValueSize:          8 << 10,
@@ -155,6 +165,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("chordrouting: config: SuspectTicks (%d) must be in 1..RequestTimeoutTicks (%d)", c.SuspectTicks, c.RequestTimeoutTicks)
 	case c.HealTicks < 0:
 		return fmt.Errorf("chordrouting: config: HealTicks must not be negative, got %d", c.HealTicks)
+	case c.RepairSettleTicks < 0:
+		return fmt.Errorf("chordrouting: config: RepairSettleTicks must not be negative, got %d", c.RepairSettleTicks)
 	case c.LookupTimeoutTicks < c.RequestTimeoutTicks:
 		return fmt.Errorf("chordrouting: config: LookupTimeoutTicks (%d) must be at least RequestTimeoutTicks (%d)", c.LookupTimeoutTicks, c.RequestTimeoutTicks)
 	case c.RepairTicks <= c.RequestTimeoutTicks:

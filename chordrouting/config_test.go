@@ -22,6 +22,7 @@ func TestConfigValidate(t *testing.T) {
 		{"lookup shorter than a request", func(c *Config) { c.LookupTimeoutTicks = c.RequestTimeoutTicks - 1 }, "LookupTimeoutTicks"},
 		{"repair within a timeout", func(c *Config) { c.RepairTicks = c.RequestTimeoutTicks }, "RepairTicks"},
 		{"negative heal", func(c *Config) { c.HealTicks = -1 }, "HealTicks"},
+		{"negative repair settle", func(c *Config) { c.RepairSettleTicks = -1 }, "RepairSettleTicks"},
 		{"no value size", func(c *Config) { c.MaxValueSize = 0 }, "MaxValueSize"},
 	}
 	for _, c := range cases {

@@ -56,6 +56,10 @@ type Node struct {
 	pubCount   map[string]int // values held per publisher
 	nextExpiry time.Time      // earliest expiry among held values; zero: none
 	misplaced  []ID           // keys offered to their owners in the last repair round
+
+	hood         uint64 // fingerprint of the replica neighbourhood now
+	hoodSince    uint64 // tick it last changed
+	hoodRepaired uint64 // fingerprint at the last repair round
 }
 
 // NewNode returns a node that is not yet in a ring: call Create, Join or
@@ -160,8 +164,8 @@ func (n *Node) Tick() {
 		if t%uint64(n.cfg.FixFingerTicks) == 0 {
 			n.fixFingers()
 		}
-		if t%uint64(n.cfg.RepairTicks) == 0 {
-			n.repair()
+		if n.repairDue(t) && n.repair() {
+			n.hoodRepaired = n.hood
 		}
 		if n.cfg.HealTicks > 0 && t%uint64(n.cfg.HealTicks) == 0 {
 			n.checkPartition()

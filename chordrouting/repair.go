@@ -6,14 +6,48 @@ package chordrouting
 // but is no longer among the R replicas of, offers them to their owners
 // the same way, and drops them one round later (the grace period).
 
-// repair runs one round.
-func (n *Node) repair() {
+// repairDue reports whether a repair round is due at task tick t: every
+// RepairTicks, and RepairSettleTicks after the replica neighbourhood last
+// changed (see Config.RepairSettleTicks).
+func (n *Node) repairDue(t uint64) bool {
+	if h := n.neighbourhood(); h != n.hood {
+		n.hood, n.hoodSince = h, n.now
+	}
+	if t%uint64(n.cfg.RepairTicks) == 0 {
+		return true
+	}
+	settle := uint64(n.cfg.RepairSettleTicks)
+	return settle > 0 && n.hood != n.hoodRepaired && n.now-n.hoodSince >= settle
+}
+
+// neighbourhood fingerprints the predecessor and the replica targets
+// (FNV-1a over the first 8 bytes of each ID: cheap enough for every tick,
+// and a collision only delays a round to the periodic one).
+func (n *Node) neighbourhood() uint64 {
+	h := uint64(14695981039346656037)
+	mix := func(id ID) {
+		for _, b := range id[:8] {
+			h ^= uint64(b)
+			h *= 1099511628211
+		}
+	}
+	if n.hasPred {
+		mix(n.pred.ID)
+	}
+	for _, p := range n.replicaTargets() {
+		mix(p.ID)
+	}
+	return h
+}
+
+// repair runs one round and reports whether it started one.
+func (n *Node) repair() bool {
 	if !n.member || n.repairBusy || len(n.succ) == 0 {
-		return
+		return false
 	}
 	keys, err := n.st.Keys()
 	if err != nil {
-		return
+		return false
 	}
 	var owned []ID
 	for _, k := range keys {
@@ -34,6 +68,7 @@ func (n *Node) repair() {
 			}
 		})
 	}
+	return true
 }
 
 // digests names every live value under keys.
