@@ -89,9 +89,18 @@ func (o *oursSystem) Start(ctx context.Context, hosts []host.Host) error {
 		for k := range batch {
 			vias[k] = joined[rng.Intn(len(joined))]
 		}
+		alt := make([]int, len(batch)) // a second entry point, as a daemon retries
+		for k := range batch {
+			alt[k] = joined[rng.Intn(len(joined))]
+		}
 		err := parallel(ctx, len(batch), len(batch), func(ctx context.Context, k int) error {
-			i, via := batch[k]+1, vias[k]
-			return o.join(ctx, i, via)
+			i := batch[k] + 1
+			err := o.join(ctx, i, vias[k])
+			for attempt := 0; err != nil && attempt < 2 && ctx.Err() == nil; attempt++ {
+				o.cfg.logf("ours: %v; retrying via host %d", err, alt[k])
+				err = o.join(ctx, i, alt[k])
+			}
+			return err
 		})
 		if err != nil {
 			return err
