@@ -47,11 +47,13 @@ func writePlot(path string, r *Result) error {
 		{"kad-dht p50 (lookup complete)", func(s sizePoint) *float64 { return s.KadDoneP50Ms }},
 	}
 	var args []any
+	positive := true
 	for _, se := range series {
 		var xys plotter.XYs
 		for _, s := range r.Sizes {
 			if v := se.get(s); v != nil {
 				xys = append(xys, plotter.XY{X: float64(s.Nodes), Y: *v})
+				positive = positive && *v > 0
 			}
 		}
 		if len(xys) > 0 {
@@ -64,7 +66,14 @@ func writePlot(path string, r *Result) error {
 	if err := plotutil.AddLinePoints(p, args...); err != nil {
 		return fmt.Errorf("bench: plot: %w", err)
 	}
-	p.Y.Min = 0
+	// Latencies span three orders of magnitude across systems and sizes.
+	if positive {
+		p.Y.Scale = plot.LogScale{}
+		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+		p.Y.Label.Text = "ms (log scale)"
+	} else {
+		p.Y.Min = 0
+	}
 	if err := p.Save(8*vg.Inch, 5*vg.Inch, path); err != nil {
 		return fmt.Errorf("bench: saving plot: %w", err)
 	}
