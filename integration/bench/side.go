@@ -108,7 +108,9 @@ func measure(ctx context.Context, cfg Config, name string, sys system, hosts []h
 	if n := len(w.Searches); n > 0 {
 		r.SearchCPUms = ms(cpuTime()-cpu0) / float64(n)
 	}
-	cfg.logf("%s: %d searches in %.1fs, %d failed", name, len(w.Searches), r.SearchWallS, r.SearchFailed)
+	cfg.logf("%s: %d searches in %.1fs, %d failed; first result p50 %.1f ms, p99 %.1f ms; complete p50 %.1f ms; heap per host %.0f KiB",
+		name, len(w.Searches), r.SearchWallS, r.SearchFailed, percentile(r.SearchFirstMs, 50), percentile(r.SearchFirstMs, 99),
+		percentile(r.SearchDoneMs, 50), r.HeapPerNode/1024)
 	return r, nil
 }
 
