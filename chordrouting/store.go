@@ -120,16 +120,37 @@ func (n *Node) store(key ID, v StoredValue) error {
 	return nil
 }
 
-// evictOldest drops the value of lowest version under key, preferring
-// values over removal records (which guard against resurrection).
+// evictOldest makes room under a full key. It drops the oldest value of
+// the publisher that holds the most values under the key (ties: the one
+// whose oldest value is older), preferring values over removal records
+// (which guard against resurrection). A publisher that floods a key with
+// valid records therefore evicts its own records before anyone else's: an
+// honest publisher's few records survive any flood.
 func (n *Node) evictOldest(key ID, vs []StoredValue) error {
-	best := -1
+	type share struct {
+		count  int
+		oldest int // index in vs
+	}
+	shares := map[string]*share{}
 	for k, v := range vs {
-		if best < 0 || olderThan(v, vs[best]) {
-			best = k
+		sh := shares[v.Publisher]
+		if sh == nil {
+			shares[v.Publisher] = &share{count: 1, oldest: k}
+			continue
+		}
+		sh.count++
+		if olderThan(v, vs[sh.oldest]) {
+			sh.oldest = k
 		}
 	}
-	return n.drop(key, vs[best])
+	var victim *share
+	for _, sh := range shares {
+		if victim == nil || sh.count > victim.count ||
+			(sh.count == victim.count && olderThan(vs[sh.oldest], vs[victim.oldest])) {
+			victim = sh
+		}
+	}
+	return n.drop(key, vs[victim.oldest])
 }
 
 func olderThan(a, b StoredValue) bool {

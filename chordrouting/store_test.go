@@ -3,6 +3,7 @@ package chordrouting
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -147,18 +148,39 @@ func TestStoreCaps(t *testing.T) {
 	if got := held(t, st, key); len(got) != 3 {
 		t.Fatalf("refresh changed the count: %q", got)
 	}
-	store(t, n, tr, key, "q|d|5|60") // a new identity evicts the oldest (a, version 1)
-	for _, v := range held(t, st, key) {
-		if strings.HasPrefix(v, "p|a|") {
-			t.Fatalf("oldest not evicted: %q", held(t, st, key))
-		}
+	// A new identity evicts the oldest value of the publisher holding the
+	// most under the key (q's b), not p's older but only value.
+	store(t, n, tr, key, "q|d|5|60")
+	got := held(t, st, key)
+	if len(got) != 3 || !slices.Contains(got, "p|a|1|60") || slices.Contains(got, "q|b|2|60") {
+		t.Fatalf("after eviction: %q, want p's a kept and q's b evicted", got)
 	}
 	other := HashID([]byte("other"))
-	if c := store(t, n, tr, other, "q|e|1|60", "q|f|1|60"); c != 1 {
-		t.Fatalf("publisher q over its cap of 4: accepted %d, want 1", c)
+	if c := store(t, n, tr, other, "q|e|1|60", "q|f|1|60", "q|g|1|60"); c != 2 {
+		t.Fatalf("publisher q (2 values held) over its cap of 4: accepted %d, want 2", c)
 	}
 	if c := store(t, n, tr, other, "r|g|1|60"); c != 1 {
 		t.Fatal("another publisher refused")
+	}
+}
+
+func TestStoreFloodEvictsTheFlooder(t *testing.T) {
+	// One publisher floods a full key with newer, valid values: every value
+	// of the honest publishers stays, the flooder only replaces its own.
+	n, tr, _, st := loneNode(t, func(c *Config) { c.MaxValuesPerKey = 8; c.MaxValuesPerPublisher = 1000 })
+	key := HashID([]byte("k"))
+	store(t, n, tr, key, "h1|a|1|60", "h2|b|1|60", "h3|c|1|60")
+	for i := range 50 {
+		store(t, n, tr, key, fmt.Sprintf("f|x%d|%d|60", i, 100+i))
+	}
+	got := held(t, st, key)
+	for _, honest := range []string{"h1|a|1|60", "h2|b|1|60", "h3|c|1|60"} {
+		if !slices.Contains(got, honest) {
+			t.Fatalf("flood evicted honest %q: %q", honest, got)
+		}
+	}
+	if len(got) != 8 || !slices.Contains(got, "f|x49|149|60") {
+		t.Fatalf("after the flood: %q, want 8 values with the flooder's newest", got)
 	}
 }
 
