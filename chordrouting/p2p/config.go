@@ -48,6 +48,14 @@ type Config struct {
 	// below; a flooder is answered with an error instead of work.
 	RequestRate  float64
 	RequestBurst int
+	// ReplicaRate and ReplicaBurst bound replica pushes (stores marked
+	// Replica: an owner's push to its replicas, handoffs, repairs) per peer,
+	// in their own bucket. 500/s and a burst of 2000: ten times the publish
+	// budget, since a neighbour pushes on behalf of every publisher whose
+	// records it owns; a peer that marks a flood as replica pushes still
+	// meets a limit.
+	ReplicaRate  float64
+	ReplicaBurst int
 	// MaxRatePeers bounds the peers the rate limiter remembers. 4096.
 	MaxRatePeers int
 	// AddrTTL is how long addresses learned from ring messages stay in the
@@ -67,6 +75,8 @@ func DefaultConfig() Config {
 		MaxOutbound:       1024,
 		RequestRate:       50,
 		RequestBurst:      200,
+		ReplicaRate:       500,
+		ReplicaBurst:      2000,
 		MaxRatePeers:      4096,
 		AddrTTL:           10 * time.Minute,
 	}
@@ -87,6 +97,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("chordrouting/p2p: MaxOutbound must be positive")
 	case c.RequestRate <= 0 || c.RequestBurst < 1:
 		return fmt.Errorf("chordrouting/p2p: RequestRate must be positive and RequestBurst at least 1")
+	case c.ReplicaRate <= 0 || c.ReplicaBurst < 1:
+		return fmt.Errorf("chordrouting/p2p: ReplicaRate must be positive and ReplicaBurst at least 1")
 	case c.MaxRatePeers <= 0 || c.AddrTTL <= 0:
 		return fmt.Errorf("chordrouting/p2p: MaxRatePeers and AddrTTL must be positive")
 	}

@@ -35,8 +35,10 @@
 //     Transport.Send to the requester with the same request ID; it is
 //     matched on (remote peer, request ID) and written on that stream.
 //  4. Publish and search requests (non-replica MsgStore, MsgGet) are rate
-//     limited per peer with a token bucket paced by the injected clock; a
-//     peer over its rate gets MsgError "rate limited" at once.
+//     limited per peer with a token bucket paced by the injected clock;
+//     replica pushes (MsgStore with Replica) have their own, ten times
+//     larger bucket; a peer over its rate gets MsgError "rate limited" at
+//     once.
 //  5. Streams end with Close on success and Reset on any error. Ring
 //     streams may use relayed (limited) connections: they opt in with
 //     network.WithAllowLimitedConn, because clients behind NAT talk to the
@@ -75,7 +77,8 @@
 //
 // None in substance. The wire carries peer addresses in addition to what
 // SPEC.md describes (see above), and rate limits apply to publish and
-// search requests only: ring maintenance and replica pushes are bounded by
-// the stream caps instead, so that a node's neighbours are never refused
-// the repair traffic the ring depends on.
+// search requests and, with a bucket ten times larger, to replica pushes:
+// ring maintenance is bounded by the stream caps instead, and a neighbour's
+// honest repair traffic stays far inside the replica bucket, while a peer
+// that marks a flood as replica pushes still meets a limit.
 package p2p

@@ -22,10 +22,11 @@ import (
 // incoming request comes back through Send and is written on the stream
 // the request came on.
 type Transport struct {
-	h     host.Host
-	cfg   Config
-	self  cr.Peer
-	limit *rateLimiter
+	h       host.Host
+	cfg     Config
+	self    cr.Peer
+	limit   *rateLimiter // publish and search requests
+	replica *rateLimiter // replica pushes
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -65,6 +66,7 @@ func NewTransport(h host.Host, cfg Config, clock cr.Clock) (*Transport, error) {
 		cfg:     cfg,
 		self:    PeerOf(h.ID()),
 		limit:   newRateLimiter(cfg.RequestRate, cfg.RequestBurst, cfg.MaxRatePeers, clock),
+		replica: newRateLimiter(cfg.ReplicaRate, cfg.ReplicaBurst, cfg.MaxRatePeers, clock),
 		ctx:     ctx,
 		cancel:  cancel,
 		pending: make(map[pendingKey]chan *cr.Message),
@@ -371,7 +373,7 @@ func (t *Transport) serve(remote peer.ID, m *cr.Message, book AddrBook) (*cr.Mes
 		return nil, err
 	}
 	t.learn(book)
-	if limited(m) && !t.limit.allow(remote) {
+	if lim := t.limiterFor(m); lim != nil && !lim.allow(remote) {
 		return &cr.Message{Type: cr.MsgError, ID: m.ID, From: t.self, Err: errRateLimited}, nil
 	}
 	if !m.Type.IsRequest() {
@@ -414,10 +416,18 @@ func checkSender(remote peer.ID, m *cr.Message) error {
 	return nil
 }
 
-// limited reports the requests the per-peer rate limit applies to:
-// publishing (stores that are not replica pushes) and searching.
-func limited(m *cr.Message) bool {
-	return (m.Type == cr.MsgStore && !m.Replica) || m.Type == cr.MsgGet
+// limiterFor returns the per-peer rate limit m is counted against:
+// publishing (stores that are not replica pushes) and searching share one
+// bucket, replica pushes have their own larger one, and maintenance
+// (pings, state, lookups, digests) is not limited.
+func (t *Transport) limiterFor(m *cr.Message) *rateLimiter {
+	switch {
+	case m.Type == cr.MsgStore && m.Replica:
+		return t.replica
+	case m.Type == cr.MsgStore || m.Type == cr.MsgGet:
+		return t.limit
+	}
+	return nil
 }
 
 func release(s network.Stream, n int) {

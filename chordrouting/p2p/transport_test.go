@@ -160,6 +160,7 @@ func TestTransportRateLimit(t *testing.T) {
 	clock := &fakeClock{now: time.Unix(0, 0)}
 	cfg := DefaultConfig()
 	cfg.RequestRate, cfg.RequestBurst = 1, 2
+	cfg.ReplicaRate, cfg.ReplicaBurst = 1, 2
 	a := startFake(t, ha, DefaultConfig(), clock, nil)
 	b := startFake(t, hb, cfg, clock, func(self cr.Peer, m *cr.Message) *cr.Message {
 		return &cr.Message{Type: cr.MsgGetReply, ID: m.ID, From: self, Done: true}
@@ -178,13 +179,22 @@ func TestTransportRateLimit(t *testing.T) {
 	if types[cr.MsgGetReply] != 2 || types[cr.MsgError] != 1 || len(b.received()) != 2 {
 		t.Fatalf("replies %v, b got %d", types, len(b.received()))
 	}
-	// Pings and replica stores are not limited.
-	a.tr.Send(b.tr.Self(), &cr.Message{Type: cr.MsgStore, Replica: true, ID: 10, From: a.tr.Self()})
-	waitFor(t, "replica store delivered", func() bool { return len(b.received()) == 3 })
-	// A second later the bucket has one token again.
+	// Replica stores have their own bucket: the exhausted publish bucket
+	// does not stop them, and they meet their own limit.
+	for i := 1; i <= 3; i++ {
+		a.tr.Send(b.tr.Self(), &cr.Message{Type: cr.MsgStore, Replica: true, ID: uint64(10 + i), From: a.tr.Self()})
+		waitFor(t, "replica store answered", func() bool { return len(a.received()) == 3+i })
+	}
+	if n := len(b.received()); n != 2+2 {
+		t.Fatalf("b got %d messages after 3 replica stores with a burst of 2, want 4", n)
+	}
+	if last := a.received()[len(a.received())-1]; last.Type != cr.MsgError || last.Err != errRateLimited {
+		t.Fatalf("third replica store answered %v %q, want rate limited", last.Type, last.Err)
+	}
+	// A second later the buckets have one token again.
 	clock.Advance(time.Second)
-	a.tr.Send(b.tr.Self(), &cr.Message{Type: cr.MsgGet, ID: 11, From: a.tr.Self()})
-	waitFor(t, "get after refill", func() bool { return len(b.received()) == 4 })
+	a.tr.Send(b.tr.Self(), &cr.Message{Type: cr.MsgGet, ID: 21, From: a.tr.Self()})
+	waitFor(t, "get after refill", func() bool { return len(b.received()) == 5 })
 }
 
 // Addresses of peers named in a message let its receiver dial them.

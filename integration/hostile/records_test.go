@@ -206,8 +206,8 @@ func TestRecordFlood(t *testing.T) {
 					limited++
 				}
 			}
-			// The same publishes marked as replica pushes are not rate
-			// limited (by design: see chordrouting/p2p's doc); count them.
+			// The same publishes marked as replica pushes meet their own,
+			// larger bucket (see chordrouting/p2p's doc); count them.
 			replicaLimited := 0
 			for i := 0; i < 60; i++ {
 				id++
