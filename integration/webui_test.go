@@ -140,5 +140,7 @@ func TestWebUI(t *testing.T) {
 		if (document.querySelectorAll("#peers tbody tr").length < 2) return "connections not listed";
 		return "";
 	})()`, a.PeerID))
+	fingers, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll("#ring circle.finger").length`))
+	t.Logf("ring drawing: %d distinct fingers besides successors (err %v)", fingers, err)
 	screenshot(t, bctx, "webui-page")
 }
