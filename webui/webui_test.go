@@ -102,7 +102,7 @@ func newTestEnv(t *testing.T) *testEnv {
 	}
 	ui.Mount(srv)
 	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() { ts.Close(); ui.Close() })
+	t.Cleanup(func() { ui.Close(); ts.Close() })
 	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	return &testEnv{t: t, clock: clock, ui: ui, ts: ts, fb: fb, hc: hc}
 }
