@@ -158,6 +158,12 @@ func (n *Node) Close() error {
 		if n.apiAddr != "" {
 			errs = append(errs, n.opt.Repo.RemoveAPI())
 		}
+		if n.ui != nil {
+			// First end the page's event streams (and the downloads it
+			// started; they resume at the next start), which would hold
+			// the API's shutdown.
+			n.ui.Close()
+		}
 		if n.apiSrv != nil {
 			// Running streams (a share, a get) get two seconds to finish.
 			sctx, scancel := context.WithTimeout(ctx, 2*time.Second)
@@ -165,9 +171,6 @@ func (n *Node) Close() error {
 			scancel()
 		}
 		n.cancel()
-		if n.ui != nil {
-			n.ui.Close()
-		}
 		if n.shares != nil {
 			n.shares.wait()
 		}
