@@ -180,6 +180,9 @@ func TestBadCID(t *testing.T) {
 }
 
 func TestCommandsAgainstDaemon(t *testing.T) {
+	// `ui` opens a browser where a desktop is present; not from a test.
+	t.Setenv("DISPLAY", "")
+	t.Setenv("WAYLAND_DISPLAY", "")
 	dir := startFakeDaemon(t)
 	code, out, stderr := kw(t, "--repo", dir, "search", "--json", "blue", "song")
 	if code != 0 {
