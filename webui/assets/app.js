@@ -134,7 +134,8 @@
       const pct = d.total > 0 ? Math.floor((100 * d.bytes) / d.total) : (d.state === "done" ? 100 : 0);
       const bar = el("progress", { max: "100", value: String(pct), "aria-label": "Progress of " + (d.name || d.cid) });
       const parts = [fmtBytes(d.bytes) + " of " + fmtBytes(d.total) + " (" + pct + "%)"];
-      if (d.state === "running") parts.push(fmtBytes(d.rate) + "/s", d.peers + (d.peers === 1 ? " peer" : " peers"));
+      if (d.state === "running") parts.push(fmtBytes(d.rate) + "/s");
+      if (d.state === "running" && d.peers > 0) parts.push(d.peers + (d.peers === 1 ? " peer" : " peers"));
       if (d.path) parts.push(d.path);
       const head = el("div", { class: "dl-head" },
         el("strong", { text: d.name || d.cid }),
