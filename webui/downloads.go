@@ -60,6 +60,11 @@ func newTracker(ctx context.Context, b api.Backend, now func() time.Time, log *s
 	return &tracker{backend: b, ctx: ctx, now: now, log: log, items: map[string]*trackedDownload{}, changed: make(chan struct{})}
 }
 
+// maxFinished bounds the finished and failed downloads kept for the page
+// (the oldest go first): enough for a long session, bounded for a daemon
+// that runs for months.
+const maxFinished = 200
+
 // errBusy is returned when the page starts a download that is running.
 var errBusy = &api.Error{Status: 409, Message: "webui: that file is already being downloaded"}
 
@@ -143,7 +148,25 @@ func (t *tracker) finish(cid string, res api.GetEvent, err error) {
 			d.view.Path = res.Path
 		}
 	}
+	t.pruneLocked()
 	t.notifyLocked()
+}
+
+// pruneLocked drops the oldest finished downloads beyond maxFinished.
+func (t *tracker) pruneLocked() {
+	var ended []*trackedDownload
+	for _, d := range t.items {
+		if d.view.State == StateDone || d.view.State == StateFailed {
+			ended = append(ended, d)
+		}
+	}
+	if len(ended) <= maxFinished {
+		return
+	}
+	slices.SortFunc(ended, func(a, b *trackedDownload) int { return a.view.Started.Compare(b.view.Started) })
+	for _, d := range ended[:len(ended)-maxFinished] {
+		delete(t.items, d.view.CID)
+	}
 }
 
 // poll merges the node's download list (running and unfinished downloads,

@@ -257,3 +257,20 @@ func FuzzSessionCookie(f *testing.F) {
 		}
 	})
 }
+
+func TestTrackerKeepsBoundedHistory(t *testing.T) {
+	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	tr := newTracker(t.Context(), &fakeBackend{}, clock.Now, nil)
+	for i := range maxFinished + 5 {
+		cid := fmt.Sprintf("cid%04d", i)
+		tr.mu.Lock()
+		tr.items[cid] = &trackedDownload{view: DownloadView{CID: cid, State: StateRunning, Started: clock.Now()}, followed: true}
+		tr.mu.Unlock()
+		clock.Advance(time.Second)
+		tr.finish(cid, api.GetEvent{Bytes: 1, Total: 1}, nil)
+	}
+	list, _ := tr.snapshot()
+	if len(list) != maxFinished || list[len(list)-1].CID != "cid0005" || list[0].CID != fmt.Sprintf("cid%04d", maxFinished+4) {
+		t.Fatalf("kept %d, oldest %s, newest %s", len(list), list[len(list)-1].CID, list[0].CID)
+	}
+}
