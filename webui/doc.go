@@ -25,6 +25,12 @@
 // downloads the node resumed on its own after a restart, by polling the
 // node's download list.
 //
+// Known limits. Browsers do not separate cookies by port: a page the user
+// opens on another 127.0.0.1 port receives this cookie too (the cookie name
+// carries the API port so that two daemons do not overwrite each other's).
+// The ring drawing shows the fingers the core keeps, which are only those
+// beyond the successor list, so a small ring has none.
+//
 // Where this differs from SPEC.md: the SPEC names only the bearer token;
 // the session cookie is a second, narrower way in, for the browser only.
 // Search results arrive in one answer (the API's search is not streamed);
