@@ -105,6 +105,31 @@ type Config struct {
 	// MaxPending caps this node's outstanding requests; beyond it new
 	// requests fail at once instead of growing memory. 4096.
 	MaxPending int
+
+	// OneHop turns on the membership table and its dissemination (issue
+	// 10): lookups first ask the member the table names as the key's
+	// predecessor, which answers in one hop when the table is fresh;
+	// fingers and successor lists stay the fallback, so correctness never
+	// depends on the table. See table.go and doc.go for the default.
+	OneHop bool
+	// QuarantineTicks is how long a joiner must stay before its successor
+	// announces it to the ring. 50: five seconds at 100 ms ticks keeps
+	// the shortest-lived peers out of everyone's table.
+	QuarantineTicks int
+	// DisseminateTicks is the interval at which membership events are
+	// batched and sent (EDRA's Theta). 10: one second at 100 ms ticks;
+	// an event reaches every member within about log2(N) intervals.
+	DisseminateTicks int
+	// AntiEntropyTicks is the interval between pulls of a small random
+	// page of a random member's table, which repair what dissemination
+	// missed (EDRA's fan-out follows each node's own table, so tables built
+	// while the ring formed leave holes). 20: two seconds at 100 ms ticks,
+	// a 64-entry page (about 2.5 KB), about 10 kbit/s per node; at 300
+	// nodes the tables are complete within two minutes of forming.
+	AntiEntropyTicks int
+	// MaxTableSize caps the membership table's entries. 1<<20: a million
+	// members at about 100 B each (a 32-byte ID and an address).
+	MaxTableSize int
 }
 
 // DefaultConfig returns the values documented on Config's fields.
@@ -131,6 +156,11 @@ func DefaultConfig() Config {
 		MaxItemsPerMessage:    256,
 		MaxGetValues:          100,
 		MaxPending:            4096,
+		OneHop:                true,
+		QuarantineTicks:       50,
+		DisseminateTicks:      10,
+		AntiEntropyTicks:      20,
+		MaxTableSize:          1 << 20,
 	}
 }
 
@@ -148,6 +178,8 @@ func (c Config) Validate() error {
 		{"MaxValueSize", c.MaxValueSize}, {"MaxValuesPerKey", c.MaxValuesPerKey},
 		{"MaxValuesPerPublisher", c.MaxValuesPerPublisher}, {"MaxItemsPerMessage", c.MaxItemsPerMessage},
 		{"MaxGetValues", c.MaxGetValues}, {"MaxPending", c.MaxPending},
+		{"QuarantineTicks", c.QuarantineTicks}, {"DisseminateTicks", c.DisseminateTicks},
+		{"MaxTableSize", c.MaxTableSize}, {"AntiEntropyTicks", c.AntiEntropyTicks},
 	}
 	for _, f := range pos {
 		if f.v <= 0 {

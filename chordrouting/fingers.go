@@ -114,7 +114,14 @@ func (n *Node) removeFinger(id ID) {
 }
 
 // suspect is told of every request that timed out.
-func (n *Node) suspect(id ID) { n.removeFinger(id) }
+func (n *Node) suspect(id ID) {
+	n.removeFinger(id)
+	if n.cfg.OneHop && len(n.succ) > 0 && n.succ[0].ID == id {
+		n.announceLeave(n.succ[0])
+	} else {
+		n.forget(id)
+	}
+}
 
 // closestPreceding returns up to k known nodes (fingers and successor
 // list) that lie strictly between this node and key, closest to key

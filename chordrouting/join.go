@@ -103,6 +103,12 @@ func (n *Node) joinDone(op *joinOp, s Peer, m *Message) {
 	n.member = true
 	n.setList(s, m.Peers)
 	n.notify(s)
+	if n.cfg.OneHop {
+		// Events announced while this node was being announced itself
+		// reach its successor, not it: pull again once they have spread.
+		n.repullAt = repullSchedule
+		n.pullTable(s, ID{}, n.cfg.MaxTableSize/maxMembersPerMessage+2)
+	}
 	op.done(nil)
 }
 

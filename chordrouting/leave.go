@@ -46,6 +46,11 @@ func (n *Node) onLeave(m *Message) {
 	}
 	from := m.From
 	n.removeFinger(from.ID)
+	if len(n.succ) > 0 && n.succ[0].ID == from.ID {
+		n.announceLeave(from)
+	} else {
+		n.forget(from.ID)
+	}
 	if n.hasPred && n.pred.ID == from.ID {
 		if m.HasPred && m.Pred.ID != n.self.ID && Between(m.Pred.ID, from.ID, n.self.ID) {
 			n.pred = m.Pred

@@ -51,6 +51,16 @@ func (n *Node) lookup(key ID, via []Peer, done func(lookupAnswer)) {
 			done(a)
 			return
 		}
+		if p, ok := n.oneHopCandidate(key); ok {
+			// The table's guess first; the fingers stay the fallback.
+			op.cands = append(make([]Peer, 0, 5), p)
+			for _, c := range n.closestPreceding(key, maxCandidates, make([]Peer, 0, 4)) {
+				if c.ID != p.ID && len(op.cands) < maxCandidates {
+					op.cands = append(op.cands, c)
+				}
+			}
+			break
+		}
 		op.cands = n.closestPreceding(key, maxCandidates, make([]Peer, 0, 4))
 	default:
 		op.cands = appendPeers(op.cands, n.entry, n.self.ID)
@@ -125,11 +135,13 @@ func (n *Node) lookupStep(op *lookupOp) {
 		}
 		if m.Done {
 			owners := sanitizeOwners(m.Peers, n.cfg.SuccessorListLen)
+			n.learn(owners)
 			if len(owners) > 0 {
 				op.done(lookupAnswer{owners: owners, from: next, hops: op.hops})
 				return
 			}
 		}
+		n.learn(m.Peers[:min(len(m.Peers), maxCandidates)])
 		n.addCandidates(op, next.ID, m.Peers)
 		n.lookupStep(op)
 	})

@@ -55,12 +55,24 @@ const (
 	// MsgError answers a request that was refused or could not be served;
 	// Err says why.
 	MsgError
+
+	// MsgMembership (one-way, Config.OneHop) carries membership events:
+	// Peers joined the ring (Done false) or left it (Done true); Count is
+	// the events' TTL (D1HT's EDRA: the receiver forwards them in its
+	// messages of levels below Count).
+	MsgMembership
+
+	// MsgGetMembers asks for a page of the membership table: the entries
+	// with IDs above Key. The reply MsgMembers lists them (at most 256,
+	// ascending, then the answering node itself); Done marks the last page.
+	MsgGetMembers
+	MsgMembers
 )
 
 // IsReply reports whether t answers a request (and so echoes its ID).
 func (t MsgType) IsReply() bool {
 	switch t {
-	case MsgPong, MsgState, MsgFindSuccessorReply, MsgStoreAck, MsgGetReply, MsgDigestReply, MsgError:
+	case MsgPong, MsgState, MsgFindSuccessorReply, MsgStoreAck, MsgGetReply, MsgDigestReply, MsgError, MsgMembers:
 		return true
 	}
 	return false
@@ -69,7 +81,7 @@ func (t MsgType) IsReply() bool {
 // IsRequest reports whether t expects a reply.
 func (t MsgType) IsRequest() bool {
 	switch t {
-	case MsgPing, MsgGetState, MsgFindSuccessor, MsgStore, MsgGet, MsgDigest:
+	case MsgPing, MsgGetState, MsgFindSuccessor, MsgStore, MsgGet, MsgDigest, MsgGetMembers:
 		return true
 	}
 	return false

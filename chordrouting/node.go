@@ -60,6 +60,11 @@ type Node struct {
 	hood         uint64 // fingerprint of the replica neighbourhood now
 	hoodSince    uint64 // tick it last changed
 	hoodRepaired uint64 // fingerprint at the last repair round
+
+	table      memberTable   // one-hop mode: every member known, sorted
+	quarantine []quarantined // joiners not yet announced
+	events     []memberEvent // membership events to send next interval
+	repullAt   uint64        // a joiner pulls its successor's table again then (0: no; repullSchedule: once the first pull ends)
 }
 
 // NewNode returns a node that is not yet in a ring: call Create, Join or
@@ -78,6 +83,7 @@ func NewNode(self Peer, cfg Config, tr Transport, st Storage, clock Clock, rng *
 		lbuf:  make([]Peer, 0, cfg.SuccessorListLen+1),
 		reqID: rng.Uint64() | 1,
 		phase: rng.Uint64N(1 << 16),
+		table: memberTable{max: cfg.MaxTableSize},
 	}
 	if n.val == nil {
 		n.val = opaqueValidator{max: cfg.MaxValueSize}
@@ -170,6 +176,16 @@ func (n *Node) Tick() {
 		if n.cfg.HealTicks > 0 && t%uint64(n.cfg.HealTicks) == 0 {
 			n.checkPartition()
 		}
+		if n.cfg.OneHop && t%uint64(n.cfg.DisseminateTicks) == 0 {
+			n.disseminate()
+		}
+		if n.cfg.OneHop && t%uint64(n.cfg.AntiEntropyTicks) == 0 {
+			n.antiEntropy()
+		}
+		if n.repullAt > repullSchedule && n.now >= n.repullAt && len(n.succ) > 0 {
+			n.repullAt = 0
+			n.pullTable(n.succ[0], ID{}, n.cfg.MaxTableSize/maxMembersPerMessage+2)
+		}
 	}
 	n.expireValues()
 }
@@ -200,6 +216,10 @@ func (n *Node) Step(m *Message) {
 		n.onDigest(m)
 	case MsgLeave:
 		n.onLeave(m)
+	case MsgMembership:
+		n.onMembership(m)
+	case MsgGetMembers:
+		n.onGetMembers(m)
 	default:
 		if m.Type.IsRequest() {
 			n.replyErr(m, "unknown request")

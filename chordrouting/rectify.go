@@ -11,6 +11,10 @@ func (n *Node) rectify(from Peer) {
 	}
 	switch {
 	case !n.hasPred || Between(n.pred.ID, from.ID, n.self.ID):
+		// A closer predecessor is a joiner (it may already be in the
+		// table, learnt from a lookup reply, but nobody announced it).
+		n.announceJoin(from)
+		n.learnOne(from)
 		n.setPred(from)
 	case from.ID == n.pred.ID:
 		// Nothing new.

@@ -178,6 +178,7 @@ func (n *Node) commitList(buf []Peer) {
 		} else {
 			n.succ = append(make([]Peer, 0, len(buf)), buf...)
 		}
+		n.learn(buf)
 	}
 	n.lbuf = buf[:0]
 }

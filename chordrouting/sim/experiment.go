@@ -187,9 +187,13 @@ func (e *experiment) form() error {
 	e.rep.FormS = s.net.Elapsed().Seconds()
 	// Fingers are refreshed all along; wait only for what is left of a
 	// full refresh since the last join.
-	warm := fingerWarmup(s.cfg) - (s.net.Elapsed() - lastJoin)
+	warm := max(fingerWarmup(s.cfg), membershipWarmup(s.cfg, s.LiveCount())) - (s.net.Elapsed() - lastJoin)
 	e.logf("ring of %d correct; letting fingers settle for %v", s.LiveCount(), max(warm, 0))
-	return s.RunFor(max(warm, 0))
+	if err := s.RunFor(max(warm, 0)); err != nil {
+		return err
+	}
+	e.logf("membership tables: %.1f entries on average", e.meanTable())
+	return nil
 }
 
 // measureMaintenance runs a quiet window and records the traffic per node.
@@ -453,6 +457,7 @@ func (e *experiment) tallyLookups() {
 		e.rep.FailedFrac = float64(e.rep.FailedLookups) / float64(e.rep.Lookups)
 	}
 	e.rep.MeanHops, e.rep.P50Hops, e.rep.P99Hops, e.rep.MaxHops = hopStats(e.hops)
+	e.rep.OneHopFraction = oneHopFraction(e.hops)
 	e.logf("lookups: %d measured, %d failed, mean hops %.2f", e.rep.Lookups, e.rep.FailedLookups, e.rep.MeanHops)
 }
 
@@ -576,4 +581,29 @@ func (e *experiment) finish(wall time.Time, cpu time.Duration) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	e.rep.HeapMiB = float64(ms.HeapAlloc) / (1 << 20)
+}
+
+// oneHopFraction is the share of a hop histogram at zero or one hop.
+func oneHopFraction(hist []int) float64 {
+	total, one := 0, 0
+	for h, c := range hist {
+		total += c
+		if h <= 1 {
+			one += c
+		}
+	}
+	if total == 0 {
+		return 0
+	}
+	return float64(one) / float64(total)
+}
+
+// meanTable is the mean size of the live nodes' membership tables.
+func (e *experiment) meanTable() float64 {
+	live := e.s.Live()
+	sum := 0
+	for _, i := range live {
+		sum += e.s.Node(i).MembershipSize()
+	}
+	return float64(sum) / float64(max(1, len(live)))
 }

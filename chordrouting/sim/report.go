@@ -23,6 +23,10 @@ type Report struct {
 	P50Hops  int     `json:"p50_hops"`
 	P99Hops  int     `json:"p99_hops"`
 	MaxHops  int     `json:"max_hops"`
+	// OneHopFraction is the fraction of correct lookups that finished
+	// after at most one request (answered locally, or by the first node
+	// asked).
+	OneHopFraction float64 `json:"one_hop_fraction"`
 	// FailedLookups = LookupErrors + WrongOwner + HungLookups.
 	FailedLookups int `json:"failed_lookups"`
 	LookupErrors  int `json:"lookup_errors"` // the core returned an error
@@ -93,7 +97,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 		row("churn", "%d joins, %d failures", r.JoinedNodes, r.FailedNodes)
 	}
 	row("lookups", "%d", r.Lookups)
-	row("hops", "mean %.2f  p50 %d  p99 %d  max %d", r.MeanHops, r.P50Hops, r.P99Hops, r.MaxHops)
+	row("hops", "mean %.2f  p50 %d  p99 %d  max %d  one hop %.2f%%", r.MeanHops, r.P50Hops, r.P99Hops, r.MaxHops, 100*r.OneHopFraction)
 	row("failed lookups", "%d (%.3f%%): %d errors, %d wrong owner (%d dead, %d just after a new joiner), %d hung",
 		r.FailedLookups, 100*r.FailedFrac, r.LookupErrors, r.WrongOwner, r.WrongOwnerDead, r.WrongOwnerNewJoiner, r.HungLookups)
 	ring := "correct"

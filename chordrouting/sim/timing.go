@@ -1,6 +1,9 @@
 package sim
 
-import "time"
+import (
+	"math/bits"
+	"time"
+)
 
 // The experiment's waits, derived from the core's tick-denominated
 // configuration so that they stay right when its defaults change.
@@ -19,6 +22,16 @@ func stabilizeInterval(c Config) time.Duration { return ticks(c, c.Node.Stabiliz
 func fingerWarmup(c Config) time.Duration {
 	per := max(1, c.Node.FingersPerFix)
 	return ticks(c, 32*c.Node.FixFingerTicks/per)
+}
+
+// membershipWarmup is how long a join takes to reach every membership
+// table of a ring of n nodes (one-hop mode): the quarantine, then one
+// dissemination interval per EDRA level, and one more for the batching.
+func membershipWarmup(c Config, n int) time.Duration {
+	if !c.Node.OneHop {
+		return 0
+	}
+	return ticks(c, c.Node.QuarantineTicks+(bits.Len(uint(n))+2)*c.Node.DisseminateTicks)
 }
 
 // settleTime lets puts, replica pushes and two rounds of replica repair
