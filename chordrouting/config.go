@@ -110,7 +110,14 @@ type Config struct {
 	// 10): lookups first ask the member the table names as the key's
 	// predecessor, which answers in one hop when the table is fresh;
 	// fingers and successor lists stay the fallback, so correctness never
-	// depends on the table. See table.go and doc.go for the default.
+	// depends on the table. Off by default: measured in kwnode sim it
+	// gives 1.98 mean hops at 10,000 nodes (5.94 without) and 0 failed
+	// lookups after 50% failures, but tables built while a ring forms in
+	// seconds are incomplete (27% one-hop lookups there; 99.95% on a
+	// settled ring of 300), the in-process simulator's memory grows with
+	// N² (6.5 GiB at 10,000 nodes, over the ring's 2 GiB budget), failed
+	// lookups under churn 3 at 500 nodes rose from 0.86% to 1.6%, and the
+	// libp2p codec does not carry MsgMembership yet.
 	OneHop bool
 	// QuarantineTicks is how long a joiner must stay before its successor
 	// announces it to the ring. 50: five seconds at 100 ms ticks keeps
@@ -156,7 +163,7 @@ func DefaultConfig() Config {
 		MaxItemsPerMessage:    256,
 		MaxGetValues:          100,
 		MaxPending:            4096,
-		OneHop:                true,
+		OneHop:                false,
 		QuarantineTicks:       50,
 		DisseminateTicks:      10,
 		AntiEntropyTicks:      20,

@@ -124,7 +124,39 @@
 //     closestPreceding; a larger table (learned peers, one-hop membership)
 //     can replace it without touching ring maintenance (SPEC.md §2).
 //
+// # One-hop routing (Config.OneHop, issue 10)
+//
+// With OneHop each member keeps a membership table: every member it knows,
+// sorted by ID (a Peer each: 32-byte ID and address, about 100 B with a
+// multiaddr). It is fed by what the node learns anyway (successor lists,
+// lookup replies, notifies) and by dissemination after D1HT's EDRA: the
+// successor of a joiner announces it after QuarantineTicks (if it has not
+// been presumed dead meanwhile), the predecessor of a departed node (a
+// timed-out head, or MsgLeave) announces the departure; every
+// DisseminateTicks a node sends the batched events (MsgMembership) to the
+// members 1, 2, 4, … 2^(rho-1) places clockwise in its own table
+// (rho = ceil(log2) of its table size), the message of level l with TTL l
+// carrying the events whose TTL exceeds l: at most rho messages of each
+// kind (joins, departures) per node per interval, and each event reaches
+// every member once when tables agree. A joiner copies its successor's
+// table page by page (MsgGetMembers) and once more after the events of its
+// own joining time have spread; every AntiEntropyTicks a member pulls a
+// small random page from a random member, which fills the holes EDRA
+// leaves while tables disagree (as the ring forms). A request that times
+// out removes its target from the table.
+//
+// A member's lookup then asks first the table's predecessor of the key,
+// the node whose interval (node, successor] should hold it: a fresh entry
+// answers Done in one hop; a stale one answers with closer nodes (or times
+// out) and the lookup goes on through fingers and successor lists as
+// before, so correctness never depends on the table. Bad membership input
+// changes only these routing hints.
+//
+// Not yet done: the Accordion-like thinning above a size (the table only
+// refuses entries beyond MaxTableSize), recursive forwarding for clients,
+// and a cheaper anti-entropy (range digests instead of pages).
+//
 // A Node's memory is a few hundred bytes plus its successor list, fingers
-// (about log2(N/r) distinct entries) and outstanding requests; nothing
-// per message is O(N).
+// (about log2(N/r) distinct entries), outstanding requests and, in one-hop
+// mode, its membership table (O(N)); nothing per message is O(N).
 package chordrouting

@@ -70,8 +70,12 @@
 // previous batch has not yet been stabilized into attaches to stale
 // successors, which the ring then repairs one node per round. Run then
 // waits until CheckRing passes and until 32 finger refreshes have passed
-// since the last join, measures the traffic in a quiet window
-// (maint_kbps_per_node, from estimated message sizes), and publishes one
+// since the last join (with Config.OneHop, also until a join has had time
+// to be disseminated: the quarantine and one interval per EDRA level),
+// measures the traffic in a quiet window (maint_kbps_per_node, from
+// estimated message sizes; it includes membership dissemination, table
+// pulls and anti-entropy; one_hop_fraction is the share of correct
+// lookups that needed at most one request), and publishes one
 // record per node, each from a random publisher.
 //
 // Then, as asked: Options.Fail crashes that fraction of the nodes at the

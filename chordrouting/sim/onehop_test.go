@@ -12,12 +12,11 @@ import (
 func oneHopRing(t *testing.T, n int, seed int64) *Sim {
 	t.Helper()
 	t.Logf("seed %d", seed)
-	s, err := New(DefaultConfig(), seed)
+	cfg := DefaultConfig()
+	cfg.Node.OneHop = true
+	s, err := New(cfg, seed)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if !s.cfg.Node.OneHop {
-		t.Fatal("DefaultConfig has OneHop off")
 	}
 	for k := 0; k < n; k++ {
 		i, err := s.AddNode()
