@@ -97,41 +97,40 @@ func (c *Client) Search(ctx context.Context, req SearchRequest) ([]SearchHit, er
 // Share indexes and publishes; fn sees every event before the last, which
 // is returned (type done). A final error event becomes the error.
 func (c *Client) Share(ctx context.Context, req ShareRequest, fn func(ShareEvent)) (ShareEvent, error) {
-	var last ShareEvent
-	err := c.stream(ctx, "/v1/share", req, func(dec func(any) error) error {
-		var e ShareEvent
-		if err := dec(&e); err != nil {
-			return err
-		}
-		switch e.Type {
-		case EventDone:
-			last = e
-			return io.EOF
-		case EventError:
-			return errors.New(e.Error)
-		}
-		if fn != nil {
-			fn(e)
-		}
-		return nil
-	})
-	return last, err
+	return streamEvents(ctx, c, "/v1/share", req, fn)
 }
 
 // Get downloads a file; fn sees progress events; the done event is returned.
 func (c *Client) Get(ctx context.Context, req GetRequest, fn func(GetEvent)) (GetEvent, error) {
-	var last GetEvent
-	err := c.stream(ctx, "/v1/get", req, func(dec func(any) error) error {
-		var e GetEvent
+	return streamEvents(ctx, c, "/v1/get", req, fn)
+}
+
+// event is what a streamed operation's NDJSON lines have in common: a
+// type (progress, done, error) and, for error, a message.
+type event interface {
+	kind() (typ, msg string)
+}
+
+func (e ShareEvent) kind() (typ, msg string) { return e.Type, e.Error }
+func (e GetEvent) kind() (typ, msg string)   { return e.Type, e.Error }
+
+// streamEvents posts req to path and reads the operation's events: fn
+// sees every event before the last, the done event is returned, and an
+// error event becomes the error.
+func streamEvents[E event](ctx context.Context, c *Client, path string, req any, fn func(E)) (E, error) {
+	var last E
+	err := c.stream(ctx, path, req, func(dec func(any) error) error {
+		var e E
 		if err := dec(&e); err != nil {
 			return err
 		}
-		switch e.Type {
+		typ, msg := e.kind()
+		switch typ {
 		case EventDone:
 			last = e
 			return io.EOF
 		case EventError:
-			return errors.New(e.Error)
+			return errors.New(msg)
 		}
 		if fn != nil {
 			fn(e)
