@@ -2,8 +2,6 @@ package sim
 
 import (
 	"flag"
-	"fmt"
-	"strings"
 	"testing"
 	"time"
 )
@@ -93,35 +91,9 @@ func chaosRun(seed int64) (*driver, error) {
 	d.logf("heal; loss off")
 	s.Heal()
 	s.net.cfg.Loss = 0
-	if err := s.RunUntilRing(time.Second, 10*time.Minute); err != nil {
-		return d, err
-	}
-	if err := d.republish(); err != nil {
-		return d, err
-	}
-	if err := s.CheckRecords(); err != nil {
-		return d, err
-	}
-	return d, d.checkLookups()
+	return d, d.quiesce(time.Second)
 }
 
 func TestRandomizedChaos(t *testing.T) {
-	for k := 0; k < *flagChaosSeeds; k++ {
-		seed := *flagSeed + int64(k)
-		t.Run(fmt.Sprint(seed), func(t *testing.T) {
-			t.Parallel()
-			d, err := chaosRun(seed)
-			if err != nil {
-				if d != nil {
-					for _, l := range d.log {
-						t.Log(l)
-					}
-					var sb strings.Builder
-					d.s.DumpStates(&sb)
-					t.Logf("states at the end:\n%s", sb.String())
-				}
-				t.Fatalf("seed %d: %v\nreplay: go test ./chordrouting/sim -run TestRandomizedChaos -sim.seed=%d -sim.chaosseeds=1 -v", seed, err, seed)
-			}
-		})
-	}
+	runSeeds(t, *flagChaosSeeds, chaosRun, "TestRandomizedChaos -sim.chaosseeds=1")
 }

@@ -283,25 +283,38 @@ func randomRunHook(seed int64, hook func(*driver)) (d *driver, err error) {
 		}
 	}
 	s.CheckEveryStep(false)
-	// Quiescence.
-	if err := s.RunUntilRing(d.stab, 10*time.Minute); err != nil {
-		return d, err
+	return d, d.quiesce(d.stab)
+}
+
+// quiesce runs until the ring is correct (checked every every), has the
+// live publishers republish once, and checks records and lookups: the
+// end of every randomized run.
+func (d *driver) quiesce(every time.Duration) error {
+	if err := d.s.RunUntilRing(every, 10*time.Minute); err != nil {
+		return err
 	}
 	if err := d.republish(); err != nil {
-		return d, err
+		return err
 	}
-	if err := s.CheckRecords(); err != nil {
-		return d, err
+	if err := d.s.CheckRecords(); err != nil {
+		return err
 	}
-	return d, d.checkLookups()
+	return d.checkLookups()
 }
 
 func TestRandomizedRing(t *testing.T) {
-	for k := 0; k < *flagSeeds; k++ {
+	runSeeds(t, *flagSeeds, randomRun, "TestRandomizedRing -sim.seeds=1")
+}
+
+// runSeeds runs run for n seeds from -sim.seed on, in parallel; a failure
+// logs the driver's log and the final states, and how to replay it
+// (replay: the test name and flags that run that one seed).
+func runSeeds(t *testing.T, n int, run func(seed int64) (*driver, error), replay string) {
+	for k := 0; k < n; k++ {
 		seed := *flagSeed + int64(k)
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			t.Parallel()
-			d, err := randomRun(seed)
+			d, err := run(seed)
 			if err != nil {
 				if d != nil {
 					for _, l := range d.log {
@@ -311,7 +324,8 @@ func TestRandomizedRing(t *testing.T) {
 					d.s.DumpStates(&sb)
 					t.Logf("states at the end:\n%s", sb.String())
 				}
-				t.Fatalf("seed %d: %v\nreplay: go test ./chordrouting/sim -run TestRandomizedRing -sim.seed=%d -sim.seeds=1 -v", seed, err, seed)
+				name, flags, _ := strings.Cut(replay, " ")
+				t.Fatalf("seed %d: %v\nreplay: go test ./chordrouting/sim -run %s -sim.seed=%d %s -v", seed, err, name, seed, flags)
 			}
 		})
 	}
