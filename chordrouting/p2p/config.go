@@ -38,6 +38,26 @@ type Config struct {
 	// each costs a goroutine and at most one frame of memory (reserved with
 	// the resource manager first).
 	MaxInbound int
+	// MaxInboundPerIP and MaxInboundPerSubnet cap incoming streams at once
+	// from one address group (AddrGroup: one IP; its /24 or /48), so that
+	// peer IDs, which cost nothing, do not multiply a host's share of
+	// MaxInbound. 64 per IP: two peers' worth (a few honest nodes behind
+	// one NAT); 128 per subnet: the total cap then takes at least
+	// 1024/128 = 8 subnets to fill.
+	MaxInboundPerIP     int
+	MaxInboundPerSubnet int
+	// HeaderTimeout bounds the wait for an incoming stream's first frame
+	// length (like net/http's ReadHeaderTimeout). 2s: an honest peer writes
+	// its request as soon as the stream opens; a peer that opens streams
+	// and sends nothing gives its slot back within 2 s, not RequestTimeout.
+	HeaderTimeout time.Duration
+	// MinReadRate is the slowest an incoming frame's body may arrive, in
+	// bytes per second: the body's deadline is HeaderTimeout plus its
+	// length at this rate after the length arrived (never beyond
+	// RequestTimeout). 64 KiB/s: a slow link still fits the largest frame
+	// in RequestTimeout, while a small request (most are under 1 KiB) that
+	// trickles in is cut after about HeaderTimeout.
+	MinReadRate int
 	// MaxOutbound caps outgoing exchanges in flight; Send drops beyond it
 	// (the core treats the request as lost). 1024, for the same reason.
 	MaxOutbound int
@@ -67,18 +87,22 @@ type Config struct {
 // DefaultConfig returns the configuration for the public network.
 func DefaultConfig() Config {
 	return Config{
-		MaxMessageSize:    4 << 20,
-		RequestTimeout:    10 * time.Second,
-		ReplyTimeout:      5 * time.Second,
-		MaxInboundPerPeer: 32,
-		MaxInbound:        1024,
-		MaxOutbound:       1024,
-		RequestRate:       50,
-		RequestBurst:      200,
-		ReplicaRate:       500,
-		ReplicaBurst:      2000,
-		MaxRatePeers:      4096,
-		AddrTTL:           10 * time.Minute,
+		MaxMessageSize:      4 << 20,
+		RequestTimeout:      10 * time.Second,
+		ReplyTimeout:        5 * time.Second,
+		MaxInboundPerPeer:   32,
+		MaxInbound:          1024,
+		MaxInboundPerIP:     64,
+		MaxInboundPerSubnet: 128,
+		HeaderTimeout:       2 * time.Second,
+		MinReadRate:         64 << 10,
+		MaxOutbound:         1024,
+		RequestRate:         50,
+		RequestBurst:        200,
+		ReplicaRate:         500,
+		ReplicaBurst:        2000,
+		MaxRatePeers:        4096,
+		AddrTTL:             10 * time.Minute,
 	}
 }
 
@@ -93,6 +117,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("chordrouting/p2p: ReplyTimeout %v exceeds RequestTimeout %v (the stream's deadline)", c.ReplyTimeout, c.RequestTimeout)
 	case c.MaxInboundPerPeer <= 0 || c.MaxInbound < c.MaxInboundPerPeer:
 		return fmt.Errorf("chordrouting/p2p: need 0 < MaxInboundPerPeer (%d) <= MaxInbound (%d)", c.MaxInboundPerPeer, c.MaxInbound)
+	case c.MaxInboundPerIP <= 0 || c.MaxInboundPerSubnet < c.MaxInboundPerIP:
+		return fmt.Errorf("chordrouting/p2p: need 0 < MaxInboundPerIP (%d) <= MaxInboundPerSubnet (%d)", c.MaxInboundPerIP, c.MaxInboundPerSubnet)
+	case c.HeaderTimeout <= 0 || c.HeaderTimeout > c.RequestTimeout || c.MinReadRate <= 0:
+		return fmt.Errorf("chordrouting/p2p: need 0 < HeaderTimeout (%v) <= RequestTimeout (%v) and MinReadRate > 0", c.HeaderTimeout, c.RequestTimeout)
 	case c.MaxOutbound <= 0:
 		return fmt.Errorf("chordrouting/p2p: MaxOutbound must be positive")
 	case c.RequestRate <= 0 || c.RequestBurst < 1:

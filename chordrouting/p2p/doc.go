@@ -25,8 +25,14 @@
 //     from the peer asked, is handed to the Runner (Runner.Deliver).
 //     Every failure is silent: the core times the request out.
 //  2. An incoming stream gets the service scope, counts against
-//     MaxInboundPerPeer and MaxInbound (over either: Reset), reserves the
-//     frame's memory before reading it, and has a deadline. Its sender
+//     MaxInbound, MaxInboundPerPeer and, by its connection's AddrGroup
+//     (DefaultAddrGroup: the remote IP and its /24 or /48; loopback in no
+//     group; injectable with SetAddrGrouper), MaxInboundPerIP and
+//     MaxInboundPerSubnet (over any: Reset), so that Sybil identities from
+//     one network cannot hold the whole cap. It reserves the frame's
+//     memory before reading it, and has deadlines: the frame's length
+//     within HeaderTimeout, its body at MinReadRate, everything within
+//     RequestTimeout, so an idle stream gives its slot back soon. Its sender
 //     must be the stream's remote peer (Message.From.Addr = remote peer
 //     ID, From.ID = NodeID(remote)); otherwise the stream is reset and
 //     nothing is delivered.

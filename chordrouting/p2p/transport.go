@@ -36,8 +36,8 @@ type Transport struct {
 	deliver  func(*cr.Message)
 	closed   bool
 	pending  map[pendingKey]chan *cr.Message
-	inbound  map[peer.ID]int
-	inTotal  int
+	in       inboundCounts
+	group    AddrGrouper
 	outTotal int
 	idle     chan struct{} // closed when outTotal drops to 0 (see Drain)
 }
@@ -70,8 +70,19 @@ func NewTransport(h host.Host, cfg Config, clock cr.Clock) (*Transport, error) {
 		ctx:     ctx,
 		cancel:  cancel,
 		pending: make(map[pendingKey]chan *cr.Message),
-		inbound: make(map[peer.ID]int),
+		in:      newInboundCounts(),
+		group:   DefaultAddrGroup,
 	}, nil
+}
+
+// SetAddrGrouper replaces DefaultAddrGroup as the classifier of incoming
+// connections for the per-IP and per-subnet stream caps (tests map their
+// loopback hosts to distinct addresses). It applies to streams that
+// arrive after it returns.
+func (t *Transport) SetAddrGrouper(g AddrGrouper) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.group = g
 }
 
 // PeerOf returns the ring peer of a libp2p peer: ring ID = SHA-256 of the
@@ -317,23 +328,36 @@ func (t *Transport) learn(book AddrBook) {
 var errClosed = errors.New("chordrouting/p2p: transport closed")
 
 // handleStream serves one incoming stream, go-libp2p style: service
-// scope, per-peer and total stream caps, memory reserved before the
-// message is read, a deadline; Close on success, Reset on any failure.
+// scope, stream caps (in all, per peer, per IP, per subnet), memory
+// reserved before the message is read, deadlines (HeaderTimeout for the
+// frame length, MinReadRate for the body, RequestTimeout in all); Close
+// on success, Reset on any failure.
 func (t *Transport) handleStream(s network.Stream) {
 	if err := s.Scope().SetService(ServiceName); err != nil {
 		s.Reset()
 		return
 	}
 	remote := s.Conn().RemotePeer()
-	if !t.startInbound(remote) {
+	t.mu.Lock()
+	group := t.group
+	t.mu.Unlock()
+	slot := slotOf(remote, group(remote, s.Conn().RemoteMultiaddr()))
+	if !t.startInbound(slot) {
 		s.Reset()
 		return
 	}
-	defer t.endInbound(remote)
-	_ = s.SetDeadline(time.Now().Add(t.cfg.RequestTimeout))
+	defer t.endInbound(slot)
+	stop := context.AfterFunc(t.ctx, func() { s.Reset() }) // Close ends a stream that waits
+	defer stop()
+	dl := newStreamDeadlines(s, t.cfg, time.Now())
 	var reserved int
 	defer func() { release(s, reserved) }()
-	err := Serve(s, t.cfg.MaxMessageSize, t.reserver(s, &reserved), t.addrsOf,
+	reserve := t.reserver(s, &reserved)
+	paced := func(n int) error {
+		dl.frameStarted(n)
+		return reserve(n)
+	}
+	err := Serve(s, t.cfg.MaxMessageSize, paced, t.addrsOf,
 		func(m *cr.Message, book AddrBook) (*cr.Message, error) { return t.serve(remote, m, book) })
 	if err != nil {
 		s.Reset()
@@ -342,24 +366,19 @@ func (t *Transport) handleStream(s network.Stream) {
 	s.Close()
 }
 
-func (t *Transport) startInbound(p peer.ID) bool {
+func (t *Transport) startInbound(s inboundSlot) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.closed || t.inTotal >= t.cfg.MaxInbound || t.inbound[p] >= t.cfg.MaxInboundPerPeer {
+	if t.closed || !t.in.take(s, t.cfg) {
 		return false
 	}
-	t.inTotal++
-	t.inbound[p]++
 	t.wg.Add(1)
 	return true
 }
 
-func (t *Transport) endInbound(p peer.ID) {
+func (t *Transport) endInbound(s inboundSlot) {
 	t.mu.Lock()
-	t.inTotal--
-	if t.inbound[p]--; t.inbound[p] == 0 {
-		delete(t.inbound, p)
-	}
+	t.in.give(s)
 	t.mu.Unlock()
 	t.wg.Done()
 }

@@ -272,7 +272,7 @@ func TestTransportReplyTimeoutAndClose(t *testing.T) {
 	waitFor(t, "pending request dropped", func() bool {
 		b.tr.mu.Lock()
 		defer b.tr.mu.Unlock()
-		return len(b.tr.pending) == 0 && b.tr.inTotal == 0
+		return len(b.tr.pending) == 0 && b.tr.in.total == 0
 	})
 	// A late reply is dropped without harm.
 	b.tr.Send(a.tr.Self(), pong(b.tr.Self(), &cr.Message{ID: 1}))
