@@ -391,5 +391,10 @@ func (d *decoder) check() error {
 	if m.HasPred && m.Pred.Addr == "" {
 		return malformed("has_pred without pred")
 	}
+	if !m.HasPred && m.Pred != (cr.Peer{}) {
+		// Encode writes pred only with has_pred; a pred alone is refused
+		// rather than carried unseen (found by FuzzDecodeMessage).
+		return malformed("pred without has_pred")
+	}
 	return nil
 }
