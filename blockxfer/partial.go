@@ -97,6 +97,7 @@ func openPartial(outPath string, root cid.Cid, m *Manifest, recheck bool) (*part
 		p.close()
 		return nil, nil, err
 	}
+	preallocate(p.data, m.Size())
 	return p, done, nil
 }
 

@@ -185,12 +185,11 @@ func (f *fetch) receiveLoop(ctx context.Context, conn *clientConn, ps *peerSched
 	sc := f.sched
 	for {
 		wake := sc.waitChan()
-		for {
-			i, ok := sc.next(ps, conn.nextID)
-			if !ok {
-				break
+		for ok := sc.refillDue(ps); ok; {
+			var i int
+			if i, ok = sc.next(ps, conn.nextID); ok {
+				conn.queue(KindBlock, f.root, i)
 			}
-			conn.queue(KindBlock, f.root, i)
 		}
 		if err := conn.flush(); err != nil {
 			return err

@@ -194,3 +194,41 @@ func deliver(s *scheduler, p *peerSched) error {
 	q := s.received(p, BlockSize)
 	return s.complete(p, q, BlockSize, true)
 }
+
+func TestSchedulerRefillsInBatches(t *testing.T) {
+	s, clk, _ := newTestScheduler(200, nil)
+	fast, slow := &peerSched{}, &peerSched{}
+	// fast: one block per ms, window at the maximum 16; slow: one block
+	// per second, window at the minimum 2.
+	for range 20 {
+		measure(t, s, clk, fast, time.Millisecond)
+	}
+	measure(t, s, clk, slow, time.Second)
+	if w := s.window(fast); w != 16 {
+		t.Fatalf("fast window %d, want 16", w)
+	}
+	if !s.refillDue(fast) || fill(s, fast) != 16 {
+		t.Fatal("an empty window is not refilled at once")
+	}
+	for k := 1; k <= 4; k++ {
+		clk.advance(time.Millisecond)
+		if err := deliver(s, fast); err != nil {
+			t.Fatal(err)
+		}
+		if due := s.refillDue(fast); due != (k == 4) {
+			t.Fatalf("%d of 16 slots free: refillDue %v, want it only at a quarter (4)", k, due)
+		}
+	}
+	if n := fill(s, fast); n != 4 {
+		t.Fatalf("refill asked %d blocks, want 4", n)
+	}
+	// A window of 2 refills after every answer.
+	fill(s, slow)
+	clk.advance(time.Second)
+	if err := deliver(s, slow); err != nil {
+		t.Fatal(err)
+	}
+	if !s.refillDue(slow) {
+		t.Fatal("a window of 2 with a free slot is not refilled")
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"syscall"
 	"time"
@@ -30,6 +32,57 @@ type env struct {
 	transport string
 	rounds    int
 	files     int
+	// cpuprofile, if set, receives a CPU profile from startProfile to
+	// stopProfile (the measured transfers, not file creation and indexing).
+	cpuprofile string
+	profile    *os.File
+	// tracefile, if set, receives an execution trace over the same span.
+	tracefile string
+	trace     *os.File
+	// only is "raw" or "blockxfer" to run one side of single (profiling).
+	only string
+	// fetchOpts and serverCfg are the defaults unless flags override them.
+	fetchOpts blockxfer.FetchOptions
+	serverCfg blockxfer.ServerConfig
+}
+
+func (e *env) startProfile() error {
+	if e.cpuprofile != "" && e.profile == nil {
+		f, err := os.Create(e.cpuprofile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return err
+		}
+		e.profile = f
+	}
+	if e.tracefile != "" && e.trace == nil {
+		f, err := os.Create(e.tracefile)
+		if err != nil {
+			return err
+		}
+		if err := trace.Start(f); err != nil {
+			f.Close()
+			return err
+		}
+		e.trace = f
+	}
+	return nil
+}
+
+func (e *env) stopProfile() {
+	if e.profile != nil {
+		pprof.StopCPUProfile()
+		_ = e.profile.Close()
+		e.profile = nil
+	}
+	if e.trace != nil {
+		trace.Stop()
+		_ = e.trace.Close()
+		e.trace = nil
+	}
 }
 
 func (e *env) newHost() (host.Host, error) {
@@ -66,7 +119,7 @@ func (e *env) fetchOnce(ctx context.Context, client host.Host, root cid.Cid, pro
 	_ = os.Remove(out)
 	_ = blockxfer.RemovePartial(out)
 	t0 := time.Now()
-	res, err := blockxfer.Fetch(ctx, client, root, provs, out, blockxfer.DefaultFetchOptions())
+	res, err := blockxfer.Fetch(ctx, client, root, provs, out, e.fetchOpts)
 	d := time.Since(t0)
 	_ = os.Remove(out)
 	return d, res, err

@@ -2,13 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
+
+	"kwsearch/blockxfer"
 )
 
 func main() {
@@ -20,17 +22,16 @@ func main() {
 	mixed := flag.String("rates", "", "multi: instead of -rate, one limit per provider in MB/s, comma-separated (e.g. 5,10,20,40)")
 	transport := flag.String("transport", "tcp", "tcp | quic")
 	seed := flag.Int64("seed", 1, "seed of the file contents")
-	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile here")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the measured transfers here")
+	tracefile := flag.String("trace", "", "write an execution trace of the measured transfers here")
+	only := flag.String("only", "", "single: run only raw or only blockxfer rounds (for profiling one side)")
+	fetchOpts, serverCfg := blockxfer.DefaultFetchOptions(), blockxfer.DefaultServerConfig()
+	flag.IntVar(&fetchOpts.InitialWindow, "initwindow", fetchOpts.InitialWindow, "FetchOptions.InitialWindow")
+	flag.IntVar(&fetchOpts.MaxWindow, "maxwindow", fetchOpts.MaxWindow, "FetchOptions.MaxWindow")
+	flag.IntVar(&serverCfg.Pipeline, "pipeline", serverCfg.Pipeline, "ServerConfig.Pipeline")
 	flag.Parse()
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
-			fail(err)
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			fail(err)
-		}
-		defer pprof.StopCPUProfile()
+	if err := errors.Join(fetchOpts.Validate(), serverCfg.Validate()); err != nil {
+		fail(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
@@ -39,7 +40,8 @@ func main() {
 		fail(err)
 	}
 	defer os.RemoveAll(dir)
-	env := &env{dir: dir, seed: *seed, transport: *transport, rounds: *rounds}
+	env := &env{dir: dir, seed: *seed, transport: *transport, rounds: *rounds, cpuprofile: *cpuprofile, tracefile: *tracefile,
+		fetchOpts: fetchOpts, serverCfg: serverCfg, only: *only}
 	switch *mode {
 	case "single":
 		err = env.single(ctx, int64(*sizeMiB)<<20)
@@ -62,6 +64,7 @@ func main() {
 	default:
 		err = fmt.Errorf("unknown -mode %q", *mode)
 	}
+	env.stopProfile()
 	if err != nil {
 		fail(err)
 	}

@@ -27,11 +27,14 @@ func (e *env) memory(ctx context.Context, sizes []int64) error {
 	}
 	defer client.Close()
 	fs := blockxfer.NewFileSource(nil)
-	srv, err := blockxfer.NewServer(server, fs, blockxfer.DefaultServerConfig())
+	srv, err := blockxfer.NewServer(server, fs, e.serverCfg)
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
+	if err := e.startProfile(); err != nil {
+		return err
+	}
 	for _, size := range sizes {
 		src, err := e.writeFile(size)
 		if err != nil {

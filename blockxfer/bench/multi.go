@@ -66,6 +66,9 @@ func (e *env) multi(ctx context.Context, size int64, rate float64) error {
 		provs = append(provs, info(h))
 		root = fi.Root()
 	}
+	if err := e.startProfile(); err != nil {
+		return err
+	}
 	for _, n := range []int{1, 4} {
 		var rates []float64
 		for range e.rounds {
@@ -99,7 +102,7 @@ func (e *env) limitedProvider(src string, rate float64) (host.Host, blockxfer.Fi
 		h.Close()
 		return nil, blockxfer.FileIndex{}, nil, err
 	}
-	srv, err := blockxfer.NewServer(h, &limitedSource{Source: fs, rate: rate, burst: 100 * time.Millisecond}, blockxfer.DefaultServerConfig())
+	srv, err := blockxfer.NewServer(h, &limitedSource{Source: fs, rate: rate, burst: 100 * time.Millisecond}, e.serverCfg)
 	if err != nil {
 		h.Close()
 		return nil, blockxfer.FileIndex{}, nil, err
