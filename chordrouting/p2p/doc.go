@@ -6,7 +6,8 @@
 //
 // Protocol ID "/kwsearch/chord/1.0.0" (ProtocolID), resource-manager
 // service "kwsearch.chord" (ServiceName). One stream carries one exchange:
-// a request and its reply, or one one-way message (MsgNotify, MsgLeave).
+// a request and its reply, or one one-way message (MsgNotify, MsgLeave,
+// MsgMembership).
 // Each message is a frame: a uvarint length, then a protobuf-compatible
 // Message (schema in codec.go), at most Config.MaxMessageSize bytes.
 // Decoding refuses unknown message types, IDs that are not 32 bytes,
