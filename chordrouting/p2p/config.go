@@ -58,6 +58,12 @@ type Config struct {
 	// in RequestTimeout, while a small request (most are under 1 KiB) that
 	// trickles in is cut after about HeaderTimeout.
 	MinReadRate int
+	// MaxFingersPerIP and MaxFingersPerSubnet limit the ring's fingers
+	// that share one IP, or one /24 (/48), through AdmitFinger: 1 and 2,
+	// as aMule's Kad limits contacts per routing bin, so one operator's
+	// addresses cannot fill the finger table and capture lookups.
+	MaxFingersPerIP     int
+	MaxFingersPerSubnet int
 	// MaxOutbound caps outgoing exchanges in flight; Send drops beyond it
 	// (the core treats the request as lost). 1024, for the same reason.
 	MaxOutbound int
@@ -96,6 +102,8 @@ func DefaultConfig() Config {
 		MaxInboundPerSubnet: 128,
 		HeaderTimeout:       2 * time.Second,
 		MinReadRate:         64 << 10,
+		MaxFingersPerIP:     1,
+		MaxFingersPerSubnet: 2,
 		MaxOutbound:         1024,
 		RequestRate:         50,
 		RequestBurst:        200,
@@ -121,6 +129,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("chordrouting/p2p: need 0 < MaxInboundPerIP (%d) <= MaxInboundPerSubnet (%d)", c.MaxInboundPerIP, c.MaxInboundPerSubnet)
 	case c.HeaderTimeout <= 0 || c.HeaderTimeout > c.RequestTimeout || c.MinReadRate <= 0:
 		return fmt.Errorf("chordrouting/p2p: need 0 < HeaderTimeout (%v) <= RequestTimeout (%v) and MinReadRate > 0", c.HeaderTimeout, c.RequestTimeout)
+	case c.MaxFingersPerIP <= 0 || c.MaxFingersPerSubnet < c.MaxFingersPerIP:
+		return fmt.Errorf("chordrouting/p2p: need 0 < MaxFingersPerIP (%d) <= MaxFingersPerSubnet (%d)", c.MaxFingersPerIP, c.MaxFingersPerSubnet)
 	case c.MaxOutbound <= 0:
 		return fmt.Errorf("chordrouting/p2p: MaxOutbound must be positive")
 	case c.RequestRate <= 0 || c.RequestBurst < 1:
