@@ -100,9 +100,17 @@ func TestStaticRingLookups(t *testing.T) {
 			if got.Err != nil || len(got.Successors) == 0 || got.Successors[0].ID != want.ID {
 				t.Fatalf("%d nodes: lookup of %s: %+v, want %s", size, key.Short(), got, want.ID.Short())
 			}
-			local := size == 1 || BetweenRightIncl(from.self.ID, key, from.succ[0].ID) || BetweenRightIncl(from.pred.ID, key, from.self.ID)
-			if local != (got.Hops == 0) {
-				t.Fatalf("lookup answered with %d hops; local answer expected: %v", got.Hops, local)
+			// A key in the asker's own range is answered locally; one in its
+			// successor list's span costs one hop, the owner's confirmation.
+			local := size == 1 || BetweenRightIncl(from.pred.ID, key, from.self.ID)
+			span := size > 1 && BetweenRightIncl(from.self.ID, key, from.succ[len(from.succ)-1].ID)
+			switch {
+			case local && got.Hops != 0:
+				t.Fatalf("lookup of a key in the asker's range answered with %d hops, want 0", got.Hops)
+			case !local && span && got.Hops != 1:
+				t.Fatalf("lookup of a key in the asker's successor list answered with %d hops, want 1 (the confirmation)", got.Hops)
+			case !local && got.Hops == 0:
+				t.Fatalf("lookup of a key outside the asker's range answered locally")
 			}
 		}
 	}

@@ -59,10 +59,17 @@
 // Lookups are iterative: the asking node queries the known node closest
 // before the key, follows the closer nodes each reply lists (only nodes
 // strictly between the answering node and the key, so every hop makes
-// progress), routes around nodes that time out, and stops when a node
-// whose interval (node, successor] holds the key answers with the owner
-// and its successors. A key in the asker's own range or its successor's
-// is answered locally with 0 hops.
+// progress, and a node is never asked twice), routes around nodes that
+// time out, and stops when a node whose successor list spans the key
+// answers with the owner it names and the nodes after it. The lookup then
+// confirms the owner (confirm.go): it asks that node for its state; a
+// candidate that does not answer is skipped for the next one, one that
+// names a predecessor between the key and itself (a joiner it has been
+// notified of) is stepped back to, and one that has joined but is not yet
+// linked in is skipped; the answer is the confirmed owner followed by its
+// own successor list. A key in the asker's own range is answered locally
+// with 0 hops; one in its successor list's span costs the confirmation
+// only.
 //
 // A key's values live on its owner and the next R-1 nodes. Put sorts the
 // keys and uses that one lookup answer names r consecutive ranges (the
@@ -85,6 +92,24 @@
 //     of walking back, formed large rings about 15% faster but adopted
 //     lists that skip members, breaking the invariant in randomized runs;
 //     it was removed.)
+//   - Lookup answers come from a node's whole successor list, not only
+//     from the key's predecessor, and are confirmed by the owner itself
+//     (one more round trip, but the hop to the predecessor is saved when a
+//     node earlier on the path already lists the owner). Under churn (500
+//     nodes, 3 joins and 3 crashes per stabilization interval) this took
+//     failed lookups from 0.7% to under 0.1%: unconfirmed answers named
+//     crashed owners, missed joiners, and lookups whose key's predecessor
+//     was dead or not yet linked in wandered back through every node that
+//     named it until the hop limit.
+//   - A joiner's Join reports success once it is linked in (it has a
+//     predecessor), not when it has adopted its successor list; the joiner
+//     sends its successor's predecessor a joined hint (MsgNotify with
+//     Done), which runs stabilize step 2 with it at once, so the link
+//     takes a few round trips instead of the next stabilize round. A node
+//     whose stabilize query to its head timed out names the dead head in
+//     its notify to the new head (Peers), which then adopts it as
+//     predecessor at once if the dead node was its predecessor, instead of
+//     pinging it for another timeout.
 //   - Lookup answers leave out a head whose stabilize query is overdue
 //     (SuspectTicks, and twice the smoothed round trip), so that a crashed
 //     owner stops being named before stabilization's timeout confirms the

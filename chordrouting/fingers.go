@@ -55,7 +55,7 @@ func (n *Node) fixFinger(i int) {
 		end = n.self.ID.AddPow2(i + 1)
 	}
 	n.fixBusy = true
-	n.lookup(start, nil, func(a lookupAnswer) {
+	n.lookup(start, nil, false, func(a lookupAnswer) {
 		n.fixBusy = false
 		if a.err != nil || len(a.owners) == 0 || !n.member {
 			return

@@ -16,7 +16,7 @@ func (n *Node) Get(key ID, query []byte, limit int, done func(GetResult)) {
 		done(GetResult{Err: fmt.Errorf("chordrouting: get: query of %d bytes exceeds %d", len(query), n.cfg.MaxValueSize)})
 		return
 	}
-	n.lookup(key, nil, func(a lookupAnswer) {
+	n.lookup(key, nil, true, func(a lookupAnswer) {
 		if a.err != nil {
 			done(GetResult{Hops: a.hops, Err: fmt.Errorf("chordrouting: get: %w", a.err)})
 			return

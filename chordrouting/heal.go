@@ -23,7 +23,7 @@ func (n *Node) checkPartition() {
 	}
 	via := cands[n.rng.IntN(len(cands))]
 	n.healBusy = true
-	n.lookup(n.self.ID, []Peer{via}, func(a lookupAnswer) {
+	n.lookup(n.self.ID, []Peer{via}, true, func(a lookupAnswer) {
 		n.healBusy = false
 		if a.err != nil || !n.member || len(a.owners) == 0 {
 			return

@@ -6,14 +6,23 @@ import "fmt"
 type joinOp struct {
 	via      []Peer
 	attempts int
-	dead     []ID // predecessors stepped back to that did not answer
+	dead     []ID   // predecessors stepped back to that did not answer
+	linkBy   uint64 // tick by which the join reports success even if not yet linked in
 	done     func(error)
 }
 
 // Join makes the node a member through any of the given members (RING.md
 // join): it finds the member m whose interval (m, successor of m) holds
 // this node's ID, takes m's successor s, and sets its list to s followed
-// by s's list. done runs once, inside a later Step or Tick.
+// by s's list. It then tells s (notify) and m (a joined hint, so that m
+// runs stabilize step 2 with it at once), and done reports success once
+// the node is linked in: a node has stabilized onto it and notified it
+// (it has a predecessor), so lookups through the ring reach it. Until then
+// the node is a member of the model (it stabilizes, answers state
+// queries) but not yet the owner of its keys to the outside. If no link
+// comes within a few timeouts (its predecessor crashed, say), done
+// reports success anyway: stabilization links it in later. done runs
+// once, inside a later Step or Tick.
 func (n *Node) Join(via []Peer, done func(error)) {
 	if done == nil {
 		done = func(error) {}
@@ -42,7 +51,7 @@ func (n *Node) Join(via []Peer, done func(error)) {
 // joinAttempt runs one lookup of this node's ID and adopts the successor.
 func (n *Node) joinAttempt(op *joinOp) {
 	op.attempts++
-	n.lookup(n.self.ID, op.via, func(a lookupAnswer) {
+	n.lookup(n.self.ID, op.via, false, func(a lookupAnswer) {
 		if n.joinOp != op {
 			return
 		}
@@ -103,13 +112,41 @@ func (n *Node) joinDone(op *joinOp, s Peer, m *Message) {
 	n.member = true
 	n.setList(s, m.Peers)
 	n.notify(s)
+	switch {
+	case m.HasPred && m.Pred.ID != n.self.ID && m.Pred.ID != s.ID:
+		n.sendOneWay(m.Pred, &Message{Type: MsgNotify, Done: true})
+	case !m.HasPred && len(m.Peers) == 0:
+		n.sendOneWay(s, &Message{Type: MsgNotify, Done: true}) // a ring of one
+	}
 	if n.cfg.OneHop {
 		// Events announced while this node was being announced itself
 		// reach its successor, not it: pull again once they have spread.
 		n.repullAt = repullSchedule
 		n.pullTable(s, ID{}, n.cfg.MaxTableSize/maxMembersPerMessage+2)
 	}
-	op.done(nil)
+	if n.hasPred {
+		op.done(nil)
+		return
+	}
+	op.linkBy = n.now + uint64(2*n.cfg.RequestTimeoutTicks+2*n.cfg.StabilizeTicks)
+	n.linking = op
+}
+
+// linked ends a join waiting to be linked in: a node has notified this
+// one, so it lies on the ring as some node's successor.
+func (n *Node) linked() {
+	if op := n.linking; op != nil && n.hasPred {
+		n.linking = nil
+		op.done(nil)
+	}
+}
+
+// linkDeadline ends a join that has waited long enough to be linked in.
+func (n *Node) linkDeadline() {
+	if op := n.linking; op != nil && n.now >= op.linkBy {
+		n.linking = nil
+		op.done(nil)
+	}
 }
 
 // joinRetry tries again or gives up.

@@ -32,6 +32,10 @@ func (n *Node) Leave() {
 		}
 	}
 	n.left, n.member, n.joinOp = true, false, nil
+	if op := n.linking; op != nil {
+		n.linking = nil
+		op.done(ErrLeft)
+	}
 	for _, p := range n.pending {
 		n.deferred = append(n.deferred, p.cb)
 	}

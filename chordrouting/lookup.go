@@ -17,18 +17,22 @@ type lookupAnswer struct {
 
 // lookupOp is one lookup in progress.
 type lookupOp struct {
-	key   ID
-	cands []Peer // closest to key first (entry points: in the order given)
-	tried []ID   // asked or presumed dead
-	hops  int
-	start uint64
-	done  func(lookupAnswer)
+	key     ID
+	cands   []Peer // closest to key first (entry points: in the order given)
+	tried   []ID   // asked or presumed dead
+	dead    []ID   // owner candidates that did not answer their confirmation, or were not yet linked in
+	hops    int
+	reasks  int // times a node was asked again (confirm.go)
+	start   uint64
+	confirm bool // ask the owner itself before answering (confirm.go)
+	guess   ID   // one-hop mode: the membership table's guess, asked first
+	done    func(lookupAnswer)
 }
 
 // Lookup finds the owner of key and its successors. done runs inside a
 // later Step or Tick (or at once when this node knows the answer).
 func (n *Node) Lookup(key ID, done func(LookupResult)) {
-	n.lookup(key, nil, func(a lookupAnswer) {
+	n.lookup(key, nil, true, func(a lookupAnswer) {
 		done(LookupResult{Key: key, Successors: a.owners, Hops: a.hops, Err: a.err})
 	})
 }
@@ -36,13 +40,15 @@ func (n *Node) Lookup(key ID, done func(LookupResult)) {
 // lookup starts a lookup of key. With via, it starts at those peers and
 // uses nothing this node knows (client mode, joins, partition checks);
 // without, a member starts at its own closest preceding nodes and a
-// non-member at its entry points.
-func (n *Node) lookup(key ID, via []Peer, done func(lookupAnswer)) {
+// non-member at its entry points. With confirm, the owner the lookup
+// finds is asked for its state before done runs (confirm.go): the answer
+// then names a live owner that agrees it owns the key.
+func (n *Node) lookup(key ID, via []Peer, confirm bool, done func(lookupAnswer)) {
 	if n.left {
 		done(lookupAnswer{err: ErrLeft})
 		return
 	}
-	op := &lookupOp{key: key, start: n.now, done: done}
+	op := &lookupOp{key: key, start: n.now, confirm: confirm, done: done}
 	switch {
 	case via != nil:
 		op.cands = appendPeers(op.cands, via, n.self.ID)
@@ -51,8 +57,14 @@ func (n *Node) lookup(key ID, via []Peer, done func(lookupAnswer)) {
 			done(a)
 			return
 		}
+		if k, ok := n.spanIndex(key); ok {
+			owners, lo := n.spanOwners(k, nil)
+			n.lookupFound(op, append([]Peer(nil), owners...), lo)
+			return
+		}
 		if p, ok := n.oneHopCandidate(key); ok {
 			// The table's guess first; the fingers stay the fallback.
+			op.guess = p.ID
 			op.cands = append(make([]Peer, 0, 5), p)
 			for _, c := range n.closestPreceding(key, maxCandidates, make([]Peer, 0, 4)) {
 				if c.ID != p.ID && len(op.cands) < maxCandidates {
@@ -79,7 +91,7 @@ func appendPeers(out, ps []Peer, self ID) []Peer {
 }
 
 // localAnswer answers a member's lookup without asking anyone when the
-// key is in its own range or its successor's.
+// key is in its own range.
 func (n *Node) localAnswer(key ID) (lookupAnswer, bool) {
 	if len(n.succ) == 0 || key == n.self.ID || (n.hasPred && BetweenRightIncl(n.pred.ID, key, n.self.ID)) {
 		owners := make([]Peer, 0, len(n.succ)+1)
@@ -92,10 +104,38 @@ func (n *Node) localAnswer(key ID) (lookupAnswer, bool) {
 		}
 		return lookupAnswer{owners: owners, from: from}, true
 	}
-	if BetweenRightIncl(n.self.ID, key, n.routeList()[0].ID) {
-		return lookupAnswer{owners: n.replicaSet(make([]Peer, 0, n.cfg.SuccessorListLen)), from: n.self}, true
-	}
 	return lookupAnswer{}, false
+}
+
+// spanIndex finds the entry k of the routing list whose range
+// (entry k-1, entry k] holds key (entry -1 is this node): the key's owner
+// as far as this node knows. ok is false when the key lies beyond the list.
+func (n *Node) spanIndex(key ID) (int, bool) {
+	prev := n.self.ID
+	for k, p := range n.routeList() {
+		if BetweenRightIncl(prev, key, p.ID) {
+			return k, true
+		}
+		prev = p.ID
+	}
+	return 0, false
+}
+
+// spanOwners returns, for the index spanIndex found, the owner and the
+// nodes after it (the routing list from k on, and this node after it in a
+// ring of at most r nodes, where the list holds every other node), and
+// the node before the owner. The routing list is copy-on-write: owners
+// may share it, so callers that hand it out copy it.
+func (n *Node) spanOwners(k int, buf []Peer) (owners []Peer, lo Peer) {
+	rl := n.routeList()
+	lo = n.self
+	if k > 0 {
+		lo = rl[k-1]
+	}
+	if len(n.succ) < n.cfg.SuccessorListLen {
+		return append(append(buf, rl[k:]...), n.self), lo
+	}
+	return rl[k:], lo
 }
 
 // lookupStep asks the best candidate not yet tried.
@@ -104,12 +144,7 @@ func (n *Node) lookupStep(op *lookupOp) {
 		op.done(lookupAnswer{hops: op.hops, err: ErrLeft})
 		return
 	}
-	if op.hops >= n.cfg.MaxLookupHops {
-		op.done(lookupAnswer{hops: op.hops, err: ErrTooManyHops})
-		return
-	}
-	if n.now-op.start > uint64(n.cfg.LookupTimeoutTicks) {
-		op.done(lookupAnswer{hops: op.hops, err: ErrTimeout})
+	if n.lookupOver(op) {
 		return
 	}
 	var next Peer
@@ -137,7 +172,19 @@ func (n *Node) lookupStep(op *lookupOp) {
 			owners := sanitizeOwners(m.Peers, n.cfg.SuccessorListLen)
 			n.learn(owners)
 			if len(owners) > 0 {
-				op.done(lookupAnswer{owners: owners, from: next, hops: op.hops})
+				// Pred names the node before the owner when the answer
+				// comes from the answering node's successor list; it must
+				// lie between the answering node and the key.
+				lo := next
+				if m.HasPred && Between(next.ID, m.Pred.ID, op.key) {
+					lo = m.Pred
+				}
+				if op.hops == 1 && next.ID == op.guess {
+					// One-hop mode answers in one hop, unconfirmed: the
+					// membership table is fresh when the guess is right.
+					op.confirm = false
+				}
+				n.lookupFound(op, owners, lo)
 				return
 			}
 		}
@@ -198,18 +245,6 @@ func containsID(ids []ID, id ID) bool {
 	return false
 }
 
-// replicaSet appends the owner of the keys in (self, successor] and its
-// successors, as far as this node knows them: its routing list, and itself
-// after it when the successor list is short (a ring of fewer than r+1
-// nodes, where the list holds every other node).
-func (n *Node) replicaSet(out []Peer) []Peer {
-	out = append(out, n.routeList()...)
-	if len(n.succ) < n.cfg.SuccessorListLen {
-		out = append(out, n.self)
-	}
-	return out
-}
-
 // routeList is the successor list as lookups should see it: without the
 // head while the head is suspect (its stabilize query has gone unanswered
 // for SuspectTicks and for twice the smoothed round trip of those queries),
@@ -224,7 +259,12 @@ func (n *Node) routeList() []Peer {
 }
 
 // onFindSuccessor answers a lookup step: the owner and its successors when
-// the key lies between this node and its successor, else closer nodes.
+// the key lies between this node and the last entry of its successor list
+// (with Pred, the entry before the owner), else closer nodes. Answering
+// from the whole list, not only when the key lies before the first
+// successor, saves the hop to the key's predecessor and routes around a
+// predecessor that is dead or not yet integrated, which every other node
+// would name as its closest preceding node.
 func (n *Node) onFindSuccessor(m *Message) {
 	if !n.member {
 		n.replyErr(m, ErrNotMember.Error())
@@ -242,14 +282,14 @@ func (n *Node) onFindSuccessor(m *Message) {
 	switch {
 	case len(n.succ) == 0:
 		r.Done, r.Peers = true, []Peer{n.self}
-	case BetweenRightIncl(n.self.ID, m.Key, n.routeList()[0].ID):
-		if rl := n.routeList(); len(n.succ) < n.cfg.SuccessorListLen {
-			r.Done, r.Peers = true, n.replicaSet(make([]Peer, 0, len(n.succ)+1))
-		} else {
-			r.Done, r.Peers = true, rl // copy-on-write: shared
-		}
 	default:
-		r.Peers = n.closestPreceding(m.Key, n.cfg.LookupCandidates, make([]Peer, 0, n.cfg.LookupCandidates))
+		if k, ok := n.spanIndex(m.Key); ok {
+			// copy-on-write: the reply may share the list
+			r.Done, r.HasPred = true, true
+			r.Peers, r.Pred = n.spanOwners(k, make([]Peer, 0, len(n.succ)+1))
+		} else {
+			r.Peers = n.closestPreceding(m.Key, n.cfg.LookupCandidates, make([]Peer, 0, n.cfg.LookupCandidates))
+		}
 	}
 	n.reply(m, r)
 }

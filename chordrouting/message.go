@@ -18,7 +18,11 @@ const (
 	MsgState
 
 	// MsgNotify (one-way) tells a node that From believes it is its
-	// predecessor; the receiver rectifies.
+	// predecessor; the receiver rectifies. Two hints ride on it: with Done,
+	// From has just joined with the receiver's successor as its own (the
+	// receiver runs stabilize step 2 with it); with Peers, Peers[0] is
+	// From's previous successor, which did not answer (the receiver adopts
+	// From at once if that node was its predecessor).
 	MsgNotify
 
 	// MsgFindSuccessor asks about Key. The reply MsgFindSuccessorReply has

@@ -50,6 +50,7 @@ type Node struct {
 	fixBusy    bool
 	fingerNext int
 	joinOp     *joinOp
+	linking    *joinOp // joined, waiting for a predecessor to link it in (join.go)
 	healBusy   bool
 	repairBusy bool
 
@@ -162,6 +163,7 @@ func (n *Node) Tick() {
 	n.now++
 	n.expireRequests()
 	n.runDeferred()
+	n.linkDeadline()
 	t := n.now + n.phase
 	if n.member {
 		if t%uint64(n.cfg.StabilizeTicks) == 0 {
@@ -205,7 +207,7 @@ func (n *Node) Step(m *Message) {
 	case MsgGetState:
 		n.onGetState(m)
 	case MsgNotify:
-		n.rectify(m.From)
+		n.onNotify(m)
 	case MsgFindSuccessor:
 		n.onFindSuccessor(m)
 	case MsgStore:

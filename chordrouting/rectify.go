@@ -3,6 +3,52 @@ package chordrouting
 // This file is RING.md's rectify, which replaces the original notified
 // and flush: the predecessor is never set to nil.
 
+// onNotify handles MsgNotify. Plain, it is RING.md's notify: the sender
+// believes it is this node's predecessor. Two hints ride on it (beyond the
+// model, to link nodes in sooner; each only triggers what the model's own
+// steps would do later):
+//
+//   - Done: the sender has just joined with this node's successor as its
+//     own, so it lies between: stabilize step 2 with it at once, instead
+//     of at the next round after the successor has learnt of it.
+//   - Peers names the sender's previous successor, which did not answer its
+//     stabilize query: if that node is this node's predecessor, it is
+//     presumed dead and the sender adopted at once, without waiting for a
+//     ping to time out. A false claim costs little: the live predecessor
+//     notifies again within a round and, being closer, is adopted again.
+func (n *Node) onNotify(m *Message) {
+	if !n.member || m.From.ID == n.self.ID {
+		return
+	}
+	if m.Done {
+		n.onJoinedHint(m.From)
+		return
+	}
+	if len(m.Peers) == 1 && n.hasPred && m.Peers[0].ID == n.pred.ID && Between(m.From.ID, n.pred.ID, n.self.ID) {
+		n.setPred(m.From)
+		return
+	}
+	n.rectify(m.From)
+}
+
+// onJoinedHint runs stabilize step 2 with a node that says it has just
+// joined right after this one, abandoning the round in flight, if it lies
+// between this node and its head.
+func (n *Node) onJoinedHint(j Peer) {
+	if len(n.succ) == 0 {
+		// A ring of one: the joiner is the whole ring's successor.
+		n.stabGen++
+		n.stabilizeStep2(j, 0)
+		return
+	}
+	if !Between(n.self.ID, j.ID, n.succ[0].ID) {
+		return
+	}
+	n.stabGen++
+	n.stabTo = ID{}
+	n.stabilizeStep2(j, n.cfg.SuccessorListLen)
+}
+
 // rectify handles a notification from `from`, which believes it is this
 // node's predecessor.
 func (n *Node) rectify(from Peer) {
@@ -49,6 +95,7 @@ func (n *Node) setPred(p Peer) {
 	}
 	old, had := n.pred, n.hasPred
 	n.pred, n.hasPred = p, true
+	defer n.linked()
 	switch {
 	case !had:
 		n.handoff(p, func(k ID) bool { return !BetweenRightIncl(p.ID, k, n.self.ID) })

@@ -60,7 +60,7 @@ func (g *grouper) next() {
 		}
 		g.lookups++
 		key := g.keys[g.pos]
-		g.n.lookup(key, nil, func(a lookupAnswer) {
+		g.n.lookup(key, nil, true, func(a lookupAnswer) {
 			if a.err != nil {
 				g.failed = append(g.failed, g.pos)
 				g.err = a.err

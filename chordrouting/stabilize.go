@@ -70,7 +70,7 @@ func (n *Node) dropHead() {
 			return
 		}
 	}
-	n.notify(n.succ[0])
+	n.sendOneWay(n.succ[0], &Message{Type: MsgNotify, Peers: []Peer{dead}})
 	n.stabilize()
 }
 

@@ -98,7 +98,20 @@
 // owner when the lookup started nor when it ended; the report breaks wrong
 // answers down into owners that had crashed and owners just after a member
 // that joined less than 10 intervals ago. Lookups whose asker crashed are
-// not counted (abandoned). The ring is then checked again, the live
+// not counted (abandoned).
+//
+// What counts as the correct owner is what a user of the ring would accept:
+// the first live member at or after the key, where a member is a node that
+// created the ring or whose Join has reported success, and the core reports
+// success only once the joiner is linked in (a node has stabilized onto it
+// and notified it), that is once lookups through the ring can reach it.
+// A joiner between its own join step and that link is a member of Zave's
+// model but owns nothing to the outside yet; its successor still answers
+// for its keys (confirmed lookups skip it). Either the owner when the
+// lookup started or the one when it ended is accepted, because a lookup
+// takes several round trips and the ring may change under it; an answer
+// naming a node that had crashed before the lookup started, or that misses
+// a node linked in before it started, is wrong. The ring is then checked again, the live
 // publishers republish once, and every record of a live publisher is
 // fetched with Get from a random live member: records_lost counts those
 // not found. records_missing_before_republish counts those that were not on
