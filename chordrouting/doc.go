@@ -110,6 +110,14 @@
 //     its notify to the new head (Peers), which then adopts it as
 //     predecessor at once if the dead node was its predecessor, instead of
 //     pinging it for another timeout.
+//   - Request timeouts are RequestTimeoutTicks or, when the measured round
+//     trips need more, a TCP retransmission timeout (smoothed round trip
+//     plus four deviations, RFC 6298) in measured ticks plus one; replies
+//     that arrive after their timeout still count as samples
+//     (timeouts.go). A tick is no unit of network time: with 100 ms ticks
+//     and round trips above 500 ms every peer was presumed dead and no
+//     ring formed. Lookups suspect a head only once a round trip has been
+//     measured.
 //   - Lookup answers leave out a head whose stabilize query is overdue
 //     (SuspectTicks, and twice the smoothed round trip), so that a crashed
 //     owner stops being named before stabilization's timeout confirms the

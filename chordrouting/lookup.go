@@ -252,7 +252,7 @@ func containsID(ids []ID, id ID) bool {
 // it. Stabilization itself still waits for the timeout.
 func (n *Node) routeList() []Peer {
 	if len(n.succ) > 1 && n.stabBusy && n.stabTo == n.succ[0].ID && n.now-n.stabSent >= uint64(n.cfg.SuspectTicks) &&
-		(n.srtt == 0 || n.clock.Now().Sub(n.stabSentAt) > 2*n.srtt) {
+		n.srtt > 0 && n.clock.Now().Sub(n.stabSentAt) > 2*n.srtt {
 		return n.succ[1:]
 	}
 	return n.succ

@@ -45,6 +45,7 @@ type Node struct {
 	stabSent   uint64 // when (tick)
 	stabSentAt time.Time
 	srtt       time.Duration // smoothed round trip of stabilize queries
+	rt         rttState      // tick length and round trips, for timeouts (timeouts.go)
 	predCheck  bool          // a ping to the predecessor is in flight
 	predCand   Peer          // the notifier to adopt if that ping times out
 	fixBusy    bool
@@ -161,6 +162,7 @@ func (n *Node) Tick() {
 		return
 	}
 	n.now++
+	n.rt.ticked(n.clock.Now())
 	n.expireRequests()
 	n.runDeferred()
 	n.linkDeadline()

@@ -1,15 +1,20 @@
 package chordrouting
 
+import "time"
+
 // pending is a request waiting for its reply.
 type pending struct {
 	id       uint64
 	to       ID
 	deadline uint64
+	sent     time.Time
 	cb       func(*Message) // nil message: timed out or could not be sent
 }
 
 // request sends m to `to` and calls cb with the reply, or with nil when no
-// reply comes within RequestTimeoutTicks (the peer is presumed dead).
+// reply comes within the timeout (timeoutTicks: RequestTimeoutTicks, or
+// longer on a network whose round trips need it; the peer is presumed
+// dead).
 // cb never runs inside request itself.
 func (n *Node) request(to Peer, m *Message, cb func(*Message)) {
 	if n.left || len(n.pending) >= n.cfg.MaxPending || to.ID == n.self.ID {
@@ -19,7 +24,7 @@ func (n *Node) request(to Peer, m *Message, cb func(*Message)) {
 	n.reqID++
 	m.ID = n.reqID
 	m.From = n.self
-	n.pending = append(n.pending, pending{id: m.ID, to: to.ID, deadline: n.now + uint64(n.cfg.RequestTimeoutTicks), cb: cb})
+	n.pending = append(n.pending, pending{id: m.ID, to: to.ID, deadline: n.now + n.timeoutTicks(), sent: n.clock.Now(), cb: cb})
 	n.tr.Send(to, m)
 }
 
@@ -62,6 +67,7 @@ func (n *Node) onReply(m *Message) {
 		if p.to != m.From.ID {
 			return
 		}
+		n.rt.sample(n.clock.Now().Sub(p.sent))
 		cb := p.cb
 		last := len(n.pending) - 1
 		n.pending[k] = n.pending[last]
@@ -70,6 +76,7 @@ func (n *Node) onReply(m *Message) {
 		cb(m)
 		return
 	}
+	n.rt.lateReply(m.ID, n.clock.Now())
 }
 
 // expireRequests fails the requests whose deadline has passed.
@@ -89,6 +96,7 @@ func (n *Node) expireRequests() {
 	n.pending = keep
 	for k := range exp {
 		cb, to := exp[k].cb, exp[k].to
+		n.rt.expired(exp[k].id, exp[k].sent)
 		exp[k] = pending{}
 		n.suspect(to)
 		cb(nil)
