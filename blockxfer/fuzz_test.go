@@ -94,6 +94,11 @@ func FuzzUnmarshalFileIndex(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(b)
+	fi.Checksums = []uint32{0xdeadbeef}
+	if b, err = fi.Marshal(); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
 	f.Add([]byte(`{"path":"/x","size":5,"manifest":"AQ=="}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		fi, err := UnmarshalFileIndex(b)
@@ -102,6 +107,9 @@ func FuzzUnmarshalFileIndex(f *testing.F) {
 		}
 		if fi.Manifest.Size() != fi.Size || fi.Path == "" {
 			t.Fatalf("accepted inconsistent index %+v", fi)
+		}
+		if fi.Checksums != nil && len(fi.Checksums) != fi.Manifest.NumBlocks() {
+			t.Fatalf("accepted %d checksums for %d blocks", len(fi.Checksums), fi.Manifest.NumBlocks())
 		}
 	})
 }

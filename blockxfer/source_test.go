@@ -4,6 +4,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -24,7 +26,8 @@ func TestFileIndexSurvivesRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !back.Root().Equals(fi.Root()) || back.Path != fi.Path || !back.ModTime.Equal(fi.ModTime) {
+	if !back.Root().Equals(fi.Root()) || back.Path != fi.Path || !back.ModTime.Equal(fi.ModTime) ||
+		len(fi.Checksums) != 3 || !slices.Equal(back.Checksums, fi.Checksums) {
 		t.Fatalf("restored %+v, want %+v", back, fi)
 	}
 	fs := NewFileSource(nil)
@@ -99,5 +102,85 @@ func TestFetchOverwriteAndDuplicateProviders(t *testing.T) {
 	checkFile(t, out, data)
 	if len(res.Peers) != 1 || done != 1 || last.BytesTotal != int64(len(data)) || last.BlocksDone != 3 {
 		t.Fatalf("peers %v, done events %d, last %+v", res.Peers, done, last)
+	}
+}
+
+// TestReadBlockRechecksEachBlock flips one byte of a shared file, keeping
+// its size and mtime, and checks that the block is refused both with the
+// index's CRC-32C checksums and, for an index without them, with SHA-256.
+func TestReadBlockRechecksEachBlock(t *testing.T) {
+	for _, withCRC := range []bool{true, false} {
+		t.Run(map[bool]string{true: "crc32c", false: "sha256"}[withCRC], func(t *testing.T) {
+			dir := t.TempDir()
+			src, data := randomFile(t, dir, "src", 3*BlockSize, 21)
+			fi, err := IndexFile(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(fi.Checksums) != 3 {
+				t.Fatalf("index has %d checksums, want 3", len(fi.Checksums))
+			}
+			if !withCRC {
+				fi.Checksums = nil
+			}
+			var reports []Changed
+			fs := NewFileSource(func(c Changed) { reports = append(reports, c) })
+			root := fs.Add(fi)
+			buf := make([]byte, BlockSize)
+			if n, err := fs.ReadBlock(root, 1, buf); err != nil || string(buf[:n]) != string(data[BlockSize:2*BlockSize]) {
+				t.Fatalf("intact block: %d bytes, %v", n, err)
+			}
+			st, err := os.Stat(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data[2*BlockSize+100] ^= 1
+			if err := os.WriteFile(src, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chtimes(src, st.ModTime(), st.ModTime()); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := fs.ReadBlock(root, 0, buf); err != nil {
+				t.Fatalf("unchanged block 0: %v", err)
+			}
+			if _, err := fs.ReadBlock(root, 2, buf); !errors.Is(err, ErrChanged) {
+				t.Fatalf("changed block 2: %v, want ErrChanged", err)
+			}
+			if _, err := fs.ReadBlock(root, 0, buf); !errors.Is(err, ErrChanged) {
+				t.Fatalf("block 0 of a stale file: %v, want ErrChanged", err)
+			}
+			if len(reports) != 1 || reports[0].Root != root {
+				t.Fatalf("reports %+v, want one for %s", reports, root)
+			}
+		})
+	}
+}
+
+// TestFileIndexWithoutChecksums restores an index stored before checksums
+// existed: it has none and is served with the SHA-256 re-check.
+func TestFileIndexWithoutChecksums(t *testing.T) {
+	dir := t.TempDir()
+	src, data := randomFile(t, dir, "src", BlockSize+9, 22)
+	fi, err := IndexFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi.Checksums = nil
+	stored, err := fi.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(stored), "crc32c") {
+		t.Fatalf("index without checksums stored them: %s", stored)
+	}
+	back, err := UnmarshalFileIndex(stored)
+	if err != nil || back.Checksums != nil {
+		t.Fatalf("restored %+v, %v; want no checksums", back.Checksums, err)
+	}
+	fs := NewFileSource(nil)
+	buf := make([]byte, BlockSize)
+	if n, err := fs.ReadBlock(fs.Add(back), 1, buf); err != nil || string(buf[:n]) != string(data[BlockSize:]) {
+		t.Fatalf("block 1: %d bytes, %v", n, err)
 	}
 }
