@@ -84,6 +84,12 @@ type Config struct {
 	// the value itself as identity, version 0 and no expiry (tests and
 	// tools only; the daemon sets the keyword validator).
 	Validator Validator
+	// AdmitFinger, if set, is asked before a peer becomes a finger, with
+	// the fingers it would join; false passes it over for the next node
+	// after it (diversity.go). The libp2p adapter limits fingers per IP
+	// and subnet with it (p2p.Transport.AdmitFinger). nil admits every
+	// peer (simulator, tests).
+	AdmitFinger func(candidate Peer, fingers []Peer) bool
 	// MaxValueSize caps one value in bytes. 8 KiB: a signed record is well
 	// under 1 KiB; this leaves room without letting a peer fill memory.
 	MaxValueSize int

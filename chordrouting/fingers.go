@@ -60,7 +60,9 @@ func (n *Node) fixFinger(i int) {
 		if a.err != nil || len(a.owners) == 0 || !n.member {
 			return
 		}
-		n.setFinger(start, end, a.owners[0])
+		if o, ok := n.fingerCandidate(start, end, a.owners); ok { // diversity.go
+			n.setFinger(start, end, o)
+		}
 	})
 }
 

@@ -75,6 +75,9 @@ func (n *Node) lookup(key ID, via []Peer, confirm bool, done func(lookupAnswer))
 		}
 		op.cands = n.closestPreceding(key, maxCandidates, make([]Peer, 0, 4))
 	default:
+		if n.crossCheck(key, confirm, done) {
+			return // a client asks two entry points (crosscheck.go)
+		}
 		op.cands = appendPeers(op.cands, n.entry, n.self.ID)
 	}
 	n.lookupStep(op)

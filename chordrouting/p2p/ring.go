@@ -67,6 +67,9 @@ func New(h host.Host, cfg cr.Config, st cr.Storage, opt Options) (*Ring, error) 
 	if err != nil {
 		return nil, err
 	}
+	if cfg.AdmitFinger == nil {
+		cfg.AdmitFinger = tr.AdmitFinger // fingers limited per IP and subnet
+	}
 	n, err := cr.NewNode(tr.Self(), cfg, tr, st, opt.Clock, opt.Rand)
 	if err != nil {
 		return nil, fmt.Errorf("chordrouting/p2p: %w", err)

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -159,6 +160,41 @@ func startVictim(t testing.TB, o nodeOpts) *node {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// startRing starts an honest ring of n nodes (the first is the victim
+// the others join through) and waits until every node's predecessor and
+// successor are the right ones.
+func startRing(t testing.TB, o nodeOpts, n int) []*node {
+	t.Helper()
+	nodes := []*node{startVictim(t, o)}
+	for len(nodes) < n {
+		nd := startNode(t, o)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := nd.ring.JoinVia(ctx, []peer.AddrInfo{infoOf(nodes[0].h)})
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodes = append(nodes, nd)
+	}
+	ids := make([]cr.ID, n)
+	for i, nd := range nodes {
+		ids[i] = nd.ring.Self().ID
+	}
+	slices.SortFunc(ids, func(a, b cr.ID) int { return bytes.Compare(a[:], b[:]) })
+	poll(t, "ring of "+fmt.Sprint(n)+" stable", 20*time.Second, func() error {
+		for _, nd := range nodes {
+			st := nd.ring.Runner.State()
+			k := slices.Index(ids, st.Self.ID)
+			succ, pred := ids[(k+1)%n], ids[(k+n-1)%n]
+			if len(st.Successors) == 0 || st.Successors[0].ID != succ || st.Predecessor == nil || st.Predecessor.ID != pred {
+				return fmt.Errorf("node %d not linked yet", k)
+			}
+		}
+		return nil
+	})
+	return nodes
 }
 
 // startClient starts an honest client of the ring with these entry points,
