@@ -16,7 +16,8 @@
 //
 // The exchange itself is written as functions over an io.Reader/io.Writer
 // (WriteMessage, ReadMessage, RoundTrip, Serve), tested over net.Pipe and
-// fuzzed (FuzzDecodeMessage); the Transport only adds streams.
+// fuzzed (FuzzDecodeMessage, FuzzReadMessage, FuzzServe); the Transport
+// only adds streams.
 //
 // # Transport duties
 //
@@ -75,6 +76,13 @@
 //	err = r.SetEntryPoints(ctx, infos)   // client mode (never a lookup target)
 //	r.Runner.Put / Get / Lookup / State  // the ring API
 //	err = r.Close(true)                  // graceful leave, handoff drained
+//
+// New also sets the ring's Config.AdmitFinger, unless given, to
+// Transport.AdmitFinger: at most MaxFingersPerIP fingers per IP and
+// MaxFingersPerSubnet per /24 or /48 (the AddrGroup of the peer's
+// connections, else of its known addresses), so that one operator's
+// addresses cannot fill the finger table. Callers that build the Node
+// themselves should set it the same way.
 //
 // JoinVia and SetEntryPoints add the given addresses to the peerstore.
 // Callers that run their own loop can use NewTransport and Transport.Start
