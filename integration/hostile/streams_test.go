@@ -65,12 +65,16 @@ func waitAllEnded(t testing.TB, what string, held []network.Stream, limit time.D
 
 // TestSlowloris: one attacker opens twice the per-peer cap of streams on
 // both protocols, starts a frame on each and goes idle. The victim keeps
-// at most its per-peer caps, ends every held stream at its deadline, and
-// honest searches and downloads work meanwhile.
+// at most its per-peer caps, ends every held stream at its deadline (ring
+// streams at the 2 s header deadline), and honest searches and downloads
+// work meanwhile.
 func TestSlowloris(t *testing.T) {
 	t.Parallel()
 	o := defaultOpts(t)
 	o.server.IdleTimeout = 2 * time.Second
+	// The default stream deadline, so that the header deadline (2 s) is
+	// what ends the idle ring streams.
+	o.transport.RequestTimeout, o.transport.ReplyTimeout = 10*time.Second, 5*time.Second
 	v := startVictim(t, o)
 	v.share(t, "honest slowloris target track.wav", 700<<10)
 	cl := startClient(t, infoOf(v.h))
@@ -90,7 +94,9 @@ func TestSlowloris(t *testing.T) {
 		t.Errorf("blockxfer: %d idle streams held, cap %d", len(blocks), o.server.MaxStreamsPerPeer)
 	}
 	hc.round(t, cl, v) // while the streams are held
-	waitAllEnded(t, "ring", ring, o.transport.RequestTimeout+3*time.Second)
+	// Half a length prefix never completes: the ring ends such a stream at
+	// its header deadline, long before RequestTimeout.
+	waitAllEnded(t, "ring", ring, o.transport.HeaderTimeout+2*time.Second)
 	waitAllEnded(t, "blockxfer", blocks, o.server.IdleTimeout+3*time.Second)
 	hc.round(t, cl, v)
 	hc.requireAllOK(t)
