@@ -48,6 +48,7 @@ type Node struct {
 	rt         rttState      // tick length and round trips, for timeouts (timeouts.go)
 	predCheck  bool          // a ping to the predecessor is in flight
 	predCand   Peer          // the notifier to adopt if that ping times out
+	hintBusy   bool          // a joined hint's state query is in flight (rectify.go)
 	fixBusy    bool
 	fingerNext int
 	joinOp     *joinOp

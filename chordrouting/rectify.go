@@ -14,8 +14,10 @@ package chordrouting
 //   - Peers names the sender's previous successor, which did not answer its
 //     stabilize query: if that node is this node's predecessor, it is
 //     presumed dead and the sender adopted at once, without waiting for a
-//     ping to time out. A false claim costs little: the live predecessor
-//     notifies again within a round and, being closer, is adopted again.
+//     ping to time out. The old predecessor is pinged all the same and
+//     adopted again if it answers, so a false claim (a hostile peer, a
+//     slow link) lasts one round trip; the live predecessor's own next
+//     notify would also win, being closer.
 func (n *Node) onNotify(m *Message) {
 	if !n.member || m.From.ID == n.self.ID {
 		return
@@ -24,29 +26,49 @@ func (n *Node) onNotify(m *Message) {
 		n.onJoinedHint(m.From)
 		return
 	}
-	if len(m.Peers) == 1 && n.hasPred && m.Peers[0].ID == n.pred.ID && Between(m.From.ID, n.pred.ID, n.self.ID) {
-		n.setPred(m.From)
+	if len(m.Peers) == 1 && n.hasPred && !n.predCheck && m.Peers[0].ID == n.pred.ID && Between(m.From.ID, n.pred.ID, n.self.ID) {
+		n.adoptOverDead(m.From)
 		return
 	}
 	n.rectify(m.From)
 }
 
+// adoptOverDead adopts p as predecessor because p says the current one is
+// dead, and pings the current one all the same: if it answers, the claim
+// was false (or the network slow) and it is the predecessor again.
+func (n *Node) adoptOverDead(p Peer) {
+	old := n.pred
+	n.setPred(p)
+	n.predCheck = true
+	n.request(old, &Message{Type: MsgPing}, func(m *Message) {
+		n.predCheck = false
+		if m != nil && m.Type == MsgPong && n.member && n.hasPred && n.pred.ID == p.ID {
+			n.setPred(old)
+		}
+	})
+}
+
 // onJoinedHint runs stabilize step 2 with a node that says it has just
-// joined right after this one, abandoning the round in flight, if it lies
-// between this node and its head.
+// joined right after this one, if it lies between this node and its head
+// (in a ring of one, every other node does): ask it for its list, and
+// adopt it as head with that list if it still lies between when the answer
+// comes. It runs beside the stabilize rounds, which check that their
+// answers are still current, and one at a time, so that hints (hostile
+// ones too) can neither abandon nor delay the regular rounds.
 func (n *Node) onJoinedHint(j Peer) {
-	if len(n.succ) == 0 {
-		// A ring of one: the joiner is the whole ring's successor.
-		n.stabGen++
-		n.stabilizeStep2(j, 0)
+	between := func() bool { return len(n.succ) == 0 || Between(n.self.ID, j.ID, n.succ[0].ID) }
+	if n.hintBusy || !between() {
 		return
 	}
-	if !Between(n.self.ID, j.ID, n.succ[0].ID) {
-		return
-	}
-	n.stabGen++
-	n.stabTo = ID{}
-	n.stabilizeStep2(j, n.cfg.SuccessorListLen)
+	n.hintBusy = true
+	n.request(j, &Message{Type: MsgGetState}, func(m *Message) {
+		n.hintBusy = false
+		if m == nil || m.Type != MsgState || !n.member || !between() {
+			return
+		}
+		n.setList(j, m.Peers)
+		n.notify(j)
+	})
 }
 
 // rectify handles a notification from `from`, which believes it is this

@@ -1,0 +1,179 @@
+package chordrouting
+
+import (
+	"math/rand/v2"
+	"sort"
+	"testing"
+	"time"
+)
+
+// ringIndex returns the position of the owner of key in nodes sorted by ID.
+func ringIndex(nodes []*Node, key ID) int {
+	n := len(nodes)
+	return sort.Search(n, func(j int) bool { return !nodes[j].self.ID.Less(key) }) % n
+}
+
+// sortedStaticRing is staticRing with the nodes in ID order.
+func sortedStaticRing(t *testing.T, n int, seed uint64) (*pumpNet, []*Node) {
+	net, nodes := staticRing(t, n, seed)
+	sort.Slice(nodes, func(i, j int) bool { return nodes[i].self.ID.Less(nodes[j].self.ID) })
+	return net, nodes
+}
+
+// lookupTicking runs a lookup to the end, ticking every node in net
+// between message rounds (timeouts need ticks), at most 50 ticks.
+func lookupTicking(t *testing.T, net *pumpNet, from *Node, key ID) LookupResult {
+	t.Helper()
+	var got *LookupResult
+	from.Lookup(key, func(r LookupResult) { got = &r })
+	for tick := 0; got == nil && tick < 50; tick++ {
+		net.run()
+		if got != nil {
+			break
+		}
+		for _, nd := range net.nodes {
+			nd.Tick()
+		}
+	}
+	if got == nil {
+		t.Fatalf("lookup of %s did not end within 50 ticks", key.Short())
+	}
+	return *got
+}
+
+// A lookup confirms the owner with the owner itself: an owner that crashed
+// (its neighbours have not noticed yet) is skipped for its successor.
+func TestLookupSkipsCrashedOwner(t *testing.T) {
+	net, nodes := sortedStaticRing(t, 64, 7)
+	rng := rand.New(rand.NewPCG(7, 1))
+	t.Logf("seed 7")
+	for range 20 {
+		o := rng.IntN(len(nodes))
+		key := nodes[o].self.ID
+		delete(net.nodes, nodes[o].self.Addr)
+		from := nodes[(o+len(nodes)/2)%len(nodes)]
+		got := lookupTicking(t, net, from, key)
+		want := nodes[(o+1)%len(nodes)].self
+		if got.Err != nil || got.Successors[0].ID != want.ID {
+			t.Fatalf("lookup of a crashed owner's key: %+v, want its successor %s", got, want.ID.Short())
+		}
+		net.nodes[nodes[o].self.Addr] = nodes[o]
+	}
+}
+
+// When the key's predecessor crashed, every node names it as its closest
+// preceding node; the lookup must still end at the owner, in few hops
+// (it used to walk back through every node that named it, to the hop limit).
+func TestLookupRoutesAroundCrashedPredecessor(t *testing.T) {
+	net, nodes := sortedStaticRing(t, 256, 8)
+	rng := rand.New(rand.NewPCG(8, 1))
+	t.Logf("seed 8")
+	for range 20 {
+		o := rng.IntN(len(nodes))
+		p := (o + len(nodes) - 1) % len(nodes)
+		key := nodes[o].self.ID
+		delete(net.nodes, nodes[p].self.Addr)
+		from := nodes[(o+len(nodes)/2)%len(nodes)]
+		got := lookupTicking(t, net, from, key)
+		if got.Err != nil || got.Successors[0].ID != nodes[o].self.ID || got.Hops > 12 {
+			t.Fatalf("lookup with a crashed predecessor: %v, %d hops, owner %v; want %s in at most 12 hops",
+				got.Err, got.Hops, got.Successors, nodes[o].self.ID.Short())
+		}
+		net.nodes[nodes[p].self.Addr] = nodes[p]
+	}
+}
+
+// A node that joined in front of the owner and notified it is found
+// through the owner, though no other node knows it yet.
+func TestLookupStepsBackToJoiner(t *testing.T) {
+	net, nodes := sortedStaticRing(t, 64, 9)
+	t.Logf("seed 9")
+	o, p := nodes[10], nodes[9]
+	// A joiner halfway between p and o, linked in by p's notify only.
+	var id ID
+	d := o.self.ID.Sub(p.self.ID)
+	for k := range d {
+		id[k] = d[k] >> 1
+		if k > 0 {
+			id[k] |= d[k-1] << 7
+		}
+	}
+	id = addIDs(p.self.ID, id)
+	j, err := NewNode(Peer{ID: id, Addr: "joiner"}, DefaultConfig(), pumpTransport{net}, NewMemStorage(), &fakeClock{now: time.Unix(0, 0)}, rand.New(rand.NewPCG(9, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	net.nodes["joiner"] = j
+	j.member = true
+	j.pred, j.hasPred = p.self, true
+	j.succ = append([]Peer{o.self}, o.succ[:len(o.succ)-1]...)
+	o.pred = j.self
+	got := lookupTicking(t, net, nodes[40], id)
+	if got.Err != nil || got.Successors[0].ID != id {
+		t.Fatalf("lookup of the joiner's ID: %v %v, want the joiner %s", got.Err, got.Successors, id.Short())
+	}
+}
+
+func addIDs(a, b ID) ID {
+	var out ID
+	carry := 0
+	for k := len(a) - 1; k >= 0; k-- {
+		s := int(a[k]) + int(b[k]) + carry
+		out[k], carry = byte(s), s>>8
+	}
+	return out
+}
+
+// Join reports success only once the joiner is linked in: its predecessor
+// lists it as successor. The joined hint makes that happen within round
+// trips, without waiting for a tick.
+func TestJoinDoneOnceLinked(t *testing.T) {
+	net, nodes := sortedStaticRing(t, 32, 10)
+	t.Logf("seed 10")
+	for k := 0; k < 8; k++ {
+		var id ID
+		id[0], id[1], id[31] = byte(37*k+5), byte(k), 1
+		j, err := NewNode(Peer{ID: id, Addr: "j" + string(rune('a'+k))}, DefaultConfig(), pumpTransport{net}, NewMemStorage(), &fakeClock{now: time.Unix(0, 0)}, rand.New(rand.NewPCG(10, uint64(k))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		net.nodes[j.self.Addr] = j
+		pred := nodes[(ringIndex(nodes, id)+len(nodes)-1)%len(nodes)]
+		done, linked := false, false
+		j.Join([]Peer{nodes[(k*7)%len(nodes)].self}, func(err error) {
+			if err != nil {
+				t.Fatalf("join: %v", err)
+			}
+			done = true
+			linked = len(pred.succ) > 0 && pred.succ[0].ID == id
+		})
+		net.run() // no ticks
+		if !done || !linked {
+			t.Fatalf("joiner %s: join done %v, predecessor %s links it %v (its list %v)", id.Short(), done, pred.self.ID.Short(), linked, pred.succ)
+		}
+		nodes = append(nodes, j)
+		sort.Slice(nodes, func(a, b int) bool { return nodes[a].self.ID.Less(nodes[b].self.ID) })
+	}
+}
+
+// A notify naming the receiver's predecessor as dead makes the notifier
+// the predecessor at once; if the old one answers the ping, it is the
+// predecessor again.
+func TestNotifyNamingDeadPredecessor(t *testing.T) {
+	net, nodes := sortedStaticRing(t, 16, 11)
+	t.Logf("seed 11")
+	s, q, p := nodes[5], nodes[4], nodes[3]
+	delete(net.nodes, q.self.Addr)
+	s.Step(&Message{Type: MsgNotify, From: p.self, Peers: []Peer{q.self}})
+	if s.pred.ID != p.self.ID {
+		t.Fatalf("predecessor %s after the dead notice, want the notifier %s", s.pred.ID.Short(), p.self.ID.Short())
+	}
+	// A false notice: the old predecessor answers and is adopted again.
+	net.nodes[q.self.Addr] = q
+	s.pred = q.self
+	s.Step(&Message{Type: MsgNotify, From: p.self, Peers: []Peer{q.self}})
+	net.run()
+	if s.pred.ID != q.self.ID {
+		t.Fatalf("predecessor %s after a false dead notice, want the live %s back", s.pred.ID.Short(), q.self.ID.Short())
+	}
+}
