@@ -111,9 +111,11 @@
 // (EventPeerDropped with Bad), and its queued blocks go back to the pool.
 // A provider whose stream fails or that answers NOT_FOUND/CHANGED is
 // dropped likewise. Reading the next answer overlaps verifying and writing
-// the previous ones (a sink goroutine per provider, sinkDepth+1 buffers,
-// reserved with the resource manager like the server's). Memory is thus
-// at most MaxPeers×1 MiB whatever the file size.
+// the previous ones: two sink workers per provider hash and write blocks
+// in parallel (one can hash while the other copies into the page cache),
+// with sinkBuffers (5) buffers per provider, reserved with the resource
+// manager like the server's. Memory is thus at most MaxPeers×1.25 MiB
+// whatever the file size.
 //
 // # Resume and atomic output
 //

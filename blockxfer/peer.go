@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
@@ -58,9 +59,9 @@ func (f *fetch) runPeer(ctx context.Context, info peer.AddrInfo, pr *PeerResult)
 	}
 }
 
-// clientStreamMemory is what a fetching stream holds: the sink's buffers
-// and the one being filled.
-const clientStreamMemory = (sinkDepth + 1) * MaxBlockResponseSize
+// clientStreamMemory is what a fetching stream holds: the buffers queued
+// for or held by its sink workers and the one being filled.
+const clientStreamMemory = sinkBuffers * MaxBlockResponseSize
 
 // reserve attaches a fetching stream to the service and reserves its
 // buffers with the resource manager.
@@ -142,10 +143,17 @@ func (f *fetch) getManifest(ctx context.Context, conn *clientConn) error {
 // its BlockTimeout.
 const recheckInterval = 200 * time.Millisecond
 
-// sinkDepth is how many answered blocks of one provider may wait for
-// verification and writing while the next ones are read: reading overlaps
-// hashing and disk writes, with memory bounded to sinkDepth+1 blocks.
-const sinkDepth = 3
+// sinkWorkers goroutines per provider verify and write its answered
+// blocks while the next ones are read. Hashing and the copy into the page
+// cache are the fetch's largest costs, so two workers let them run on two
+// cores (one hashes while the other writes) instead of one goroutine
+// limiting the whole download.
+const sinkWorkers = 2
+
+// sinkBuffers bounds a provider's memory: one buffer being filled, one
+// held by each sink worker, and the rest queued for the workers, so reading
+// never waits for a worker that is briefly descheduled.
+const sinkBuffers = sinkWorkers + 3
 
 // answer is a received block on its way to verification.
 type answer struct {
@@ -155,30 +163,53 @@ type answer struct {
 }
 
 // fetchBlocks keeps the provider's window of requests full and hands each
-// answer to a sink goroutine that verifies and writes it.
+// answer to the sink workers, which verify and write it.
 func (f *fetch) fetchBlocks(ctx context.Context, conn *clientConn, ps *peerSched) error {
-	k := &sinkState{free: make(chan []byte, sinkDepth+1), answers: make(chan answer, sinkDepth),
-		failed: make(chan struct{}), ended: make(chan struct{})}
-	for range sinkDepth + 1 {
+	k := &sinkState{free: make(chan []byte, sinkBuffers), answers: make(chan answer, sinkBuffers-1),
+		failed: make(chan struct{})}
+	for range sinkBuffers {
 		k.free <- make([]byte, MaxBlockResponseSize)
 	}
-	go f.sink(ctx, ps, k)
+	k.wg.Add(sinkWorkers)
+	for range sinkWorkers {
+		go f.sink(ctx, ps, k)
+	}
 	err := f.receiveLoop(ctx, conn, ps, k)
 	close(k.answers)
-	<-k.ended
+	k.wg.Wait()
 	if k.err != nil {
 		return k.err
 	}
 	return err
 }
 
-// sinkState connects a provider's receive loop and its sink.
+// sinkState connects a provider's receive loop and its sink workers.
 type sinkState struct {
 	free    chan []byte
 	answers chan answer
-	failed  chan struct{} // closed when the sink found a bad block; err is set
-	ended   chan struct{} // closed when the sink has returned
+	wg      sync.WaitGroup // the workers
+	mu      sync.Mutex     // guards err
+	failed  chan struct{}  // closed when a worker found a bad block; err is set
 	err     error
+}
+
+// fail records the first error and tells the receive loop to stop.
+func (k *sinkState) fail(err error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.err == nil {
+		k.err = err
+		close(k.failed)
+	}
+}
+
+func (k *sinkState) failing() bool {
+	select {
+	case <-k.failed:
+		return true
+	default:
+		return false
+	}
 }
 
 func (f *fetch) receiveLoop(ctx context.Context, conn *clientConn, ps *peerSched, k *sinkState) error {
@@ -237,15 +268,14 @@ func (f *fetch) receiveLoop(ctx context.Context, conn *clientConn, ps *peerSched
 	}
 }
 
-// sink verifies and writes answers in order until answers is closed. After
-// a bad block it only returns buffers.
+// sink verifies and writes answers until answers is closed. After a bad
+// block (from any worker) it only returns buffers.
 func (f *fetch) sink(ctx context.Context, ps *peerSched, k *sinkState) {
-	defer close(k.ended)
+	defer k.wg.Done()
 	for a := range k.answers {
-		if k.err == nil && ctx.Err() == nil {
+		if !k.failing() && ctx.Err() == nil {
 			if err := f.store(ps, a); err != nil {
-				k.err = err
-				close(k.failed)
+				k.fail(err)
 			}
 		}
 		k.free <- a.buf
