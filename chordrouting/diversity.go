@@ -12,7 +12,8 @@ package chordrouting
 // lookup's owners (the owner of start, then its successors): the first
 // one Config.AdmitFinger admits, judged against the fingers held outside
 // that interval (those inside are the entries it replaces). ok is false
-// when none is admitted: the finger stays as it was.
+// when none is admitted; the interval's entries are then dropped too, so
+// that a finger admitted before (its group had room then) does not stay.
 func (n *Node) fingerCandidate(start, end ID, owners []Peer) (Peer, bool) {
 	if len(owners) == 0 {
 		return Peer{}, false
@@ -33,6 +34,9 @@ func (n *Node) fingerCandidate(start, end ID, owners []Peer) (Peer, bool) {
 		if n.cfg.AdmitFinger(o, held) {
 			return o, true
 		}
+	}
+	if len(held) < len(n.fingers) {
+		n.fingers = append(n.fingers[:0], held...) // held keeps ring order
 	}
 	return Peer{}, false
 }
