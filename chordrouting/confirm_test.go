@@ -177,3 +177,36 @@ func TestNotifyNamingDeadPredecessor(t *testing.T) {
 		t.Fatalf("predecessor %s after a false dead notice, want the live %s back", s.pred.ID.Short(), q.self.ID.Short())
 	}
 }
+
+// A join whose entry point refuses at once (joined but not yet linked in
+// itself, as while a ring forms) pauses between attempts instead of using
+// them all up within a round trip, and succeeds once the entry point is
+// linked in.
+func TestJoinWaitsForEntryPoint(t *testing.T) {
+	net, nodes := sortedStaticRing(t, 16, 12)
+	t.Logf("seed 12")
+	v := nodes[0]
+	pred := v.pred
+	v.hasPred = false // refuses lookups: "not yet integrated"
+	j, err := NewNode(Peer{ID: HashID([]byte("joiner")), Addr: "joiner"}, DefaultConfig(), pumpTransport{net}, NewMemStorage(), &fakeClock{now: time.Unix(0, 0)}, rand.New(rand.NewPCG(12, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	net.nodes["joiner"] = j
+	var res error
+	done := false
+	j.Join([]Peer{v.self}, func(err error) { done, res = true, err })
+	for tick := 0; !done && tick < 30; tick++ {
+		net.run()
+		if tick == 3 {
+			v.pred, v.hasPred = pred, true
+		}
+		for _, nd := range net.nodes {
+			nd.Tick()
+		}
+	}
+	net.run()
+	if !done || res != nil {
+		t.Fatalf("join through an entry point linked in after 3 ticks: done %v, %v", done, res)
+	}
+}

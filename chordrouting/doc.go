@@ -101,6 +101,10 @@
 //     crashed owners, missed joiners, and lookups whose key's predecessor
 //     was dead or not yet linked in wandered back through every node that
 //     named it until the hop limit.
+//   - Join attempts are a tick apart more each time (1, 2, 3, ... ticks):
+//     while a ring forms an entry point may refuse at once (its own
+//     neighbours are not yet linked in), and immediate retries used up
+//     every attempt within a few round trips.
 //   - A joiner's Join reports success once it is linked in (it has a
 //     predecessor), not when it has adopted its successor list; the joiner
 //     sends its successor's predecessor a joined hint (MsgNotify with

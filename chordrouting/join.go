@@ -8,6 +8,7 @@ type joinOp struct {
 	attempts int
 	dead     []ID   // predecessors stepped back to that did not answer
 	linkBy   uint64 // tick by which the join reports success even if not yet linked in
+	retryAt  uint64 // tick of the next attempt (0: none scheduled)
 	done     func(error)
 }
 
@@ -141,20 +142,29 @@ func (n *Node) linked() {
 	}
 }
 
-// linkDeadline ends a join that has waited long enough to be linked in.
-func (n *Node) linkDeadline() {
+// joinTick starts a join attempt that is due, and ends a join that has
+// waited long enough to be linked in.
+func (n *Node) joinTick() {
+	if op := n.joinOp; op != nil && op.retryAt > 0 && n.now >= op.retryAt {
+		op.retryAt = 0
+		n.joinAttempt(op)
+	}
 	if op := n.linking; op != nil && n.now >= op.linkBy {
 		n.linking = nil
 		op.done(nil)
 	}
 }
 
-// joinRetry tries again or gives up.
+// joinRetry tries again after a pause, or gives up. The pause grows by a
+// tick per attempt: an attempt refused at once (the entry point's
+// neighbours are joining themselves and not yet linked in) would
+// otherwise use up every attempt within a few round trips, while the ring
+// forms around it.
 func (n *Node) joinRetry(op *joinOp, err error) {
 	if n.left || op.attempts >= n.cfg.JoinAttempts {
 		n.joinOp = nil
 		op.done(fmt.Errorf("chordrouting: join after %d attempts: %w", op.attempts, err))
 		return
 	}
-	n.joinAttempt(op)
+	op.retryAt = n.now + uint64(op.attempts)
 }

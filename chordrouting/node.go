@@ -166,7 +166,7 @@ func (n *Node) Tick() {
 	n.rt.ticked(n.clock.Now())
 	n.expireRequests()
 	n.runDeferred()
-	n.linkDeadline()
+	n.joinTick()
 	t := n.now + n.phase
 	if n.member {
 		if t%uint64(n.cfg.StabilizeTicks) == 0 {
