@@ -113,36 +113,41 @@ type Config struct {
 	MaxPending int
 
 	// OneHop turns on the membership table and its dissemination (issue
-	// 10): lookups first ask the member the table names as the key's
-	// predecessor, which answers in one hop when the table is fresh;
-	// fingers and successor lists stay the fallback, so correctness never
-	// depends on the table. Off by default: measured in kwnode sim it
-	// gives 1.98 mean hops at 10,000 nodes (5.94 without) and 0 failed
-	// lookups after 50% failures, but tables built while a ring forms in
-	// seconds are incomplete (27% one-hop lookups there; 99.95% on a
-	// settled ring of 300), the in-process simulator's memory grows with
-	// N² (6.5 GiB at 10,000 nodes, over the ring's 2 GiB budget), failed
-	// lookups under churn 3 at 500 nodes rose from 0.86% to 1.6%, and the
-	// libp2p codec does not carry MsgMembership yet.
+	// 10): a lookup asks the key's owner as the table names it for its
+	// state, one round trip when the entry is fresh; fingers and successor
+	// lists stay the fallback, so correctness never depends on the table.
+	// Off by default; see doc.go ("One-hop routing") for the measured
+	// figures and what is missing.
 	OneHop bool
 	// QuarantineTicks is how long a joiner must stay before its successor
-	// announces it to the ring. 50: five seconds at 100 ms ticks keeps
-	// the shortest-lived peers out of everyone's table.
+	// announces it to the ring. 50: 50 s at the daemon's one-second tick
+	// keeps the shortest sessions (about 15% of Kad's are shorter) out of
+	// everyone's table, while lookups still reach a quarantined owner in
+	// one hop through its predecessor's successor list.
 	QuarantineTicks int
 	// DisseminateTicks is the interval at which membership events are
-	// batched and sent (EDRA's Theta). 10: one second at 100 ms ticks;
-	// an event reaches every member within about log2(N) intervals.
+	// batched and sent (EDRA's Theta). 2: an event reaches every member
+	// within about log2(N) intervals (28 s at 10,000 nodes with one-second
+	// ticks, 14 s on average), and a node sends at most log2(N) messages
+	// per interval, about 1.5 per second at 10,000 nodes and 1 h sessions.
 	DisseminateTicks int
-	// AntiEntropyTicks is the interval between pulls of a small random
-	// page of a random member's table, which repair what dissemination
-	// missed (EDRA's fan-out follows each node's own table, so tables built
-	// while the ring formed leave holes). 20: two seconds at 100 ms ticks,
-	// a 64-entry page (about 2.5 KB), about 10 kbit/s per node; at 300
-	// nodes the tables are complete within two minutes of forming.
+	// AntiEntropyTicks is the interval between digest comparisons of one
+	// range of the table (63 entries) with a random member, which repair
+	// what dissemination missed (a forwarder that crashed with events
+	// queued, tables that disagreed while the ring formed); while ranges
+	// differ the comparison walks on to the next range. 30: a comparison
+	// of agreeing tables costs two messages of about 200 B, so 30 s keeps
+	// it under 0.1 kbit/s.
 	AntiEntropyTicks int
-	// MaxTableSize caps the membership table's entries. 1<<20: a million
-	// members at about 100 B each (a 32-byte ID and an address).
+	// MaxTableSize caps the membership table's entries; above it the table
+	// thins like Accordion (it keeps the members near this node and a
+	// sample that thins with distance). 1<<20: a million members, about
+	// 150 MB with libp2p peer IDs.
 	MaxTableSize int
+	// Directory, when set, is shared by the membership tables of several
+	// nodes (a simulator running them on one goroutine), which then cost 4
+	// bytes per entry instead of a Peer each. nil: the node keeps its own.
+	Directory *Directory
 }
 
 // DefaultConfig returns the values documented on Config's fields.
@@ -171,8 +176,8 @@ func DefaultConfig() Config {
 		MaxPending:            4096,
 		OneHop:                false,
 		QuarantineTicks:       50,
-		DisseminateTicks:      10,
-		AntiEntropyTicks:      20,
+		DisseminateTicks:      2,
+		AntiEntropyTicks:      30,
 		MaxTableSize:          1 << 20,
 	}
 }

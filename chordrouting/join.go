@@ -119,12 +119,7 @@ func (n *Node) joinDone(op *joinOp, s Peer, m *Message) {
 	case !m.HasPred && len(m.Peers) == 0:
 		n.sendOneWay(s, &Message{Type: MsgNotify, Done: true}) // a ring of one
 	}
-	if n.cfg.OneHop {
-		// Events announced while this node was being announced itself
-		// reach its successor, not it: pull again once they have spread.
-		n.repullAt = repullSchedule
-		n.pullTable(s, ID{}, n.cfg.MaxTableSize/maxMembersPerMessage+2)
-	}
+	n.oneHopJoined(s)
 	if n.hasPred {
 		op.done(nil)
 		return

@@ -62,6 +62,9 @@ func (n *Node) lookup(key ID, via []Peer, confirm bool, done func(lookupAnswer))
 			n.lookupFound(op, append([]Peer(nil), owners...), lo)
 			return
 		}
+		if n.oneHopStart(op) {
+			return // straight to the owner the membership table names
+		}
 		if p, ok := n.oneHopCandidate(key); ok {
 			// The table's guess first; the fingers stay the fallback.
 			op.guess = p.ID

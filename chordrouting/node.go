@@ -64,10 +64,8 @@ type Node struct {
 	hoodSince    uint64 // tick it last changed
 	hoodRepaired uint64 // fingerprint at the last repair round
 
-	table      memberTable   // one-hop mode: every member known, sorted
-	quarantine []quarantined // joiners not yet announced
-	events     []memberEvent // membership events to send next interval
-	repullAt   uint64        // a joiner pulls its successor's table again then (0: no; repullSchedule: once the first pull ends)
+	oh oneHopState  // one-hop mode: membership table and dissemination (membership.go)
+	sd stateDigests // digests of stabilize answers (statedigest.go)
 }
 
 // NewNode returns a node that is not yet in a ring: call Create, Join or
@@ -86,7 +84,7 @@ func NewNode(self Peer, cfg Config, tr Transport, st Storage, clock Clock, rng *
 		lbuf:  make([]Peer, 0, cfg.SuccessorListLen+1),
 		reqID: rng.Uint64() | 1,
 		phase: rng.Uint64N(1 << 16),
-		table: memberTable{max: cfg.MaxTableSize},
+		oh:    newOneHopState(cfg),
 	}
 	if n.val == nil {
 		n.val = opaqueValidator{max: cfg.MaxValueSize}
@@ -181,15 +179,8 @@ func (n *Node) Tick() {
 		if n.cfg.HealTicks > 0 && t%uint64(n.cfg.HealTicks) == 0 {
 			n.checkPartition()
 		}
-		if n.cfg.OneHop && t%uint64(n.cfg.DisseminateTicks) == 0 {
-			n.disseminate()
-		}
-		if n.cfg.OneHop && t%uint64(n.cfg.AntiEntropyTicks) == 0 {
-			n.antiEntropy()
-		}
-		if n.repullAt > repullSchedule && n.now >= n.repullAt && len(n.succ) > 0 {
-			n.repullAt = 0
-			n.pullTable(n.succ[0], ID{}, n.cfg.MaxTableSize/maxMembersPerMessage+2)
+		if n.cfg.OneHop {
+			n.oneHopTick(t)
 		}
 	}
 	n.expireValues()
@@ -236,6 +227,9 @@ func (n *Node) Step(m *Message) {
 func (n *Node) onGetState(m *Message) {
 	if !n.member {
 		n.replyErr(m, ErrNotMember.Error())
+		return
+	}
+	if n.unchangedState(m) {
 		return
 	}
 	// n.succ is copy-on-write: the reply may share it.

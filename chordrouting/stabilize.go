@@ -23,10 +23,11 @@ func (n *Node) stabilize() {
 	n.stabBusy = true
 	n.stabTo, n.stabSent, n.stabSentAt = head.ID, n.now, n.clock.Now()
 	gen := n.stabGen
-	n.request(head, &Message{Type: MsgGetState}, func(m *Message) {
+	n.request(head, &Message{Type: MsgGetState, Count: n.stateQuery(head.ID)}, func(m *Message) {
 		if gen != n.stabGen {
 			return // abandoned (the head left gracefully)
 		}
+		m = n.expandState(head.ID, m) // an unchanged state comes back whole
 		n.stabBusy, n.stabTo = false, ID{}
 		if m != nil {
 			n.sampleRTT(n.clock.Now().Sub(n.stabSentAt))

@@ -1,49 +1,123 @@
 package chordrouting
 
 import (
-	"bytes"
-	"math/bits"
+	"encoding/binary"
 	"sort"
 )
 
 // This file is the one-hop membership table (Config.OneHop): every ring
-// member this node knows, sorted by ID, and the dissemination of joins and
-// departures along the ring after D1HT's EDRA.
+// member this node knows, sorted by ID, stored as 4-byte handles into a
+// Directory of interned Peers.
 
-// maxTTL bounds the TTL of a received membership event: log2 of a ring of
-// 2^40 nodes.
-const maxTTL = 40
+// Directory interns the Peers of membership tables: a table entry is a
+// 4-byte handle, and each distinct member's Peer is stored once, with a
+// count of the tables holding it. A node makes its own Directory (one
+// table: about 4 B of table, 48 B of Peer, its address string and a map
+// entry per known member, under 200 B with a libp2p peer ID); a simulator
+// running many nodes on one goroutine may give them one shared Directory
+// through Config.Directory, so that N tables of N entries cost 4·N² bytes
+// instead of about 100·N². Not safe for concurrent use: the nodes sharing
+// one must be driven from one goroutine.
+type Directory struct {
+	peers []Peer
+	refs  []uint32 // tables holding the handle; 0: free
+	index map[ID]uint32
+	free  []uint32
+}
 
-// maxMembersPerMessage caps the peers of one membership or table-page
-// message, keeping it below the transport's frame whatever the addresses.
-const maxMembersPerMessage = 256
+// NewDirectory returns an empty Directory.
+func NewDirectory() *Directory { return &Directory{index: map[ID]uint32{}} }
 
-// memberTable is the sorted member list. An entry is a Peer (32-byte ID
-// and an address string): about 100 B with a multiaddr.
+// Len is the number of distinct peers held.
+func (d *Directory) Len() int { return len(d.index) }
+
+// intern returns the handle of p and counts one more holder. A known ID
+// with a new address takes the new address.
+func (d *Directory) intern(p Peer) uint32 {
+	if h, ok := d.index[p.ID]; ok {
+		if d.peers[h].Addr != p.Addr {
+			d.peers[h].Addr = p.Addr
+		}
+		d.refs[h]++
+		return h
+	}
+	var h uint32
+	if k := len(d.free); k > 0 {
+		h = d.free[k-1]
+		d.free = d.free[:k-1]
+		d.peers[h], d.refs[h] = p, 1
+	} else {
+		h = uint32(len(d.peers))
+		d.peers = append(d.peers, p)
+		d.refs = append(d.refs, 1)
+	}
+	d.index[p.ID] = h
+	return h
+}
+
+// release drops one holder of h; the last one frees it.
+func (d *Directory) release(h uint32) {
+	if d.refs[h]--; d.refs[h] == 0 {
+		delete(d.index, d.peers[h].ID)
+		d.peers[h] = Peer{}
+		d.free = append(d.free, h)
+	}
+}
+
+// memberTable is the sorted member list.
 type memberTable struct {
-	ps  []Peer // ascending by ID, no duplicates
+	hs  []uint32 // handles, ascending by ID, no duplicates
+	dir *Directory
 	max int
 }
 
-func (t *memberTable) find(id ID) (int, bool) {
-	i := sort.Search(len(t.ps), func(k int) bool { return !t.ps[k].ID.Less(id) })
-	return i, i < len(t.ps) && t.ps[i].ID == id
+func newMemberTable(dir *Directory, max int) memberTable {
+	if dir == nil {
+		dir = NewDirectory()
+	}
+	return memberTable{dir: dir, max: max}
 }
 
-// add inserts or updates p; it reports whether p is new.
+func (t *memberTable) len() int { return len(t.hs) }
+
+// id returns the ID of entry k (no copy).
+func (t *memberTable) id(k int) *ID { return &t.dir.peers[t.hs[k]].ID }
+
+// peer returns entry k.
+func (t *memberTable) peer(k int) Peer { return t.dir.peers[t.hs[k]] }
+
+// search returns the index of the first entry not below id.
+func (t *memberTable) search(id ID) int {
+	return sort.Search(len(t.hs), func(k int) bool { return !t.id(k).Less(id) })
+}
+
+func (t *memberTable) find(id ID) (int, bool) {
+	i := t.search(id)
+	return i, i < len(t.hs) && *t.id(i) == id
+}
+
+// add inserts or updates p; it reports whether p is new. A full table
+// refuses new entries (see admit for thinning).
 func (t *memberTable) add(p Peer) bool {
 	i, ok := t.find(p.ID)
 	if ok {
-		t.ps[i].Addr = p.Addr
+		if e := &t.dir.peers[t.hs[i]]; e.Addr != p.Addr {
+			e.Addr = p.Addr
+		}
 		return false
 	}
-	if len(t.ps) >= t.max {
+	if len(t.hs) >= t.max {
 		return false
 	}
-	t.ps = append(t.ps, Peer{})
-	copy(t.ps[i+1:], t.ps[i:])
-	t.ps[i] = p
+	t.insertAt(i, p)
 	return true
+}
+
+func (t *memberTable) insertAt(i int, p Peer) {
+	h := t.dir.intern(p)
+	t.hs = append(t.hs, 0)
+	copy(t.hs[i+1:], t.hs[i:])
+	t.hs[i] = h
 }
 
 // remove deletes id; it reports whether it was there.
@@ -52,29 +126,50 @@ func (t *memberTable) remove(id ID) bool {
 	if !ok {
 		return false
 	}
-	copy(t.ps[i:], t.ps[i+1:])
-	t.ps[len(t.ps)-1] = Peer{}
-	t.ps = t.ps[:len(t.ps)-1]
+	t.removeAt(i)
 	return true
+}
+
+func (t *memberTable) removeAt(i int) {
+	t.dir.release(t.hs[i])
+	copy(t.hs[i:], t.hs[i+1:])
+	t.hs = t.hs[:len(t.hs)-1]
+}
+
+// clear empties the table, releasing its entries.
+func (t *memberTable) clear() {
+	for _, h := range t.hs {
+		t.dir.release(h)
+	}
+	t.hs = nil
 }
 
 // predOf returns the entry closest before key (strictly), wrapping.
 func (t *memberTable) predOf(key ID) (Peer, bool) {
-	if len(t.ps) == 0 {
+	if len(t.hs) == 0 {
 		return Peer{}, false
 	}
-	i, _ := t.find(key)
+	i := t.search(key)
 	if i == 0 {
-		i = len(t.ps)
+		i = len(t.hs)
 	}
-	return t.ps[i-1], true
+	return t.peer(i - 1), true
+}
+
+// succIndex returns the index of the first entry at or after key,
+// wrapping; -1 when the table is empty.
+func (t *memberTable) succIndex(key ID) int {
+	if len(t.hs) == 0 {
+		return -1
+	}
+	return t.search(key) % len(t.hs)
 }
 
 // after returns the k-th entry (k >= 1) clockwise after id, wrapping;
 // false when the table has fewer than k entries other than id.
 func (t *memberTable) after(id ID, k int) (Peer, bool) {
 	i, ok := t.find(id)
-	others := len(t.ps)
+	others := len(t.hs)
 	if ok {
 		others--
 		i++
@@ -82,254 +177,77 @@ func (t *memberTable) after(id ID, k int) (Peer, bool) {
 	if k < 1 || k > others {
 		return Peer{}, false
 	}
-	return t.ps[(i+k-1)%len(t.ps)], true
+	return t.peer((i + k - 1) % len(t.hs)), true
 }
 
-// page returns up to k entries with IDs above start, ascending.
-func (t *memberTable) page(start ID, k int) []Peer {
-	i := sort.Search(len(t.ps), func(j int) bool { return bytes.Compare(t.ps[j].ID[:], start[:]) > 0 })
-	end := min(len(t.ps), i+k)
-	return append([]Peer(nil), t.ps[i:end]...)
+// page returns up to k entries with IDs above start, ascending (no
+// wrap), appended to out.
+func (t *memberTable) page(start ID, k int, out []Peer) []Peer {
+	i := t.search(start)
+	if i < len(t.hs) && *t.id(i) == start {
+		i++
+	}
+	for ; i < len(t.hs) && k > 0; i, k = i+1, k-1 {
+		out = append(out, t.peer(i))
+	}
+	return out
 }
 
-// memberEvent is a join (leave false) or departure waiting to be
-// forwarded; ttl is EDRA's: it goes out in the messages of levels below it.
-type memberEvent struct {
-	p     Peer
-	leave bool
-	ttl   int
-}
-
-// quarantined is a joiner seen as a new predecessor, announced only if it
-// is still in the table QuarantineTicks later.
-type quarantined struct {
-	p  Peer
-	at uint64
-}
-
-// learn adds ring members to the table (one-hop mode only).
-func (n *Node) learn(ps []Peer) {
-	if !n.cfg.OneHop {
-		return
-	}
-	for _, p := range ps {
-		if p.ID != n.self.ID {
-			n.table.add(p)
-		}
-	}
-}
-
-// learnOne adds one member.
-func (n *Node) learnOne(p Peer) {
-	if n.cfg.OneHop && p.ID != n.self.ID {
-		n.table.add(p)
-	}
-}
-
-// forget removes a member presumed dead from the table.
-func (n *Node) forget(id ID) bool {
-	return n.cfg.OneHop && n.table.remove(id)
-}
-
-// announceJoin quarantines a new predecessor (the successor of a joiner
-// detects the join).
-func (n *Node) announceJoin(p Peer) {
-	if !n.cfg.OneHop || p.ID == n.self.ID {
-		return
-	}
-	for _, q := range n.quarantine {
-		if q.p.ID == p.ID {
-			return
-		}
-	}
-	if len(n.quarantine) < maxMembersPerMessage {
-		n.quarantine = append(n.quarantine, quarantined{p: p, at: n.now})
-	}
-}
-
-// announceLeave disseminates the departure of id, which this node
-// detected (its successor failed or left).
-func (n *Node) announceLeave(p Peer) {
-	if !n.cfg.OneHop {
-		return
-	}
-	n.table.remove(p.ID)
-	n.queueEvent(memberEvent{p: p, leave: true, ttl: n.levels()})
-}
-
-func (n *Node) queueEvent(e memberEvent) {
-	if len(n.events) < 4*maxMembersPerMessage {
-		n.events = append(n.events, e)
-	}
-}
-
-// levels is EDRA's rho: ceil(log2) of the ring size as the table sees it.
-func (n *Node) levels() int {
-	size := len(n.table.ps) + 1
-	return min(maxTTL, bits.Len(uint(size-1)))
-}
-
-// disseminate runs once per DisseminateTicks: it releases quarantined
-// joiners and sends the batched events, the message of level l to the
-// node 2^l positions clockwise carrying the events whose TTL exceeds l,
-// with TTL l. At most rho messages of each kind (join, leave) per interval.
-func (n *Node) disseminate() {
-	rho := n.levels()
-	keep := n.quarantine[:0]
-	for _, q := range n.quarantine {
-		switch {
-		case n.now-q.at < uint64(n.cfg.QuarantineTicks):
-			keep = append(keep, q)
-		default:
-			if _, ok := n.table.find(q.p.ID); ok { // not presumed dead meanwhile
-				n.queueEvent(memberEvent{p: q.p, ttl: rho})
-			}
-		}
-	}
-	n.quarantine = keep
-	if len(n.events) == 0 {
-		return
-	}
-	for l := 0; l < rho; l++ {
-		to, ok := n.table.after(n.self.ID, 1<<l)
-		if !ok {
-			break
-		}
-		var joins, leaves []Peer
-		for _, e := range n.events {
-			if e.ttl <= l {
-				continue
-			}
-			if e.leave && len(leaves) < maxMembersPerMessage {
-				leaves = append(leaves, e.p)
-			} else if !e.leave && len(joins) < maxMembersPerMessage {
-				joins = append(joins, e.p)
-			}
-		}
-		if len(joins) > 0 {
-			n.sendOneWay(to, &Message{Type: MsgMembership, Count: l, Peers: joins})
-		}
-		if len(leaves) > 0 {
-			n.sendOneWay(to, &Message{Type: MsgMembership, Count: l, Peers: leaves, Done: true})
-		}
-	}
-	n.events = n.events[:0]
-}
-
-// onMembership applies received events and queues them on with the
-// message's TTL. Bad input changes only the routing hints of the table;
-// lookups never depend on them for correctness.
-func (n *Node) onMembership(m *Message) {
-	if !n.cfg.OneHop || !n.member || m.Count < 0 || len(m.Peers) > maxMembersPerMessage {
-		return
-	}
-	ttl := min(m.Count, maxTTL)
-	for _, p := range m.Peers {
-		if p.ID == n.self.ID {
+// each calls f with the entries in (lo, hi] in clockwise order, until f
+// returns false; lo == hi means every entry but lo.
+func (t *memberTable) each(lo, hi ID, f func(Peer) bool) {
+	n := len(t.hs)
+	i := t.search(lo)
+	for k := 0; k < n; k++ {
+		idx := (i + k) % n
+		id := t.id(idx)
+		if *id == lo {
 			continue
 		}
-		if m.Done {
-			n.table.remove(p.ID)
-		} else {
-			n.table.add(p)
-		}
-		if ttl > 0 {
-			n.queueEvent(memberEvent{p: p, leave: m.Done, ttl: ttl})
-		}
-	}
-}
-
-// onGetMembers answers a page of the table: entries above Key, Done when
-// it is the last page.
-func (n *Node) onGetMembers(m *Message) {
-	if !n.cfg.OneHop || !n.member {
-		n.replyErr(m, "no membership table")
-		return
-	}
-	k := maxMembersPerMessage
-	if m.Count > 0 && m.Count < k {
-		k = m.Count
-	}
-	ps := n.table.page(m.Key, k)
-	done := len(ps) < k
-	n.reply(m, &Message{Type: MsgMembers, Peers: append(ps, n.self), Done: done})
-}
-
-// antiEntropy asks a random member for a small page of its table from a
-// random point: joins an event missed (the table was being built, a
-// message was lost) spread epidemically; a member that does not answer is
-// forgotten.
-func (n *Node) antiEntropy() {
-	if len(n.table.ps) == 0 {
-		return
-	}
-	p := n.table.ps[n.rng.IntN(len(n.table.ps))]
-	var start ID
-	for k := range start {
-		start[k] = byte(n.rng.Uint32())
-	}
-	n.request(p, &Message{Type: MsgGetMembers, Key: start, Count: antiEntropyPage}, func(m *Message) {
-		if m != nil && m.Type == MsgMembers && len(m.Peers) <= maxMembersPerMessage+1 {
-			n.learn(m.Peers)
-		}
-	})
-}
-
-// repullSchedule marks a joiner whose second table pull is to be
-// scheduled when the first ends.
-const repullSchedule = 1
-
-// antiEntropyPage is the page size of an anti-entropy pull: 64 entries,
-// about 2.5 KB.
-const antiEntropyPage = 64
-
-// pullTable copies the table of from page by page (a joiner's start).
-func (n *Node) pullTable(from Peer, start ID, pages int) {
-	if !n.cfg.OneHop || pages <= 0 {
-		return
-	}
-	n.request(from, &Message{Type: MsgGetMembers, Key: start}, func(m *Message) {
-		if m == nil || m.Type != MsgMembers || len(m.Peers) > maxMembersPerMessage+1 {
+		if !BetweenRightIncl(lo, *id, hi) || !f(t.peer(idx)) {
 			return
 		}
-		n.learn(m.Peers)
-		last := start
-		for _, p := range m.Peers {
-			if last.Less(p.ID) && p.ID != from.ID {
-				last = p.ID
-			}
-		}
-		if !m.Done && last != start {
-			n.pullTable(from, last, pages-1)
-			return
-		}
-		if n.repullAt == repullSchedule {
-			// Events announced while this node was being announced
-			// itself reached its successor, not it: pull again once
-			// they have spread (the quarantine, then one interval per
-			// EDRA level).
-			n.repullAt = n.now + uint64(n.cfg.QuarantineTicks+(n.levels()+2)*n.cfg.DisseminateTicks)
-		}
-	})
+	}
 }
 
-// oneHopCandidate is the node the table names as the key's predecessor,
-// which answers Done when it is current; false when the table names none
-// strictly between this node and key.
-func (n *Node) oneHopCandidate(key ID) (Peer, bool) {
-	if !n.cfg.OneHop {
-		return Peer{}, false
-	}
-	p, ok := n.table.predOf(key)
-	if !ok || p.ID == key || !Between(n.self.ID, p.ID, key) {
-		return Peer{}, false
-	}
-	return p, true
+// digest summarizes the entries in (lo, hi]: their count and the sum of
+// the first 8 bytes of their IDs (IDs are SHA-256 outputs, so the sum is
+// as good as a hash of the set, and order-independent).
+func (t *memberTable) digest(lo, hi ID) (count int, sum uint64) {
+	t.each(lo, hi, func(p Peer) bool {
+		count++
+		sum += binary.BigEndian.Uint64(p.ID[:8])
+		return true
+	})
+	return count, sum
 }
 
 // MembershipSize is the number of members in the one-hop table (0 when
 // Config.OneHop is off).
-func (n *Node) MembershipSize() int { return len(n.table.ps) }
+func (n *Node) MembershipSize() int { return n.oh.table.len() }
 
 // Members returns a copy of the one-hop membership table, sorted by ID.
-func (n *Node) Members() []Peer { return append([]Peer(nil), n.table.ps...) }
+func (n *Node) Members() []Peer {
+	out := make([]Peer, 0, n.oh.table.len())
+	for k := range n.oh.table.hs {
+		out = append(out, n.oh.table.peer(k))
+	}
+	return out
+}
+
+// MembershipLive counts the table's entries listed in live (sorted
+// ascending): how many live members the table knows.
+func (n *Node) MembershipLive(live []ID) int {
+	t := &n.oh.table
+	hits, k := 0, 0
+	for i := range t.hs {
+		id := t.id(i)
+		for k < len(live) && live[k].Less(*id) {
+			k++
+		}
+		if k < len(live) && live[k] == *id {
+			hits++
+		}
+	}
+	return hits
+}

@@ -11,7 +11,7 @@ func TestMemberTableAgainstScan(t *testing.T) {
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 0))
 	for round := 0; round < 200; round++ {
-		tb := memberTable{max: 1 << 10}
+		tb := newMemberTable(nil, 1<<10)
 		var ids []ID
 		for k := rng.IntN(40); k > 0; k-- {
 			var id ID
@@ -34,8 +34,8 @@ func TestMemberTableAgainstScan(t *testing.T) {
 			}
 		}
 		sort.Slice(ids, func(a, b int) bool { return ids[a].Less(ids[b]) })
-		if len(tb.ps) != len(ids) {
-			t.Fatalf("round %d: %d entries, want %d", round, len(tb.ps), len(ids))
+		if tb.len() != len(ids) {
+			t.Fatalf("round %d: %d entries, want %d", round, tb.len(), len(ids))
 		}
 		var key ID
 		key[0], key[1] = byte(rng.Uint32()), byte(rng.Uint32())
@@ -74,18 +74,18 @@ func TestMemberTableAgainstScan(t *testing.T) {
 }
 
 func TestMemberTableCapAndPage(t *testing.T) {
-	tb := memberTable{max: 3}
+	tb := newMemberTable(nil, 3)
 	for b := byte(1); b <= 5; b++ {
 		tb.add(Peer{ID: idAt(b * 16), Addr: "x"})
 	}
-	if len(tb.ps) != 3 {
-		t.Fatalf("cap 3 holds %d entries", len(tb.ps))
+	if tb.len() != 3 {
+		t.Fatalf("cap 3 holds %d entries", tb.len())
 	}
-	pg := tb.page(idAt(16), 10)
+	pg := tb.page(idAt(16), 10, nil)
 	if len(pg) != 2 || pg[0].ID != idAt(32) || pg[1].ID != idAt(48) {
 		t.Fatalf("page after 0x10: %v", pg)
 	}
-	if tb.add(Peer{ID: idAt(32), Addr: "y"}) || tb.ps[1].Addr != "y" {
+	if tb.add(Peer{ID: idAt(32), Addr: "y"}) || tb.peer(1).Addr != "y" {
 		t.Fatal("re-adding an entry must update its address and report it as known")
 	}
 	if tb.remove(idAt(0x70)) {

@@ -69,6 +69,7 @@ func Run(opt Options) (Report, error) {
 	if opt.Config != nil {
 		cfg = *opt.Config
 	}
+	cfg = opt.configure(cfg)
 	s, err := New(cfg, opt.Seed)
 	if err != nil {
 		return Report{}, err
@@ -80,7 +81,8 @@ func Run(opt Options) (Report, error) {
 		e.ringLimit = ringLimitIntervals * e.stab
 	}
 	e.rep = Report{Seed: opt.Seed, Nodes: opt.Nodes, Fail: opt.Fail, Churn: opt.Churn,
-		SessionS: opt.Session.Seconds(), Build: "joins", RingCorrect: true}
+		SessionS: opt.Session.Seconds(), Build: "joins", RingCorrect: true,
+		OneHop: cfg.Node.OneHop, TickS: cfg.Net.Tick.Seconds()}
 	if err := e.run(); err != nil {
 		return e.rep, err
 	}
@@ -192,19 +194,22 @@ func (e *experiment) form() error {
 	if err := s.RunFor(max(warm, 0)); err != nil {
 		return err
 	}
-	e.logf("membership tables: %.1f entries on average", e.meanTable())
+	if s.cfg.Node.OneHop {
+		e.waitTables()
+		e.rep.TableMean, e.rep.TableComplete = e.tableStats()
+		e.logf("membership tables: %.1f entries on average, %.2f%% of the live members", e.rep.TableMean, 100*e.rep.TableComplete)
+	}
 	return nil
 }
 
 // measureMaintenance runs a quiet window and records the traffic per node.
 func (e *experiment) measureMaintenance() {
-	before := e.s.net.Stats().Bytes
+	before := e.s.net.Stats()
 	d := quietIntervals * e.stab
 	if err := e.s.RunFor(d); err != nil {
 		return
 	}
-	bytes := e.s.net.Stats().Bytes - before
-	e.rep.MaintKbpsPerNode = float64(bytes) * 8 / 1000 / d.Seconds() / float64(max(1, e.s.LiveCount()))
+	e.setMaint(before, e.s.net.Stats(), d, float64(e.s.LiveCount()))
 }
 
 // publish stores the records, each from a random live publisher, one Put
@@ -353,6 +358,9 @@ func (e *experiment) runLookups() {
 		}
 		d = time.Duration(n) * e.stab
 		e.startChurn()
+		if e.opt.Session > 0 {
+			e.measureChurnMaintenance()
+		}
 	}
 	d = max(d, pumpEvery)
 	e.lookups = make([]lookupRec, 0, e.opt.Lookups)
@@ -495,7 +503,7 @@ func (e *experiment) startChurn() {
 	e.churning = true
 	if e.opt.Session > 0 {
 		for _, i := range e.s.Live() {
-			e.scheduleSessionEnd(i)
+			e.scheduleSessionEndIn(i, e.residualSession(e.opt.Session))
 		}
 		return
 	}
@@ -550,7 +558,13 @@ func (e *experiment) churnFail() {
 // scheduleSessionEnd draws node i's remaining session and, when it ends,
 // crashes the node and joins a fresh one with its own session.
 func (e *experiment) scheduleSessionEnd(i int) {
-	e.s.net.After(e.weibull(e.opt.Session), func() {
+	e.scheduleSessionEndIn(i, e.weibull(e.opt.Session))
+}
+
+// scheduleSessionEndIn crashes node i after d and joins a fresh node with
+// its own session.
+func (e *experiment) scheduleSessionEndIn(i int, d time.Duration) {
+	e.s.net.After(d, func() {
 		if !e.churning || !e.s.IsLive(i) || e.s.LiveCount() <= 1 {
 			return
 		}
@@ -596,14 +610,4 @@ func oneHopFraction(hist []int) float64 {
 		return 0
 	}
 	return float64(one) / float64(total)
-}
-
-// meanTable is the mean size of the live nodes' membership tables.
-func (e *experiment) meanTable() float64 {
-	live := e.s.Live()
-	sum := 0
-	for _, i := range live {
-		sum += e.s.Node(i).MembershipSize()
-	}
-	return float64(sum) / float64(max(1, len(live)))
 }

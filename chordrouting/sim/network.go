@@ -72,6 +72,7 @@ type Stats struct {
 	DroppedBadAddr   uint64 // Addr named no endpoint
 	Bytes            uint64 // estimated wire bytes of sent messages
 	SentByType       [32]uint64
+	BytesByType      [32]uint64 // estimated wire bytes by message type
 }
 
 // NewNetwork returns an empty network. rng is its only source of randomness;
@@ -234,9 +235,11 @@ func (n *Network) send(from int32, addr string, m *chordrouting.Message) {
 		return
 	}
 	n.stats.Sent++
-	n.stats.Bytes += uint64(wireSize(m))
+	size := uint64(wireSize(m))
+	n.stats.Bytes += size
 	if t := int(m.Type); t < len(n.stats.SentByType) {
 		n.stats.SentByType[t]++
+		n.stats.BytesByType[t] += size
 	}
 	to, err := strconv.Atoi(addr)
 	if err != nil || to < 0 || to >= len(n.nodes) {
@@ -368,27 +371,4 @@ func (n *Network) hash(e *event) {
 	h = (h ^ (uint64(e.kind)<<56 | uint64(uint32(e.to))<<24 | uint64(uint32(e.from)&0xffffff))) * 0x9e3779b97f4a7c15
 	h ^= h >> 31
 	n.trace = h
-}
-
-// wireSize estimates a message's encoded size: a fixed header plus the
-// variable parts. It feeds the maintenance-bandwidth figure; it is not the
-// exact size of the libp2p codec.
-func wireSize(m *chordrouting.Message) int {
-	const peer = 32 + 8 // ID + a short address
-	s := 16 + peer      // type, request ID, flags, From
-	if m.HasPred {
-		s += peer
-	}
-	if m.Key != (chordrouting.ID{}) {
-		s += 32
-	}
-	s += len(m.Peers) * peer
-	for _, it := range m.Items {
-		s += 32 + len(it.Value) + 4
-	}
-	s += len(m.Query) + len(m.Err)
-	for _, d := range m.Digests {
-		s += 32 + len(d.Identity) + 8
-	}
-	return s
 }

@@ -22,6 +22,13 @@ type Options struct {
 	// node lives for a Weibull-distributed time (shape SessionShape) with
 	// this mean, then crashes and a fresh node joins in its place.
 	Session time.Duration
+	// OneHop turns on the core's one-hop membership table
+	// (chordrouting.Config.OneHop) for every node.
+	OneHop bool
+	// Tick is the nodes' tick, the unit of the core's timings; 0 means the
+	// network's default (100 ms), or DaemonTick (1 s, the daemon's) when
+	// Session is set, since session runs model deployed nodes.
+	Tick time.Duration
 	// Seed drives every random choice of the run.
 	Seed int64
 	// Records is how many records are published before failures and churn;
@@ -74,6 +81,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("sim: churn and session are two ways to set churn: give one")
 	case o.Records < 0 || o.Records > maxLookups:
 		return fmt.Errorf("sim: records must be in 0..%d, got %d", maxLookups, o.Records)
+	case o.Tick < 0 || o.Tick > time.Minute:
+		return fmt.Errorf("sim: tick must be in 0..1m, got %v", o.Tick)
 	case o.RingLimit < 0:
 		return fmt.Errorf("sim: ring limit must not be negative, got %v", o.RingLimit)
 	case o.ChurnIntervals < 0:

@@ -72,9 +72,29 @@ type Report struct {
 
 	Messages uint64 `json:"messages"` // messages sent in all
 	Events   uint64 `json:"events"`   // simulator events processed
-	// MaintKbpsPerNode is the traffic per node in a quiet period (no
-	// lookups, no churn) after the ring formed: pure maintenance.
+	// MaintKbpsPerNode is the traffic per node for maintenance: in a quiet
+	// period (no lookups, no churn) after the ring formed, or with Session,
+	// while session churn runs (100 stabilization intervals before the
+	// lookups start), which is what a deployment pays. Message sizes are
+	// those of the libp2p codec (wire.go).
 	MaintKbpsPerNode float64 `json:"maint_kbps_per_node"`
+	// MaintKbpsByType breaks MaintKbpsPerNode down by message type.
+	MaintKbpsByType map[string]float64 `json:"maint_kbps_by_type,omitempty"`
+	// MaintQuietKbpsPerNode is the quiet-period figure when
+	// MaintKbpsPerNode was measured under churn.
+	MaintQuietKbpsPerNode float64 `json:"maint_quiet_kbps_per_node,omitempty"`
+	// OneHop says whether the nodes ran with one-hop membership tables;
+	// TableMean is then the mean table size after the ring formed and
+	// TableComplete the mean fraction of the other live members a table
+	// held (a sample of 200 nodes).
+	OneHop        bool    `json:"one_hop"`
+	TableMean     float64 `json:"table_mean,omitempty"`
+	TableComplete float64 `json:"table_complete,omitempty"`
+	// TablesS is how long (virtual seconds) the tables took after the ring
+	// formed to hold 99.5% of the live members on average.
+	TablesS float64 `json:"tables_s,omitempty"`
+	// TickS is the nodes' tick in seconds.
+	TickS float64 `json:"tick_s"`
 	// HeapMiB is the Go heap in use at the end of the run.
 	HeapMiB float64 `json:"heap_mib"`
 	// TraceHash identifies the run's whole event sequence: equal seeds and

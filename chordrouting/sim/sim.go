@@ -80,6 +80,7 @@ func New(cfg Config, seed int64) (*Sim, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	shareDirectory(&cfg)
 	rng := NewRand(seed)
 	net, err := NewNetwork(cfg.Net, rng)
 	if err != nil {

@@ -16,7 +16,7 @@ func newSimCmd() *cobra.Command {
 	opt := sim.DefaultOptions()
 	var asJSON, verbose bool
 	cmd := &cobra.Command{
-		Use:   "sim [--nodes N] [--lookups L] [--fail FRACTION] [--churn RATE] [--session D] [--seed S] [--json]",
+		Use:   "sim [--nodes N] [--lookups L] [--fail FRACTION] [--churn RATE] [--session D] [--one-hop] [--tick D] [--seed S] [--json]",
 		Short: "Run the ring on a simulated network and report lookup hops, failures and record loss",
 		Long: `sim builds a ring of N nodes through real joins on a deterministic simulated
 network, publishes records, then optionally crashes a fraction of the nodes at
@@ -60,6 +60,8 @@ seed gives the same report.`,
 	f.Float64Var(&opt.Fail, "fail", opt.Fail, "fraction of nodes that crash at once after the records are stored")
 	f.Float64Var(&opt.Churn, "churn", opt.Churn, "joins and crashes per stabilization interval while the lookups run")
 	f.DurationVar(&opt.Session, "session", opt.Session, "mean session length (Weibull, shape 0.5); churn from sessions instead of --churn")
+	f.BoolVar(&opt.OneHop, "one-hop", opt.OneHop, "one-hop routing: every node keeps a membership table (issue 10)")
+	f.DurationVar(&opt.Tick, "tick", opt.Tick, "node tick, the unit of the ring's timings (default 100ms, or the daemon's 1s with --session)")
 	f.Int64Var(&opt.Seed, "seed", opt.Seed, "random seed; the same seed replays the same run")
 	f.IntVar(&opt.Records, "records", opt.Records, "records to publish (0: one per node)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object")

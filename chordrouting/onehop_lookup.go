@@ -1,0 +1,109 @@
+package chordrouting
+
+// This file is how lookups use the membership table (Config.OneHop), and
+// the Accordion-like thinning that bounds the table.
+
+// denseGaps is how many mean gaps between ring neighbours a thinned
+// table's gap around a key may span for the table to be trusted to name
+// the owner (the owner it names steps back to at most r nodes it lacks).
+const denseGaps = 8
+
+// oneHopStart starts a member's lookup at the key's owner as the table
+// names it: the lookup asks that node for its state (confirm.go), which
+// answers in one hop when the entry is fresh; a dead entry is routed
+// around (the next table entries follow it), and a node that joined just
+// before it is stepped back to. Without confirmation (finger refreshes)
+// the table's answer is taken as it is, without any message. It reports
+// false when the table cannot name the owner: one-hop off, too few
+// entries, or a thinned table whose gap around the key is much wider
+// than the ring's mean gap, where the lookup asks the table's predecessor
+// of the key first (oneHopCandidate). A table still filling (a joiner's,
+// or while a ring forms) is used as it is: the owner it names steps back
+// to the nodes it lacks, up to r of them in a row.
+func (n *Node) oneHopStart(op *lookupOp) bool {
+	t := &n.oh.table
+	if !n.cfg.OneHop || t.len() < 2 || len(n.succ) == 0 {
+		return false
+	}
+	i := t.succIndex(op.key)
+	lo, _ := t.predOf(op.key)
+	o := t.peer(i)
+	if t.len() >= t.max && !n.dense(lo.ID, o.ID) {
+		return false // thinned out here
+	}
+	owners := make([]Peer, 0, 3)
+	for k := 0; k < 3 && k < t.len(); k++ {
+		p := t.peer((i + k) % t.len())
+		if p.ID == lo.ID && k > 0 {
+			break
+		}
+		owners = append(owners, p)
+	}
+	n.lookupFound(op, owners, lo)
+	return true
+}
+
+// dense reports whether (a, b] is at most denseGaps mean gaps wide, the
+// mean gap being estimated from the successor list.
+func (n *Node) dense(a, b ID) bool {
+	span := distTo(n.self.ID, n.succ[len(n.succ)-1].ID)
+	gap := distTo(a, b)
+	return top(gap) <= top(span)/float64(len(n.succ))*denseGaps
+}
+
+// top approximates a distance by its upper 64 bits.
+func top(d dist) float64 { return float64(d[0]) + float64(d[1])/(1<<64) }
+
+// oneHopCandidate is the node the table names as the key's predecessor,
+// which answers Done when it is current; false when the table names none
+// strictly between this node and key.
+func (n *Node) oneHopCandidate(key ID) (Peer, bool) {
+	if !n.cfg.OneHop {
+		return Peer{}, false
+	}
+	p, ok := n.oh.table.predOf(key)
+	if !ok || p.ID == key || !Between(n.self.ID, p.ID, key) {
+		return Peer{}, false
+	}
+	return p, true
+}
+
+// admit adds p to the table. A full table (MaxTableSize) thins like
+// Accordion: p replaces a randomly chosen entry that lies farther from
+// this node (both ways round), else it is refused; so the table keeps
+// every node near its own ID and a sample that thins with distance, and
+// a lookup there asks the table's predecessor of the key, whose own table
+// is dense around the key.
+func (n *Node) admit(p Peer) {
+	t := &n.oh.table
+	i, ok := t.find(p.ID)
+	switch {
+	case ok:
+		if e := &t.dir.peers[t.hs[i]]; e.Addr != p.Addr {
+			e.Addr = p.Addr
+		}
+		return
+	case t.len() < t.max:
+		t.insertAt(i, p)
+		return
+	case t.len() == 0:
+		return
+	}
+	k := n.rng.IntN(t.len())
+	if !n.ringDist(p.ID).less(n.ringDist(*t.id(k))) {
+		return
+	}
+	t.removeAt(k)
+	i, _ = t.find(p.ID)
+	t.insertAt(i, p)
+}
+
+// ringDist is the distance between this node and id, the shorter way
+// round.
+func (n *Node) ringDist(id ID) dist {
+	a, b := distTo(n.self.ID, id), distTo(id, n.self.ID)
+	if b.less(a) {
+		return b
+	}
+	return a
+}

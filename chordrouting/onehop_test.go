@@ -1,0 +1,382 @@
+package chordrouting
+
+import (
+	"math/rand/v2"
+	"sort"
+	"strconv"
+	"testing"
+)
+
+// countingNet is pumpNet that also counts the membership messages each
+// node receives and can drop the messages to chosen addresses.
+type countingNet struct {
+	pumpNet
+	membership map[string]int
+	down       map[string]bool
+	states     int // MsgState answers sent
+	fullStates int // of which carried the state (not Done: unchanged)
+}
+
+type countingTransport struct{ net *countingNet }
+
+func (t countingTransport) Send(to Peer, m *Message) {
+	if t.net.down[to.Addr] {
+		return
+	}
+	switch {
+	case m.Type == MsgMembership:
+		t.net.membership[to.Addr]++
+	case m.Type == MsgState:
+		t.net.states++
+		if !m.Done {
+			t.net.fullStates++
+		}
+	}
+	t.net.queue = append(t.net.queue, m)
+	t.net.dest = append(t.net.dest, to.Addr)
+}
+
+// oneHopStatic builds n one-hop members with correct successor lists and
+// predecessors and complete membership tables, set directly, sharing one
+// Directory.
+func oneHopStatic(tb testing.TB, n int, seed uint64, mod func(*Config)) (*countingNet, []*Node) {
+	tb.Helper()
+	tb.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 5))
+	net := &countingNet{pumpNet: pumpNet{nodes: map[string]*Node{}}, membership: map[string]int{}, down: map[string]bool{}}
+	cfg := DefaultConfig()
+	cfg.OneHop = true
+	cfg.Directory = NewDirectory()
+	if mod != nil {
+		mod(&cfg)
+	}
+	clock := &fakeClock{now: epoch}
+	nodes := make([]*Node, n)
+	for i := range nodes {
+		var id ID
+		for k := range id {
+			id[k] = byte(rng.Uint32())
+		}
+		nd, err := NewNode(Peer{ID: id, Addr: strconv.Itoa(i)}, cfg, countingTransport{net}, NewMemStorage(), clock, rng)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		nodes[i] = nd
+	}
+	sort.Slice(nodes, func(a, b int) bool { return nodes[a].self.ID.Less(nodes[b].self.ID) })
+	for i, nd := range nodes {
+		net.nodes[nd.self.Addr] = nd
+		nd.member = true
+		nd.pred, nd.hasPred = nodes[(i+n-1)%n].self, true
+		for j := 1; j <= min(cfg.SuccessorListLen, n-1); j++ {
+			nd.succ = append(nd.succ, nodes[(i+j)%n].self)
+		}
+		for _, o := range nodes {
+			nd.learnOne(o.self)
+		}
+	}
+	return net, nodes
+}
+
+// tickAll ticks every node k times, delivering messages after each round.
+func tickAll(net *countingNet, nodes []*Node, k int) {
+	for range k {
+		for _, nd := range nodes {
+			if !net.down[nd.self.Addr] {
+				nd.Tick()
+			}
+		}
+		net.run()
+	}
+}
+
+// TestDisseminationReachesEveryTableOnce: a departure announced by one
+// member reaches every other table within log2(N)+1 intervals, each member
+// receiving it exactly once (EDRA on consistent tables), and a join
+// announced after its quarantine does the same.
+func TestDisseminationReachesEveryTableOnce(t *testing.T) {
+	const n = 100
+	// No anti-entropy: it would ping the joiner, which is not a node here,
+	// and drop it.
+	net, nodes := oneHopStatic(t, n, 21, func(c *Config) { c.AntiEntropyTicks = 1 << 30 })
+	cfg := nodes[0].cfg
+	gone := nodes[50].self
+	net.down[gone.Addr] = true // crashes: its predecessor's stabilize detects it
+	tickAll(net, nodes, 2*cfg.RequestTimeoutTicks+(nodes[49].levels()+3)*cfg.DisseminateTicks)
+	for _, nd := range nodes {
+		if nd.self.ID == gone.ID {
+			continue
+		}
+		if _, ok := nd.oh.table.find(gone.ID); ok {
+			t.Fatalf("member %s still lists the departed %s", nd.self.Addr, gone.Addr)
+		}
+		if got := net.membership[nd.self.Addr]; nd != nodes[49] && nd.self.ID != gone.ID && got != 1 {
+			t.Fatalf("member %s received %d membership messages, want exactly 1", nd.self.Addr, got)
+		}
+	}
+
+	// A joiner between nodes[10] and nodes[11]: its successor quarantines
+	// and then announces it; nobody but the successor learns it earlier.
+	var id ID
+	id = nodes[10].self.ID
+	for k := 16; k < len(id); k++ {
+		id[k] = 0xff
+	}
+	if !Between(nodes[10].self.ID, id, nodes[11].self.ID) {
+		t.Fatal("test setup: the joiner does not lie between its neighbours")
+	}
+	j := Peer{ID: id, Addr: "joiner"}
+	nodes[11].learnOne(j)
+	nodes[11].announceJoin(j)
+	clear(net.membership)
+	tickAll(net, nodes, cfg.QuarantineTicks-cfg.DisseminateTicks)
+	if _, ok := nodes[80].oh.table.find(j.ID); ok {
+		t.Fatal("a quarantined joiner was announced before its quarantine ended")
+	}
+	tickAll(net, nodes, (nodes[11].levels()+3)*cfg.DisseminateTicks)
+	for _, nd := range nodes {
+		if nd.self.ID == gone.ID {
+			continue
+		}
+		if _, ok := nd.oh.table.find(j.ID); !ok {
+			t.Fatalf("member %s does not list the joiner after its announcement", nd.self.Addr)
+		}
+		if got := net.membership[nd.self.Addr]; nd != nodes[11] && got != 1 {
+			t.Fatalf("member %s received the join in %d messages, want exactly 1", nd.self.Addr, got)
+		}
+	}
+}
+
+// TestDigestWalkRepairsTable: a member whose table lost entries and holds
+// a dead one gets the missing entries back from one digest sweep with its
+// successor, and the dead entry is pinged and dropped.
+func TestDigestWalkRepairsTable(t *testing.T) {
+	const n = 300
+	net, nodes := oneHopStatic(t, n, 22, nil)
+	a := nodes[0]
+	for k := 5; k < n; k += 7 {
+		a.oh.table.remove(nodes[k].self.ID)
+	}
+	dead := Peer{ID: nodes[100].self.ID, Addr: "dead"}
+	dead.ID[31] ^= 0x55
+	a.learnOne(dead)
+	net.down["dead"] = true
+	missing := n - 1 - a.MembershipSize() + 1
+	if missing < 40 {
+		t.Fatalf("test setup removed only %d entries", missing)
+	}
+	done := false
+	a.walk(a.succ[0], a.self.ID, a.self.ID, true, func() { done = true })
+	net.run()
+	if !done {
+		t.Fatal("the sweep did not finish")
+	}
+	for _, o := range nodes[1:] {
+		if _, ok := a.oh.table.find(o.self.ID); !ok {
+			t.Fatalf("sweep left %s out", o.self.Addr)
+		}
+	}
+	for range a.cfg.RequestTimeoutTicks + 1 {
+		a.Tick()
+		net.run()
+	}
+	if _, ok := a.oh.table.find(dead.ID); ok {
+		t.Fatal("the dead entry the successor lacked is still listed after its ping timed out")
+	}
+	// Agreeing tables: a sweep is one small exchange per range.
+	before := len(net.queue)
+	sent := 0
+	a.walk(a.succ[0], a.self.ID, a.self.ID, true, func() {})
+	for len(net.queue) > before {
+		for _, m := range net.queue {
+			if m.Type == MsgMembers && len(m.Peers) > 0 {
+				t.Fatalf("agreeing tables exchanged a page of %d entries", len(m.Peers))
+			}
+		}
+		sent += len(net.queue)
+		net.run()
+	}
+	if want := 2 * ((n + maxMembersPerMessage - 1) / maxMembersPerMessage); sent > want {
+		t.Fatalf("sweep of agreeing tables sent %d messages, want at most %d", sent, want)
+	}
+}
+
+// TestOneHopLookupOnStaticRing: with complete tables every lookup of a
+// key outside the asker's successor list asks the owner directly: one
+// hop, the right owner.
+func TestOneHopLookupOnStaticRing(t *testing.T) {
+	const n = 200
+	net, nodes := oneHopStatic(t, n, 23, nil)
+	rng := rand.New(rand.NewPCG(23, 1))
+	for range 300 {
+		var key ID
+		for k := range key {
+			key[k] = byte(rng.Uint32())
+		}
+		from := nodes[rng.IntN(n)]
+		want := nodes[sort.Search(n, func(j int) bool { return !nodes[j].self.ID.Less(key) })%n].self
+		var got LookupResult
+		from.Lookup(key, func(r LookupResult) { got = r })
+		net.run()
+		if got.Err != nil || len(got.Successors) == 0 || got.Successors[0].ID != want.ID {
+			t.Fatalf("lookup of %s: %+v, want %s", key.Short(), got, want.ID.Short())
+		}
+		if got.Hops > 1 {
+			t.Fatalf("lookup of %s took %d hops with complete tables", key.Short(), got.Hops)
+		}
+	}
+}
+
+// TestStabilizeUnchangedIsSmall: on a ring at rest a stabilize answer
+// carries no list (Done: unchanged), and the asker keeps its list.
+func TestStabilizeUnchangedIsSmall(t *testing.T) {
+	net, nodes := oneHopStatic(t, 20, 24, func(c *Config) { c.OneHop = false })
+	tickAll(net, nodes, 3)
+	net.states, net.fullStates = 0, 0
+	tickAll(net, nodes, 5)
+	if net.states == 0 || net.fullStates > 0 {
+		t.Fatalf("%d state answers, %d of them full, on a ring at rest", net.states, net.fullStates)
+	}
+	for i, nd := range nodes {
+		if len(nd.succ) != nd.cfg.SuccessorListLen || nd.succ[0].ID != nodes[(i+1)%len(nodes)].self.ID {
+			t.Fatalf("node %d lost its successor list: %v", i, nd.succ)
+		}
+	}
+	// A change at the head makes the next answer full again.
+	nodes[1].succ = append([]Peer(nil), nodes[1].succ[:len(nodes[1].succ)-1]...)
+	tickAll(net, nodes, 2*nodes[0].cfg.StabilizeTicks)
+	if net.fullStates == 0 {
+		t.Fatal("a changed successor list was answered as unchanged")
+	}
+}
+
+// TestDirectorySharesPeers: tables sharing a Directory hold one Peer per
+// member; removing a member from every table frees it.
+func TestDirectorySharesPeers(t *testing.T) {
+	d := NewDirectory()
+	a, b := newMemberTable(d, 100), newMemberTable(d, 100)
+	for k := byte(1); k <= 10; k++ {
+		p := Peer{ID: idAt(k * 16), Addr: strconv.Itoa(int(k))}
+		a.add(p)
+		b.add(p)
+	}
+	if d.Len() != 10 {
+		t.Fatalf("directory holds %d peers for 10 members in two tables", d.Len())
+	}
+	a.remove(idAt(16))
+	if d.Len() != 10 {
+		t.Fatal("a peer still in one table was freed")
+	}
+	b.remove(idAt(16))
+	if d.Len() != 9 {
+		t.Fatal("a peer in no table was kept")
+	}
+	b.add(Peer{ID: idAt(32), Addr: "new"})
+	if a.peer(0).Addr != "new" {
+		t.Fatal("an address update did not reach the shared entry")
+	}
+	a.clear()
+	b.clear()
+	if d.Len() != 0 {
+		t.Fatalf("%d peers left after clearing both tables", d.Len())
+	}
+}
+
+// TestThinningKeepsNearEntries: a full table keeps the members near its
+// own ID and thins farther out.
+func TestThinningKeepsNearEntries(t *testing.T) {
+	const max, members = 200, 2000
+	rng := rand.New(rand.NewPCG(25, 2))
+	t.Logf("seed 25")
+	cfg := DefaultConfig()
+	cfg.OneHop, cfg.MaxTableSize = true, max
+	nd, err := NewNode(Peer{ID: idAt(0x80), Addr: "self"}, cfg, &captureTransport{}, NewMemStorage(), &fakeClock{now: epoch}, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []Peer
+	for k := 0; k < members; k++ {
+		var id ID
+		for b := range id {
+			id[b] = byte(rng.Uint32())
+		}
+		all = append(all, Peer{ID: id, Addr: strconv.Itoa(k)})
+	}
+	for round := 0; round < 3; round++ {
+		for _, p := range all {
+			nd.learnOne(p)
+		}
+	}
+	if nd.MembershipSize() != max {
+		t.Fatalf("table holds %d entries, cap %d", nd.MembershipSize(), max)
+	}
+	sort.Slice(all, func(a, b int) bool { return nd.ringDist(all[a].ID).less(nd.ringDist(all[b].ID)) })
+	for _, p := range all[:max/10] {
+		if _, ok := nd.oh.table.find(p.ID); !ok {
+			t.Fatalf("a member among the %d nearest was thinned out", max/10)
+		}
+	}
+	near, far := 0, 0
+	for _, p := range all[:members/4] {
+		if _, ok := nd.oh.table.find(p.ID); ok {
+			near++
+		}
+	}
+	for _, p := range all[3*members/4:] {
+		if _, ok := nd.oh.table.find(p.ID); ok {
+			far++
+		}
+	}
+	if near <= 2*far {
+		t.Fatalf("entries in the nearest quarter %d, farthest quarter %d: not thinning with distance", near, far)
+	}
+}
+
+// TestTableRangesAgainstScan checks each and digest against a scan of
+// the sorted IDs, wrapping ranges included.
+func TestTableRangesAgainstScan(t *testing.T) {
+	rng := rand.New(rand.NewPCG(26, 3))
+	t.Logf("seed 26")
+	for round := 0; round < 200; round++ {
+		tb := newMemberTable(nil, 1<<10)
+		var ids []ID
+		for k := rng.IntN(30); k > 0; k-- {
+			var id ID
+			id[0] = byte(rng.Uint32())
+			id[7] = byte(rng.Uint32())
+			if tb.add(Peer{ID: id, Addr: "a"}) {
+				ids = append(ids, id)
+			}
+		}
+		var lo, hi ID
+		lo[0], hi[0] = byte(rng.Uint32()), byte(rng.Uint32())
+		if rng.IntN(4) == 0 && len(ids) > 0 {
+			lo = ids[rng.IntN(len(ids))]
+		}
+		if rng.IntN(4) == 0 {
+			hi = lo
+		}
+		var want []ID
+		for _, id := range ids {
+			if id != lo && BetweenRightIncl(lo, id, hi) {
+				want = append(want, id)
+			}
+		}
+		var got []ID
+		tb.each(lo, hi, func(p Peer) bool { got = append(got, p.ID); return true })
+		if len(got) != len(want) {
+			t.Fatalf("round %d: each(%s, %s) gave %d entries, want %d", round, lo.Short(), hi.Short(), len(got), len(want))
+		}
+		for k := 1; k < len(got); k++ {
+			if !Between(lo, got[k-1], got[k]) {
+				t.Fatalf("round %d: each is not in clockwise order", round)
+			}
+		}
+		cnt, _ := tb.digest(lo, hi)
+		if cnt != len(want) {
+			t.Fatalf("round %d: digest counted %d, want %d", round, cnt, len(want))
+		}
+	}
+}
+
+
