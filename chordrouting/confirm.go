@@ -108,7 +108,14 @@ func (n *Node) confirmOwner(op *lookupOp, cands []Peer, lo Peer, fb *lookupAnswe
 		if hasP && Between(lo.ID, p.ID, c.ID) {
 			a.from = p
 		}
-		if hasP && back > 0 && c.ID != op.key && !containsID(op.dead, p.ID) && (p.ID == op.key || Between(op.key, p.ID, c.ID)) {
+		if hasP && c.ID != op.key && !containsID(op.dead, p.ID) && (p.ID == op.key || Between(op.key, p.ID, c.ID)) {
+			if back == 0 {
+				// Still not the owner after r steps back: the
+				// candidates were far from the key. Fail rather than
+				// name a node that disowns it.
+				op.done(lookupAnswer{hops: op.hops, err: ErrTooManyHops})
+				return
+			}
 			n.confirmOwner(op, []Peer{p}, lo, &a, back-1)
 			return
 		}

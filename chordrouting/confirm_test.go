@@ -210,3 +210,41 @@ func TestJoinWaitsForEntryPoint(t *testing.T) {
 		t.Fatalf("join through an entry point linked in after 3 ticks: done %v, %v", done, res)
 	}
 }
+
+// A node whose successor list is short because successors failed does not
+// name itself after the list (as in a ring of at most r nodes, where the
+// list closes on its predecessor): a lookup whose listed owner is dead
+// then confirmed this node, far before the key, and stepped back around
+// the ring.
+func TestShortListAnswerNamesSelfOnlyInSmallRing(t *testing.T) {
+	tr := &captureTransport{}
+	self, s1, p := Peer{ID: at(0x40), Addr: "self"}, Peer{ID: at(0x50), Addr: "s1"}, Peer{ID: at(0x30), Addr: "p"}
+	n, err := NewNode(self, DefaultConfig(), tr, NewMemStorage(), &fakeClock{now: time.Unix(0, 0)}, rand.New(rand.NewPCG(13, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.member = true
+	n.succ = []Peer{s1}
+	asker := Peer{ID: at(0x90), Addr: "asker"}
+	for _, c := range []struct {
+		pred     Peer
+		wantSelf bool
+	}{{p, false}, {s1, true}} {
+		n.pred, n.hasPred = c.pred, true
+		tr.sent = nil
+		n.Step(&Message{Type: MsgFindSuccessor, ID: 7, From: asker, Key: at(0x48)})
+		if len(tr.sent) != 1 || !tr.sent[0].Done {
+			t.Fatalf("pred %s: want one Done answer, got %+v", c.pred.Addr, tr.sent)
+		}
+		if got := containsPeer(tr.sent[0].Peers, self.ID); got != c.wantSelf {
+			t.Fatalf("pred %s: answer %v names the answering node: %v, want %v", c.pred.Addr, tr.sent[0].Peers, got, c.wantSelf)
+		}
+	}
+}
+
+// at is an ID whose first byte is b.
+func at(b byte) ID {
+	var id ID
+	id[0] = b
+	return id
+}

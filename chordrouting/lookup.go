@@ -62,9 +62,6 @@ func (n *Node) lookup(key ID, via []Peer, confirm bool, done func(lookupAnswer))
 			n.lookupFound(op, append([]Peer(nil), owners...), lo)
 			return
 		}
-		if n.oneHopStart(op) {
-			return // straight to the owner the membership table names
-		}
 		if p, ok := n.oneHopCandidate(key); ok {
 			// The table's guess first; the fingers stay the fallback.
 			op.guess = p.ID
@@ -78,9 +75,6 @@ func (n *Node) lookup(key ID, via []Peer, confirm bool, done func(lookupAnswer))
 		}
 		op.cands = n.closestPreceding(key, maxCandidates, make([]Peer, 0, 4))
 	default:
-		if n.crossCheck(key, confirm, done) {
-			return // a client asks two entry points (crosscheck.go)
-		}
 		op.cands = appendPeers(op.cands, n.entry, n.self.ID)
 	}
 	n.lookupStep(op)
@@ -138,10 +132,20 @@ func (n *Node) spanOwners(k int, buf []Peer) (owners []Peer, lo Peer) {
 	if k > 0 {
 		lo = rl[k-1]
 	}
-	if len(n.succ) < n.cfg.SuccessorListLen {
+	if n.smallRing() {
 		return append(append(buf, rl[k:]...), n.self), lo
 	}
 	return rl[k:], lo
+}
+
+// smallRing reports whether the successor list holds every other node of
+// a ring of at most r nodes: it is short and closes the ring (its last
+// entry is the predecessor). A list that is short because successors
+// failed does not close it, and naming this node after it would name a
+// node far before the key as a replica, or as the owner when the others
+// are dead.
+func (n *Node) smallRing() bool {
+	return len(n.succ) < n.cfg.SuccessorListLen && (!n.hasPred || n.pred.ID == n.succ[len(n.succ)-1].ID)
 }
 
 // lookupStep asks the best candidate not yet tried.
