@@ -62,6 +62,9 @@ func (n *Node) lookup(key ID, via []Peer, confirm bool, done func(lookupAnswer))
 			n.lookupFound(op, append([]Peer(nil), owners...), lo)
 			return
 		}
+		if n.oneHopStart(op) {
+			return // straight to the owner the membership table names
+		}
 		if p, ok := n.oneHopCandidate(key); ok {
 			// The table's guess first; the fingers stay the fallback.
 			op.guess = p.ID
@@ -75,6 +78,9 @@ func (n *Node) lookup(key ID, via []Peer, confirm bool, done func(lookupAnswer))
 		}
 		op.cands = n.closestPreceding(key, maxCandidates, make([]Peer, 0, 4))
 	default:
+		if n.crossCheck(key, confirm, done) {
+			return // a client asks two entry points (crosscheck.go)
+		}
 		op.cands = appendPeers(op.cands, n.entry, n.self.ID)
 	}
 	n.lookupStep(op)
