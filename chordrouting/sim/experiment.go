@@ -48,6 +48,7 @@ type experiment struct {
 
 	churning bool
 	lookups  []lookupRec
+	inflight []int // indices of lookups not yet done
 	hops     []int // histogram
 }
 
@@ -55,6 +56,29 @@ type experiment struct {
 type lookupRec struct {
 	asker int
 	done  bool
+	key   chordrouting.ID
+	// owners lists every node that was the key's live owner at some
+	// instant while the lookup ran: any of them is a correct answer.
+	owners []chordrouting.ID
+}
+
+// ownersChanged is called after every join and crash while lookups run:
+// each lookup in flight whose key changed owner notes the new one.
+func (e *experiment) ownersChanged() {
+	keep := e.inflight[:0]
+	for _, k := range e.inflight {
+		l := &e.lookups[k]
+		if l.done {
+			continue
+		}
+		keep = append(keep, k)
+		if o := e.s.Owner(l.key); o >= 0 {
+			if id := e.s.Peer(o).ID; id != l.owners[len(l.owners)-1] {
+				l.owners = append(l.owners, id)
+			}
+		}
+	}
+	e.inflight = keep
 }
 
 // Run builds a ring of opt.Nodes nodes through real joins, stores records,
@@ -148,6 +172,7 @@ func (e *experiment) join(i int, then func()) {
 			})
 			return
 		}
+		e.ownersChanged()
 		if then != nil {
 			then()
 		}
@@ -392,9 +417,9 @@ func (e *experiment) lookup() {
 		return
 	}
 	key := s.randomID()
-	ownerAtStart := s.Peer(s.Owner(key)).ID
 	n := len(e.lookups)
-	e.lookups = append(e.lookups, lookupRec{asker: asker})
+	e.lookups = append(e.lookups, lookupRec{asker: asker, key: key, owners: []chordrouting.ID{s.Peer(s.Owner(key)).ID}})
+	e.inflight = append(e.inflight, n)
 	s.Node(asker).Lookup(key, func(res chordrouting.LookupResult) {
 		e.lookups[n].done = true
 		e.rep.Lookups++
@@ -411,7 +436,7 @@ func (e *experiment) lookup() {
 			return
 		}
 		got := res.Successors[0].ID
-		if o := s.Owner(key); got != ownerAtStart && (o < 0 || got != s.Peer(o).ID) {
+		if o := s.Owner(key); !containsOwner(e.lookups[n].owners, got) && (o < 0 || got != s.Peer(o).ID) {
 			e.rep.WrongOwner++
 			e.classifyWrong(got, o)
 			return
@@ -421,6 +446,15 @@ func (e *experiment) lookup() {
 		}
 		e.hops[res.Hops]++
 	})
+}
+
+func containsOwner(ids []chordrouting.ID, id chordrouting.ID) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
 }
 
 // classifyWrong sorts a wrong answer: a node that is no longer live, or the
@@ -553,6 +587,7 @@ func (e *experiment) churnFail() {
 	}
 	e.s.Fail(e.s.RandomLive())
 	e.rep.FailedNodes++
+	e.ownersChanged()
 }
 
 // scheduleSessionEnd draws node i's remaining session and, when it ends,
@@ -570,6 +605,7 @@ func (e *experiment) scheduleSessionEndIn(i int, d time.Duration) {
 		}
 		e.s.Fail(i)
 		e.rep.FailedNodes++
+		e.ownersChanged()
 		e.churnJoin(e.scheduleSessionEnd)
 	})
 }
