@@ -111,9 +111,10 @@ func (n *Node) confirmOwner(op *lookupOp, cands []Peer, lo Peer, fb *lookupAnswe
 		if hasP && c.ID != op.key && !containsID(op.dead, p.ID) && (p.ID == op.key || Between(op.key, p.ID, c.ID)) {
 			if back == 0 {
 				// Still not the owner after r steps back: the
-				// candidates were far from the key. Fail rather than
-				// name a node that disowns it.
-				op.done(lookupAnswer{hops: op.hops, err: ErrTooManyHops})
+				// candidates were far from the key (a one-hop table
+				// that lacks many nodes there). Never name a node that
+				// disowns the key: look it up again from lo.
+				n.confirmFailed(op, lo, nil, back)
 				return
 			}
 			n.confirmOwner(op, []Peer{p}, lo, &a, back-1)

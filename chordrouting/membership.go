@@ -265,6 +265,7 @@ func (n *Node) onMembership(m *Message) {
 	}
 	ttl := m.Count
 	keep := ttl > 0 || len(n.oh.relays) > 0
+	n.oh.sync.events += len(m.Peers) + len(m.Digests)
 	for _, p := range m.Peers {
 		if p.ID == n.self.ID {
 			continue

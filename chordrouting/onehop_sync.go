@@ -5,25 +5,44 @@ import (
 )
 
 // This file fills and repairs the membership table (Config.OneHop): a
-// joiner copies its successor's table page by page, then compares it
-// range by range with digests once the events of its joining time have
-// spread; every AntiEntropyTicks a member compares one range with a random
-// member the same way, and goes on to the next range while ranges differ.
+// joiner copies its successor's table page by page (the successor relays
+// the events it sees meanwhile), then sweeps the whole table with digests
+// against its successor once the events of its joining time have spread;
+// every member sweeps against a random member every AntiEntropyTicks, and
+// again soon, against another random member, while sweeps keep finding
+// many differences (a table that missed events while the ring formed).
 
-// syncState is the progress of table pulls and digest walks.
+// syncState is the progress of table pulls and digest sweeps.
 type syncState struct {
-	busy    bool   // a pull or walk is in flight
-	sweepAt uint64 // a joiner's digest sweep of the whole ring starts then (0: none)
-	cursor  ID     // where the next anti-entropy range starts
+	busy     bool   // a pull or sweep is in flight
+	sweepAt  uint64 // the next sweep starts then (0: not scheduled yet)
+	withSucc bool   // the next sweep is a joiner's, against its successor
+	changes  int    // entries the sweep in flight added or disputed
+	swept    int    // table size when the last sweep ended
+	events   int     // membership events received this tick
+	rate     float64 // events per tick, moving average over rateTicks
+	found    int     // differences the last sweep found
+	sweptAt  uint64  // when it ended
 }
 
 // digestQueryLen is the length of a digest probe's Query: the range's end
 // (32 bytes), the entry count (4) and the ID sum (8).
 const digestQueryLen = 32 + 4 + 8
 
-// productiveChanges is how many entries a range of an anti-entropy walk
-// must add or dispute for the walk to go on to the next range.
-const productiveChanges = 2
+// A sweep that finds more differences than the events in flight explain
+// is repeated soon, after resweepIntervals dissemination intervals: the
+// bar is resweepMin plus twice the events this node receives per tick
+// (a moving average over AntiEntropyTicks/rateFraction ticks) times the
+// time an event takes to spread, since both tables miss the events in
+// flight (about one range in three differs at 10,000 nodes and 1 h
+// sessions). A table that grew by an eighth since its last sweep (a ring
+// growing fast: the tables that routed its announcements were smaller)
+// sweeps at once.
+const (
+	resweepMin       = 4
+	resweepIntervals = 5
+	rateFraction     = 12
+)
 
 // maxDisputes bounds the pings one differing range sends to entries the
 // other side lacks.
@@ -39,27 +58,47 @@ func (n *Node) oneHopJoined(s Peer) {
 	n.oh.sync.busy = true
 	n.pullPages(s, ID{}, n.cfg.MaxTableSize/maxMembersPerMessage+2, func() {
 		n.oh.sync.busy = false
+		n.oh.sync.withSucc = true
 		n.oh.sync.sweepAt = n.now + uint64(n.cfg.QuarantineTicks+(n.levels()+2)*n.cfg.DisseminateTicks)
 	})
 }
 
-// syncTick runs the due sweep or anti-entropy probe.
-func (n *Node) syncTick(t uint64) {
+// syncTick starts the due sweep.
+func (n *Node) syncTick(uint64) {
 	sy := &n.oh.sync
-	if sy.busy {
+	tau := float64(max(1, n.cfg.AntiEntropyTicks/rateFraction))
+	sy.rate += (float64(sy.events) - sy.rate) / tau
+	sy.events = 0
+	switch {
+	case sy.busy || n.oh.table.len() == 0 || len(n.succ) == 0:
+		return
+	case sy.sweepAt == 0:
+		sy.sweepAt = n.now + 1 + n.rng.Uint64N(uint64(n.cfg.AntiEntropyTicks))
+		return
+	case n.now < sy.sweepAt && n.oh.table.len() < sy.swept+max(resweepMin, sy.swept/8) &&
+		(n.now < sy.sweptAt+uint64(resweepIntervals*n.cfg.DisseminateTicks) || sy.found < n.resweepBar()):
+		// Not due, the table has not grown by an eighth, and the last
+		// sweep found no more than the events in flight explain (judged
+		// now: the bar falls when a burst of events is over).
 		return
 	}
-	switch {
-	case sy.sweepAt != 0 && n.now >= sy.sweepAt && len(n.succ) > 0:
-		sy.sweepAt = 0
-		sy.busy = true
-		n.walk(n.succ[0], n.self.ID, n.self.ID, true, func() { sy.busy = false })
-	case t%uint64(n.cfg.AntiEntropyTicks) == 0 && n.oh.table.len() > 0:
-		p := n.oh.table.peer(n.rng.IntN(n.oh.table.len()))
-		lo := sy.cursor
-		sy.busy = true
-		n.walk(p, lo, lo, false, func() { sy.busy = false })
+	peer := n.oh.table.peer(n.rng.IntN(n.oh.table.len()))
+	if sy.withSucc {
+		peer = n.succ[0]
 	}
+	sy.busy, sy.withSucc, sy.changes = true, false, 0
+	n.walk(peer, n.self.ID, n.self.ID, func() {
+		sy.busy = false
+		sy.swept, sy.found, sy.sweptAt = n.oh.table.len(), sy.changes, n.now
+		sy.sweepAt = n.now + uint64(n.cfg.AntiEntropyTicks)
+	})
+}
+
+// resweepBar is how many differences a sweep must find to be repeated
+// soon (see resweepMin).
+func (n *Node) resweepBar() int {
+	spread := float64((n.levels() + 2) * n.cfg.DisseminateTicks)
+	return resweepMin + int(2*n.oh.sync.rate*spread)
 }
 
 // pullPages copies from's table page by page from start on (a joiner's
@@ -93,12 +132,8 @@ func (n *Node) pullPages(from Peer, start ID, pages int, done func()) {
 // until it passes end (lo == end: the whole ring), each range holding up
 // to maxMembersPerMessage of this node's entries. A range that differs
 // comes back listed: entries this node lacks are added, entries peer
-// lacks are pinged (one that does not answer is removed). A sweep covers
-// the whole span; otherwise the walk stops at the first range that
-// differs by fewer than productiveChanges entries (one in-flight event is
-// no reason to go on; a table that missed many is), leaving the cursor
-// there.
-func (n *Node) walk(peer Peer, lo, end ID, sweep bool, done func()) {
+// lacks are pinged (one that does not answer is removed).
+func (n *Node) walk(peer Peer, lo, end ID, done func()) {
 	hi, whole := n.rangeEnd(lo, end)
 	cnt, sum := n.ownDigest(lo, hi)
 	q := make([]byte, digestQueryLen)
@@ -110,20 +145,17 @@ func (n *Node) walk(peer Peer, lo, end ID, sweep bool, done func()) {
 			done()
 			return
 		}
-		next, changes := hi, 0
+		next := hi
 		if !m.Replica {
+			var changes int
 			next, changes = n.applyRange(peer, lo, hi, m)
+			n.oh.sync.changes += changes
 		}
-		n.oh.sync.cursor = next
-		finished := whole && next == hi
-		if finished {
-			n.oh.sync.cursor = n.randomID()
-		}
-		if finished || !sweep && changes < productiveChanges {
+		if whole && next == hi {
 			done()
 			return
 		}
-		n.walk(peer, next, end, sweep, done)
+		n.walk(peer, next, end, done)
 	})
 }
 
@@ -249,11 +281,3 @@ func (n *Node) onGetMembers(m *Message) {
 	}
 }
 
-// randomID draws an ID from the node's random source.
-func (n *Node) randomID() ID {
-	var id ID
-	for k := 0; k < len(id); k += 8 {
-		binary.LittleEndian.PutUint64(id[k:], n.rng.Uint64())
-	}
-	return id
-}

@@ -166,7 +166,7 @@ func TestDigestWalkRepairsTable(t *testing.T) {
 		t.Fatalf("test setup removed only %d entries", missing)
 	}
 	done := false
-	a.walk(a.succ[0], a.self.ID, a.self.ID, true, func() { done = true })
+	a.walk(a.succ[0], a.self.ID, a.self.ID, func() { done = true })
 	net.run()
 	if !done {
 		t.Fatal("the sweep did not finish")
@@ -186,7 +186,7 @@ func TestDigestWalkRepairsTable(t *testing.T) {
 	// Agreeing tables: a sweep is one small exchange per range.
 	before := len(net.queue)
 	sent := 0
-	a.walk(a.succ[0], a.self.ID, a.self.ID, true, func() {})
+	a.walk(a.succ[0], a.self.ID, a.self.ID, func() {})
 	for len(net.queue) > before {
 		for _, m := range net.queue {
 			if m.Type == MsgMembers && len(m.Peers) > 0 {
@@ -380,3 +380,36 @@ func TestTableRangesAgainstScan(t *testing.T) {
 }
 
 
+
+// TestOneHopLookupSparseTables: tables that lack half the members (a ring
+// formed faster than its announcements spread) still give right owners,
+// in a few more hops.
+func TestOneHopLookupSparseTables(t *testing.T) {
+	const n = 200
+	net, nodes := oneHopStatic(t, n, 27, nil)
+	rng := rand.New(rand.NewPCG(27, 1))
+	for _, nd := range nodes {
+		for _, o := range nodes {
+			if rng.IntN(2) == 0 {
+				nd.oh.table.remove(o.self.ID)
+			}
+		}
+	}
+	hops := 0
+	for range 500 {
+		var key ID
+		for k := range key {
+			key[k] = byte(rng.Uint32())
+		}
+		from := nodes[rng.IntN(n)]
+		want := nodes[sort.Search(n, func(j int) bool { return !nodes[j].self.ID.Less(key) })%n].self
+		var got LookupResult
+		from.Lookup(key, func(r LookupResult) { got = r })
+		net.run()
+		if got.Err != nil || len(got.Successors) == 0 || got.Successors[0].ID != want.ID {
+			t.Fatalf("lookup of %s from %s: %+v, want %s", key.Short(), from.self.Addr, got, want.ID.Short())
+		}
+		hops += got.Hops
+	}
+	t.Logf("mean hops %.2f", float64(hops)/500)
+}
