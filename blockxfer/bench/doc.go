@@ -11,4 +11,11 @@
 // GB; multi downloads from one and then four providers, each limited to
 // -rate MB/s by a token bucket in front of its Source; mem serves and
 // fetches files of each size and reports the peak heap in use.
+//
+// On a shared host, run single several times and compare the paired
+// ratio (each blockxfer round against the raw round just before it), and
+// note the load: both sides are CPU-bound on two cores. For profiling,
+// -only raw|blockxfer runs one side, -cpuprofile and -trace cover only the
+// measured transfers, and -initwindow, -maxwindow and -pipeline override
+// FetchOptions and ServerConfig.
 package main
