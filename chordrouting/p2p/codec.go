@@ -41,8 +41,8 @@ import (
 //	}
 //
 // The peers of membership messages (MsgMembership, MsgMembers: the
-// one-hop tables, about 10,000 entries each at 10,000 nodes) use the
-// compact form: pid alone, from which the receiver derives addr and the
+// one-hop tables, about 10,000 entries each at 10,000 nodes), From
+// included, use the compact form: pid alone, from which the receiver derives addr and the
 // ring ID: 55 bytes with one QUIC multiaddr instead of 103.
 //
 // Peer.addrs is not part of chordrouting.Message: it is how the adapter
@@ -78,7 +78,12 @@ func Encode(m *cr.Message, addrs func(p cr.Peer) []ma.Multiaddr) []byte {
 	var b []byte
 	b = appendVarint(b, fType, uint64(m.Type))
 	b = appendVarint(b, fID, m.ID)
-	b = appendPeer(b, fFrom, m.From, addrs)
+	compact := m.Type == cr.MsgMembership || m.Type == cr.MsgMembers
+	if compact {
+		b = appendCompactPeer(b, fFrom, m.From, addrs)
+	} else {
+		b = appendPeer(b, fFrom, m.From, addrs)
+	}
 	if m.Key != (cr.ID{}) {
 		b = appendBytes(b, fKey, m.Key[:])
 	}
@@ -86,7 +91,6 @@ func Encode(m *cr.Message, addrs func(p cr.Peer) []ma.Multiaddr) []byte {
 	if m.HasPred {
 		b = appendPeer(b, fPred, m.Pred, addrs)
 	}
-	compact := m.Type == cr.MsgMembership || m.Type == cr.MsgMembers
 	for _, p := range m.Peers {
 		if compact {
 			b = appendCompactPeer(b, fPeers, p, addrs)

@@ -38,7 +38,7 @@ func TestCodecMembershipRoundTrip(t *testing.T) {
 	}
 	full := *m
 	full.Type = cr.MsgStore // same peers, full form
-	if lf, lc := len(Encode(&full, nil)), len(Encode(m, nil)); lc+2*30 > lf {
+	if lf, lc := len(Encode(&full, nil)), len(Encode(m, nil)); lc+3*40 > lf {
 		t.Fatalf("compact peers save too little: %d bytes compact, %d full", lc, lf)
 	}
 

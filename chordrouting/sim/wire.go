@@ -15,8 +15,8 @@ import (
 // Stream and connection overhead (multistream negotiation, yamux or QUIC
 // framing, encryption) is not counted: it depends on how streams are
 // reused, not on the ring protocol. Membership messages carry their peers
-// in the codec's compact form: the 38-byte binary peer ID and the
-// multiaddr.
+// (the sender included) in the codec's compact form: the 38-byte binary
+// peer ID and the multiaddr.
 const (
 	wirePeerIDLen      = 52
 	wirePeerIDBytes    = 38
@@ -28,14 +28,19 @@ const (
 // wireSize is the size of m on the libp2p wire, as described above.
 func wireSize(m *chordrouting.Message) int {
 	s := varintField(uint64(m.Type)) + varintField(m.ID)
-	s += peerField()
+	compact := m.Type == chordrouting.MsgMembership || m.Type == chordrouting.MsgMembers
+	if compact {
+		s += bytesField(wireCompactPayload)
+	} else {
+		s += peerField()
+	}
 	if m.Key != (chordrouting.ID{}) {
 		s += bytesField(32)
 	}
 	if m.HasPred {
 		s += varintField(1) + peerField()
 	}
-	if m.Type == chordrouting.MsgMembership || m.Type == chordrouting.MsgMembers {
+	if compact {
 		s += len(m.Peers) * bytesField(wireCompactPayload)
 	} else {
 		s += len(m.Peers) * peerField()
