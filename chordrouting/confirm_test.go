@@ -248,3 +248,57 @@ func at(b byte) ID {
 	id[0] = b
 	return id
 }
+
+// A joiner does not take as successor a node that has joined but is not
+// yet linked in: that node's predecessor is unknown to it, so nodes may
+// lie between the joiner and it (randomized seeds 38795 and 20878: the
+// joiner's list skipped a member, leaving r principals). It retries, and
+// joins at its true successor once the node is linked in.
+func TestJoinSkipsUnlinkedSuccessor(t *testing.T) {
+	net, nodes := sortedStaticRing(t, 16, 14)
+	t.Logf("seed 14")
+	a, d, f := nodes[4], nodes[5], nodes[6]
+	d.hasPred = false // joined, not yet linked in; f already names it as predecessor
+	stale := nodes[2]
+	stale.succ = append([]Peer{nodes[3].self, f.self}, stale.succ[4:]...) // skips a and d
+	// The joiner lies between nodes[3] and a.
+	id := addIDs(nodes[3].self.ID, halfDist(nodes[3].self.ID, a.self.ID))
+	j, err := NewNode(Peer{ID: id, Addr: "joiner"}, DefaultConfig(), pumpTransport{net}, NewMemStorage(), &fakeClock{now: time.Unix(0, 0)}, rand.New(rand.NewPCG(14, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	net.nodes["joiner"] = j
+	done := false
+	j.Join([]Peer{stale.self}, func(err error) {
+		if err != nil {
+			t.Fatalf("join: %v", err)
+		}
+		done = true
+	})
+	for tick := 0; !done && tick < 30; tick++ {
+		net.run()
+		if tick == 2 {
+			d.pred, d.hasPred = a.self, true // linked in by a
+		}
+		if j.member && !done && len(j.succ) > 0 && j.succ[0].ID != a.self.ID {
+			t.Fatalf("joiner took %s as successor, skipping %s", j.succ[0].ID.Short(), a.self.ID.Short())
+		}
+		j.Tick()
+	}
+	if !done || j.succ[0].ID != a.self.ID {
+		t.Fatalf("join done %v, successor list %v, want %s first", done, j.succ, a.self.ID.Short())
+	}
+}
+
+// halfDist is half the clockwise distance from a to b.
+func halfDist(a, b ID) ID {
+	d := b.Sub(a)
+	var h ID
+	for k := range d {
+		h[k] = d[k] >> 1
+		if k > 0 {
+			h[k] |= d[k-1] << 7
+		}
+	}
+	return h
+}

@@ -103,6 +103,14 @@ func (n *Node) joinAt(op *joinOp, s Peer, back int, prev *Message) {
 			n.joinAt(op, m.Pred, back-1, m)
 			return
 		}
+		if !m.HasPred && len(m.Peers) > 0 {
+			// s has joined but is not linked in yet: nodes between
+			// this one and s may exist that s does not know (its
+			// predecessor will), and joining at s would skip them. Try
+			// again once s is linked in.
+			n.joinRetry(op, fmt.Errorf("successor %s is not yet linked in: %w", s.ID.Short(), ErrNoPeers))
+			return
+		}
 		n.joinDone(op, s, m)
 	})
 }
