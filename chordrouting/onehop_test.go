@@ -413,3 +413,21 @@ func TestOneHopLookupSparseTables(t *testing.T) {
 	}
 	t.Logf("mean hops %.2f", float64(hops)/500)
 }
+
+// TestIdleStabilizeOneHop: a one-hop member at rest stabilizes every
+// other tick, and at once again when its head changes.
+func TestIdleStabilizeOneHop(t *testing.T) {
+	net, nodes := oneHopStatic(t, 20, 28, nil)
+	tickAll(net, nodes, 10)
+	net.states = 0
+	tickAll(net, nodes, 20)
+	per := float64(net.states) / float64(len(nodes)) / 20
+	if per > 0.6 || per < 0.4 {
+		t.Fatalf("%.2f stabilize rounds per tick per node at rest, want about 1/2", per)
+	}
+	a := nodes[0]
+	a.succ = append([]Peer(nil), a.succ[1:]...) // a new head
+	if a.stabilizeIdle() {
+		t.Fatal("a new head waits for an idle round")
+	}
+}

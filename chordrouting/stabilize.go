@@ -8,7 +8,7 @@ import "time"
 // stabilize runs step 1: ask the head of the successor list, in one query,
 // for its predecessor and successor list.
 func (n *Node) stabilize() {
-	if !n.member || n.stabBusy {
+	if !n.member || n.stabBusy || n.stabilizeIdle() {
 		return
 	}
 	if len(n.succ) == 0 {
