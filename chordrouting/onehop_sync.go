@@ -41,7 +41,7 @@ const digestQueryLen = 32 + 4 + 8
 const (
 	resweepMin       = 4
 	resweepIntervals = 5
-	rateFraction     = 12
+	rateFraction     = 60
 )
 
 // maxDisputes bounds the pings one differing range sends to entries the

@@ -127,6 +127,13 @@ func (r *Report) WriteTable(w io.Writer) error {
 	row("ring", "%s", ring)
 	row("records", "%d published, %d lost (%d missing before republish)", r.Records, r.RecordsLost, r.RecordsMissingBeforeRepublish)
 	row("traffic", "%d messages, %.2f kbit/s per node for maintenance", r.Messages, r.MaintKbpsPerNode)
+	if r.MaintQuietKbpsPerNode > 0 {
+		row("", "(measured under churn; %.2f kbit/s on the quiet ring)", r.MaintQuietKbpsPerNode)
+	}
+	if r.OneHop {
+		row("one-hop tables", "%.1f entries on average, %.2f%% of the live members, %.0f s after the ring formed (tick %.1f s)",
+			r.TableMean, 100*r.TableComplete, r.TablesS, r.TickS)
+	}
 	row("time", "%.1f s simulated (ring formed at %.1f s), %.1f s wall, %.1f s CPU, %d events, heap %.0f MiB",
 		r.SimS, r.FormS, r.ElapsedS, r.CPUS, r.Events, r.HeapMiB)
 	return tw.Flush()

@@ -1,0 +1,62 @@
+package sim
+
+import (
+	"math"
+	"testing"
+	"time"
+)
+
+// TestRunOneHopSessions runs the issue-10 experiment small: a one-hop
+// ring under Weibull sessions at the daemon's tick. Lookups stay correct
+// and mostly one hop, and the maintenance figure is measured under churn
+// and broken down by message type.
+func TestRunOneHopSessions(t *testing.T) {
+	opt := Options{Nodes: 150, Lookups: 1000, Session: 20 * time.Minute, OneHop: true, Seed: 3}
+	t.Logf("seed %d", opt.Seed)
+	rep, err := Run(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%+v", rep)
+	switch {
+	case rep.TickS != DaemonTick.Seconds():
+		t.Fatalf("session run at tick %v s, want the daemon's %v", rep.TickS, DaemonTick.Seconds())
+	case rep.FailedLookups > 0:
+		t.Fatalf("%d failed lookups", rep.FailedLookups)
+	case rep.OneHopFraction < 0.95:
+		t.Fatalf("one-hop fraction %.3f, want >= 0.95", rep.OneHopFraction)
+	case rep.JoinedNodes == 0:
+		t.Fatal("no churn happened")
+	case rep.MaintKbpsPerNode <= 0 || rep.MaintKbpsByType["membership"] <= 0 || rep.MaintQuietKbpsPerNode <= 0:
+		t.Fatalf("maintenance not measured under churn: %v kbit/s, by type %v, quiet %v", rep.MaintKbpsPerNode, rep.MaintKbpsByType, rep.MaintQuietKbpsPerNode)
+	case rep.TableComplete < tablesComplete:
+		t.Fatalf("tables %.3f complete after the wait", rep.TableComplete)
+	}
+}
+
+// TestResidualSessions: the sessions of the nodes present at the start
+// are the residuals of a steady state, whose mean for a Weibull of shape
+// 0.5 is three times the session mean (E[L²]/2E[L]).
+func TestResidualSessions(t *testing.T) {
+	s, err := New(DefaultConfig(), 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("seed 5")
+	e := &experiment{s: s}
+	const n = 40000
+	sum := 0.0
+	for range n {
+		sum += e.residualSession(time.Hour).Hours()
+	}
+	if mean := sum / n; math.Abs(mean-3) > 0.15 {
+		t.Fatalf("mean residual session %.3f h, want 3 h", mean)
+	}
+	fresh := 0.0
+	for range n {
+		fresh += e.weibull(time.Hour).Hours()
+	}
+	if mean := fresh / n; math.Abs(mean-1) > 0.05 {
+		t.Fatalf("mean fresh session %.3f h, want 1 h", mean)
+	}
+}
