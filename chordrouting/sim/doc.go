@@ -40,8 +40,12 @@
 // # What is not simulated
 //
 // Bandwidth, queueing and CPU time: a message costs nothing but its delay,
-// and a node handles any number of messages at the same instant. Message
-// sizes are estimated for the traffic figure, not encoded. Connection set-up,
+// and a node handles any number of messages at the same instant. Messages
+// are not encoded, but the traffic figures count each one at the size the
+// libp2p codec gives it, with every peer as a libp2p peer (32-byte ring
+// ID, 52-character peer ID, one QUIC multiaddr) and the compact form for
+// membership messages (wire.go, checked against the codec in a test);
+// stream and connection overhead is not counted. Connection set-up,
 // NAT and clients outside the ring are not modelled; crashes are fail-stop
 // (a failed node never comes back with the same state; fresh nodes join
 // with fresh IDs). Delays are independent per message, not tied to a
@@ -71,12 +75,11 @@
 // successors, which the ring then repairs one node per round. Run then
 // waits until CheckRing passes and until 32 finger refreshes have passed
 // since the last join (with Config.OneHop, also until a join has had time
-// to be disseminated: the quarantine and one interval per EDRA level),
-// measures the traffic in a quiet window (maint_kbps_per_node, from
-// estimated message sizes; it includes membership dissemination, table
-// pulls and anti-entropy; one_hop_fraction is the share of correct
-// lookups that needed at most one request), and publishes one
-// record per node, each from a random publisher.
+// to be disseminated and the tables are complete, see below), measures
+// the traffic in a quiet window (maint_kbps_per_node, in codec-sized
+// bytes; one_hop_fraction is the share of correct lookups that needed at
+// most one request), and publishes one record per node, each from a
+// random publisher.
 //
 // Then, as asked: Options.Fail crashes that fraction of the nodes at the
 // same instant and waits for a correct ring; Options.Churn runs two Poisson
@@ -89,6 +92,29 @@
 // stabilization rate is the Chord paper's (0.1 per second at a 30 s
 // interval), but the core needs 5 ticks to declare a peer dead, so a
 // crashed node stays in others' lists for about 15 churn events.
+//
+// # Sessions and one-hop routing (issue 10)
+//
+// Options.Session models deployed nodes, so the nodes tick at the
+// daemon's one second (DaemonTick; Options.Tick, kwnode sim --tick,
+// overrides it): a stabilize round per second, as a deployment runs, not
+// every 100 ms. The nodes present when churn starts get the residual of a
+// steady-state session (length-biased Weibull, uniform point within it;
+// 3 h on average for a 1 h mean at shape 0.5), not a fresh session each,
+// which would crash 17% of the ring in the first minute; each node that
+// joins in its place gets a fresh session. Before the lookups, session
+// churn runs alone for 100 intervals, and maint_kbps_per_node is measured
+// there: what a deployment pays (maint_quiet_kbps_per_node keeps the quiet
+// figure, maint_kbps_by_type the breakdown).
+//
+// Options.OneHop (kwnode sim --one-hop) turns on the core's membership
+// tables, which share one chordrouting.Directory (4 bytes per table entry:
+// 400 MB of tables at 10,000 nodes). After the ring forms, Run waits until
+// the sampled tables hold 99.5% of the live members on average
+// (tables_s): a ring formed in a minute announces its joins through
+// tables that are still filling, and the core's sweeps complete them, which
+// a deployment growing gradually does not go through. table_complete
+// is the mean fraction of live members a table holds then.
 //
 // Without churn the lookups start at 50,000 per virtual second (a quiet
 // ring does not change meanwhile, and short virtual time keeps the cost of
