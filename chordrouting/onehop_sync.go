@@ -14,13 +14,13 @@ import (
 
 // syncState is the progress of table pulls and digest sweeps.
 type syncState struct {
-	busy     bool   // a pull or sweep is in flight
-	sweepAt  uint64 // the next sweep starts then (0: not scheduled yet)
-	withSucc bool   // the next sweep is a joiner's, against its successor
-	changes  int    // entries the sweep in flight added or disputed
-	swept    int    // table size when the last sweep ended
+	busy     bool    // a pull or sweep is in flight
+	sweepAt  uint64  // the next sweep starts then (0: not scheduled yet)
+	withSucc bool    // the next sweep is a joiner's, against its successor
+	changes  int     // entries the sweep in flight added or disputed
+	swept    int     // table size when the last sweep ended
 	events   int     // membership events received this tick
-	rate     float64 // events per tick, moving average over rateTicks
+	rate     float64 // events per tick, moving average (see rateFraction)
 	found    int     // differences the last sweep found
 	sweptAt  uint64  // when it ended
 }
@@ -280,4 +280,3 @@ func (n *Node) onGetMembers(m *Message) {
 		n.reply(m, &Message{Type: MsgMembers, Peers: append(ps, n.self), Done: done})
 	}
 }
-

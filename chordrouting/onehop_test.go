@@ -379,8 +379,6 @@ func TestTableRangesAgainstScan(t *testing.T) {
 	}
 }
 
-
-
 // TestOneHopLookupSparseTables: tables that lack half the members (a ring
 // formed faster than its announcements spread) still give right owners,
 // in a few more hops.

@@ -42,8 +42,9 @@ import (
 //
 // The peers of membership messages (MsgMembership, MsgMembers: the
 // one-hop tables, about 10,000 entries each at 10,000 nodes), From
-// included, use the compact form: pid alone, from which the receiver derives addr and the
-// ring ID: 55 bytes with one QUIC multiaddr instead of 103.
+// included, use the compact form: pid alone, from which the receiver
+// derives addr and the ring ID: 55 bytes with one QUIC multiaddr instead
+// of 103.
 //
 // Peer.addrs is not part of chordrouting.Message: it is how the adapter
 // tells a node where the peers it names can be dialed (see doc.go).
