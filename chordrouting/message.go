@@ -13,7 +13,10 @@ const (
 	MsgPong
 
 	// MsgGetState asks for the node's predecessor and successor list, as
-	// of one instant; answered by MsgState (HasPred, Pred, Peers).
+	// of one instant; answered by MsgState (HasPred, Pred, Peers). A
+	// stabilize query may carry in Count the digest of the state the node
+	// last answered; if its state still has that digest, MsgState comes
+	// back with Done set and nothing else ("unchanged").
 	MsgGetState
 	MsgState
 
@@ -61,14 +64,19 @@ const (
 	MsgError
 
 	// MsgMembership (one-way, Config.OneHop) carries membership events:
-	// Peers joined the ring (Done false) or left it (Done true); Count is
-	// the events' TTL (D1HT's EDRA: the receiver forwards them in its
-	// messages of levels below Count).
+	// Peers joined the ring, and Query holds the first 8 bytes of the IDs
+	// of members that left, concatenated; Count is the events' TTL (D1HT's
+	// EDRA: the receiver forwards them in its messages of levels below
+	// Count).
 	MsgMembership
 
 	// MsgGetMembers asks for a page of the membership table: the entries
-	// with IDs above Key. The reply MsgMembers lists them (at most 256,
+	// with IDs above Key. The reply MsgMembers lists them (at most 63,
 	// ascending, then the answering node itself); Done marks the last page.
+	// With a 44-byte Query (a range end, an entry count and an ID sum) it
+	// is a digest probe of the range (Key, end]: Replica in the reply means
+	// the answering node's entries there, itself included, match; else
+	// Peers lists them (at most 63, Done when that is all).
 	MsgGetMembers
 	MsgMembers
 )

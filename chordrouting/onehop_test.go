@@ -429,3 +429,43 @@ func TestIdleStabilizeOneHop(t *testing.T) {
 		t.Fatal("a new head waits for an idle round")
 	}
 }
+
+// FuzzOneHopStep feeds arbitrary membership and table messages to a
+// one-hop member of a small static ring: no panic, the table stays within
+// its cap and never lists the node itself, and the ring state is untouched.
+func FuzzOneHopStep(f *testing.F) {
+	f.Add(uint8(MsgMembership), []byte{1, 2, 3, 4, 5, 6, 7, 8}, []byte("k"), 3, false)
+	f.Add(uint8(MsgMembership), []byte{1, 2, 3}, []byte{}, -1, true)
+	f.Add(uint8(MsgGetMembers), make([]byte, digestQueryLen), []byte("s"), 0, false)
+	f.Add(uint8(MsgGetMembers), []byte{}, []byte("s"), 1<<30, true)
+	f.Add(uint8(MsgState), []byte{}, []byte{}, 7, true)
+	f.Fuzz(func(t *testing.T, typ uint8, data, key []byte, count int, flag bool) {
+		net, nodes := oneHopStatic(t, 12, 29, func(c *Config) { c.MaxTableSize = 10 })
+		n := nodes[3]
+		succ := append([]Peer(nil), n.succ...)
+		var self [leavePrefix]byte
+		copy(self[:], n.self.ID[:])
+		q := append([]byte(nil), data...)
+		if flag && len(q) >= leavePrefix {
+			copy(q, self[:]) // a departure naming the node itself
+		}
+		m := &Message{Type: MsgType(typ % 20), ID: uint64(count), From: nodes[5].self, Key: HashID(key), Count: count,
+			Done: flag, Replica: flag, Query: q,
+			Peers: []Peer{{ID: HashID(data), Addr: "x"}, n.self, nodes[7].self}}
+		n.Step(m)
+		net.run()
+		for range 3 {
+			n.Tick()
+			net.run()
+		}
+		if n.MembershipSize() > 10 {
+			t.Fatalf("table of %d entries, cap 10", n.MembershipSize())
+		}
+		if _, ok := n.oh.table.find(n.self.ID); ok {
+			t.Fatal("the table lists the node itself")
+		}
+		if len(n.succ) != len(succ) {
+			t.Fatalf("membership input changed the successor list: %v -> %v", succ, n.succ)
+		}
+	})
+}

@@ -11,18 +11,19 @@ import (
 )
 
 // TestCodecMembershipRoundTrip: a membership message (one-way, joins in
-// Peers in the compact form, departures in Digests) and a table page
+// Peers in the compact form, departures as ID prefixes in Query) and a
+// table page
 // survive the codec, and the compact form is smaller than the full one.
 func TestCodecMembershipRoundTrip(t *testing.T) {
 	_, a := testPeer(t, 1)
 	_, b := testPeer(t, 2)
 	_, c := testPeer(t, 3)
 	m := &cr.Message{
-		Type:    cr.MsgMembership,
-		From:    a,
-		Peers:   []cr.Peer{b, c},
-		Digests: []cr.Digest{{Key: cr.HashID([]byte("gone"))}},
-		Count:   5,
+		Type:  cr.MsgMembership,
+		From:  a,
+		Peers: []cr.Peer{b, c},
+		Query: []byte{1, 2, 3, 4, 5, 6, 7, 8},
+		Count: 5,
 	}
 	addr := ma.StringCast("/ip4/127.0.0.1/udp/4001/quic-v1")
 	enc := Encode(m, func(cr.Peer) []ma.Multiaddr { return []ma.Multiaddr{addr} })

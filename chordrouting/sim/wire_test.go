@@ -45,7 +45,7 @@ func TestWireSizeMatchesCodec(t *testing.T) {
 		{Type: chordrouting.MsgFindSuccessor, ID: 1 << 40, Key: chordrouting.HashID([]byte("k"))},
 		{Type: chordrouting.MsgStore, ID: 5, Items: []chordrouting.Item{{Key: chordrouting.HashID([]byte("x")), Value: make([]byte, 300)}}, Replica: true},
 		{Type: chordrouting.MsgDigest, ID: 6, Digests: []chordrouting.Digest{{Key: chordrouting.HashID([]byte("d")), Identity: "pub/1", Version: 99}}},
-		{Type: chordrouting.MsgMembership, Count: 7, Peers: peers[1:4], Digests: []chordrouting.Digest{{Key: chordrouting.HashID([]byte("gone"))}}},
+		{Type: chordrouting.MsgMembership, Count: 7, Peers: peers[1:4], Query: make([]byte, 16)},
 		{Type: chordrouting.MsgGetMembers, ID: 8, Key: chordrouting.HashID([]byte("s")), Query: make([]byte, 44)},
 		{Type: chordrouting.MsgMembers, ID: 9, Peers: peers[:5], Done: true},
 		{Type: chordrouting.MsgError, ID: 10, Err: "not yet integrated"},
