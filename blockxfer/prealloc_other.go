@@ -5,4 +5,4 @@ package blockxfer
 import "os"
 
 // preallocate is a no-op where fallocate is missing.
-func preallocate(*os.File, int64) {}
+func preallocate(*os.File, int64) error { return nil }
