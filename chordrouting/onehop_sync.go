@@ -130,9 +130,10 @@ func (n *Node) pullPages(from Peer, start ID, pages int, done func()) {
 
 // walk compares the table with peer's range by range, clockwise from lo
 // until it passes end (lo == end: the whole ring), each range holding up
-// to maxMembersPerMessage of this node's entries. A range that differs
-// comes back listed: entries this node lacks are added, entries peer
-// lacks are pinged (one that does not answer is removed).
+// to maxMembersPerMessage of this node's entries. A range whose digest
+// differs is compared again by ID prefixes: peer lists the entries this
+// node lacks (they are added) and names the prefixes it lacks (those
+// entries are pinged; one that does not answer is removed).
 func (n *Node) walk(peer Peer, lo, end ID, done func()) {
 	hi, whole := n.rangeEnd(lo, end)
 	cnt, sum := n.ownDigest(lo, hi)
@@ -140,22 +141,48 @@ func (n *Node) walk(peer Peer, lo, end ID, done func()) {
 	copy(q, hi[:])
 	binary.BigEndian.PutUint32(q[32:], uint32(cnt))
 	binary.BigEndian.PutUint64(q[36:], sum)
+	next := func(to ID) {
+		if whole && to == hi || !n.member {
+			done()
+			return
+		}
+		n.walk(peer, to, end, done)
+	}
 	n.request(peer, &Message{Type: MsgGetMembers, Key: lo, Query: q}, func(m *Message) {
-		if m == nil || m.Type != MsgMembers || len(m.Peers) > maxMembersPerMessage+1 || !n.member {
+		switch {
+		case m == nil || m.Type != MsgMembers:
 			done()
+		case m.Replica:
+			next(hi)
+		default:
+			n.compareRange(peer, lo, hi, func(to ID, ok bool) {
+				if !ok {
+					done()
+					return
+				}
+				next(to)
+			})
+		}
+	})
+}
+
+// compareRange sends the prefixes of this node's entries in (lo, hi] and
+// applies peer's answer; done gets where the next range starts.
+func (n *Node) compareRange(peer Peer, lo, hi ID, done func(next ID, ok bool)) {
+	q := append(make([]byte, 0, 32+leavePrefix*(maxMembersPerMessage+1)), hi[:]...)
+	add := func(id ID) { q = append(q, id[:leavePrefix]...) }
+	n.oh.table.each(lo, hi, func(p Peer) bool { add(p.ID); return true })
+	if n.self.ID != lo && BetweenRightIncl(lo, n.self.ID, hi) {
+		add(n.self.ID)
+	}
+	n.request(peer, &Message{Type: MsgGetMembers, Key: lo, Query: q}, func(m *Message) {
+		if m == nil || m.Type != MsgMembers || len(m.Peers) > maxMembersPerMessage+1 || len(m.Query)%leavePrefix != 0 {
+			done(hi, false)
 			return
 		}
-		next := hi
-		if !m.Replica {
-			var changes int
-			next, changes = n.applyRange(peer, lo, hi, m)
-			n.oh.sync.changes += changes
-		}
-		if whole && next == hi {
-			done()
-			return
-		}
-		n.walk(peer, next, end, done)
+		to, changes := n.applyRange(lo, hi, m)
+		n.oh.sync.changes += changes
+		done(to, true)
 	})
 }
 
@@ -185,19 +212,18 @@ func (n *Node) ownDigest(lo, hi ID) (int, uint64) {
 	return cnt, sum
 }
 
-// applyRange takes a listed range (lo, hi] from peer: adds what this node
-// lacks and pings what peer lacks, up to the last entry listed when the
-// list was cut. It returns where the next range starts (hi, or that last
-// entry) and how many entries it added or pinged.
-func (n *Node) applyRange(peer Peer, lo, hi ID, m *Message) (ID, int) {
-	listed := make(map[ID]bool, len(m.Peers))
+// applyRange takes peer's answer to a prefix comparison of (lo, hi]: adds
+// the entries it lists, and pings the entries whose prefixes it names as
+// missing (at most maxDisputes). It returns where the next range starts
+// (hi, or the farthest entry listed when the list was cut) and how many
+// entries it added or pinged.
+func (n *Node) applyRange(lo, hi ID, m *Message) (ID, int) {
 	changes := 0
 	far := lo // the farthest entry listed
 	for _, p := range m.Peers {
 		if p.ID == lo || !BetweenRightIncl(lo, p.ID, hi) {
 			continue // outside the range asked: ignored
 		}
-		listed[p.ID] = true
 		if _, ok := n.oh.table.find(p.ID); !ok && p.ID != n.self.ID {
 			changes++
 		}
@@ -206,32 +232,27 @@ func (n *Node) applyRange(peer Peer, lo, hi ID, m *Message) (ID, int) {
 			far = p.ID
 		}
 	}
-	covered := hi
-	if !m.Done {
-		if far == lo {
-			return hi, changes // nothing usable: skip the range
+	for k := 0; k+leavePrefix <= len(m.Query) && k < maxDisputes*leavePrefix; k += leavePrefix {
+		var id ID
+		copy(id[:], m.Query[k:k+leavePrefix])
+		t := &n.oh.table
+		if i := t.search(id); i < t.len() && [leavePrefix]byte(t.id(i)[:leavePrefix]) == [leavePrefix]byte(id[:leavePrefix]) {
+			n.request(t.peer(i), &Message{Type: MsgPing}, func(*Message) {}) // a timeout forgets it
+			changes++
 		}
-		covered = far
 	}
-	disputes := 0
-	n.oh.table.each(lo, covered, func(p Peer) bool {
-		if disputes >= maxDisputes {
-			return false
-		}
-		if !listed[p.ID] && p.ID != peer.ID {
-			n.request(p, &Message{Type: MsgPing}, func(*Message) {}) // a timeout forgets it
-			disputes++
-		}
-		return true
-	})
-	return covered, changes + disputes
+	if !m.Done && far != lo {
+		return far, changes
+	}
+	return hi, changes
 }
 
-// onGetMembers answers a table request: with a digest probe (Query), Replica
-// when this node's entries and itself in (Key, end] match the digest, else
-// those entries (at most maxMembersPerMessage, Done when complete); without,
-// a page of the entries above Key followed by this node, Done when it is the
-// last page.
+// onGetMembers answers a table request: a digest probe (a 44-byte Query)
+// with Replica when this node's entries and itself in (Key, end] match the
+// digest; a prefix comparison (end and 8-byte prefixes) with what the asker
+// lacks and what it has that this node lacks (answerPrefixes); no Query
+// with a page of the entries above Key followed by this node, Done when it
+// is the last page.
 func (n *Node) onGetMembers(m *Message) {
 	switch {
 	case !n.cfg.OneHop || !n.member:
@@ -240,34 +261,10 @@ func (n *Node) onGetMembers(m *Message) {
 		var hi ID
 		copy(hi[:], m.Query)
 		cnt, sum := n.ownDigest(m.Key, hi)
-		if uint32(cnt) == binary.BigEndian.Uint32(m.Query[32:]) && sum == binary.BigEndian.Uint64(m.Query[36:]) {
-			n.reply(m, &Message{Type: MsgMembers, Replica: true, Done: true})
-			return
-		}
-		ps := make([]Peer, 0, 8)
-		complete := true
-		add := func(p Peer) bool {
-			if len(ps) == maxMembersPerMessage {
-				complete = false
-				return false
-			}
-			ps = append(ps, p)
-			return true
-		}
-		self := n.self.ID != m.Key && BetweenRightIncl(m.Key, n.self.ID, hi)
-		n.oh.table.each(m.Key, hi, func(p Peer) bool {
-			if self && BetweenRightIncl(n.self.ID, p.ID, hi) {
-				self = false
-				if !add(n.self) {
-					return false
-				}
-			}
-			return add(p)
-		})
-		if self {
-			add(n.self)
-		}
-		n.reply(m, &Message{Type: MsgMembers, Peers: ps, Done: complete})
+		same := uint32(cnt) == binary.BigEndian.Uint32(m.Query[32:]) && sum == binary.BigEndian.Uint64(m.Query[36:])
+		n.reply(m, &Message{Type: MsgMembers, Replica: same, Done: same})
+	case len(m.Query) >= 32 && (len(m.Query)-32)%leavePrefix == 0 && len(m.Query) <= 32+leavePrefix*(maxMembersPerMessage+1):
+		n.answerPrefixes(m)
 	case len(m.Query) != 0:
 		n.replyErr(m, "bad membership query")
 	default:
@@ -279,4 +276,55 @@ func (n *Node) onGetMembers(m *Message) {
 		done := len(ps) < k
 		n.reply(m, &Message{Type: MsgMembers, Peers: append(ps, n.self), Done: done})
 	}
+}
+
+// answerPrefixes answers a prefix comparison of (Key, end]: Peers lists
+// this node's entries there, itself included, whose prefixes the asker did
+// not send (at most maxMembersPerMessage, in ring order, Done when that is
+// all), and Query the asker's prefixes this node has no entry for.
+func (n *Node) answerPrefixes(m *Message) {
+	var hi ID
+	copy(hi[:], m.Query)
+	sent := make(map[[leavePrefix]byte]bool, (len(m.Query)-32)/leavePrefix)
+	for k := 32; k < len(m.Query); k += leavePrefix {
+		sent[[leavePrefix]byte(m.Query[k:k+leavePrefix])] = true
+	}
+	have := make(map[[leavePrefix]byte]bool, len(sent))
+	ps := make([]Peer, 0, 4)
+	complete := true
+	consider := func(p Peer) bool {
+		pre := [leavePrefix]byte(p.ID[:leavePrefix])
+		have[pre] = true
+		if sent[pre] {
+			return true
+		}
+		if len(ps) == maxMembersPerMessage {
+			complete = false
+			return false
+		}
+		ps = append(ps, p)
+		return true
+	}
+	self := n.self.ID != m.Key && BetweenRightIncl(m.Key, n.self.ID, hi)
+	n.oh.table.each(m.Key, hi, func(p Peer) bool {
+		if self && BetweenRightIncl(n.self.ID, p.ID, hi) {
+			self = false
+			if !consider(n.self) {
+				return false
+			}
+		}
+		return consider(p)
+	})
+	if self && complete {
+		consider(n.self)
+	}
+	var lacking []byte
+	if complete {
+		for k := 32; k < len(m.Query); k += leavePrefix {
+			if !have[[leavePrefix]byte(m.Query[k:k+leavePrefix])] {
+				lacking = append(lacking, m.Query[k:k+leavePrefix]...)
+			}
+		}
+	}
+	n.reply(m, &Message{Type: MsgMembers, Peers: ps, Query: lacking, Done: complete})
 }

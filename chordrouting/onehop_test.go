@@ -158,7 +158,7 @@ func TestDigestWalkRepairsTable(t *testing.T) {
 		a.oh.table.remove(nodes[k].self.ID)
 	}
 	dead := Peer{ID: nodes[100].self.ID, Addr: "dead"}
-	dead.ID[31] ^= 0x55
+	dead.ID[7] ^= 0x55 // next to nodes[100], another 8-byte prefix
 	a.learnOne(dead)
 	net.down["dead"] = true
 	missing := n - 1 - a.MembershipSize() + 1
