@@ -75,8 +75,11 @@ const (
 	// ascending, then the answering node itself); Done marks the last page.
 	// With a 44-byte Query (a range end, an entry count and an ID sum) it
 	// is a digest probe of the range (Key, end]: Replica in the reply means
-	// the answering node's entries there, itself included, match; else
-	// Peers lists them (at most 63, Done when that is all).
+	// the answering node's entries there, itself included, match. With a
+	// Query of the range end and 8-byte ID prefixes it is a prefix
+	// comparison: the reply's Peers are the answering node's entries there
+	// whose prefixes were not sent (at most 63, Done when that is all) and
+	// its Query the prefixes sent that it has no entry for.
 	MsgGetMembers
 	MsgMembers
 )
