@@ -97,10 +97,6 @@ func openPartial(outPath string, root cid.Cid, m *Manifest, recheck bool) (*part
 		p.close()
 		return nil, nil, err
 	}
-	if err := preallocate(p.data, m.Size()); err != nil {
-		p.close()
-		return nil, nil, err
-	}
 	return p, done, nil
 }
 
