@@ -124,7 +124,8 @@
 //
 // Blocks are written at their final offsets into outPath+".kwpart". The
 // file is not preallocated: on ext4, writing into fallocate-d (unwritten)
-// extents measured four to six times the CPU of writing a sparse file. Next
+// extents took several times the CPU of writing a sparse file (1 GiB,
+// measured on the benchmark host). Next
 // to it, outPath+".kwpart.state" holds a header (magic "KWXP", version,
 // root CID, size) and a bitmap with one bit per block. A block's bit is
 // set (one byte written in place) only after its data has been written,
