@@ -302,3 +302,50 @@ func halfDist(a, b ID) ID {
 	}
 	return h
 }
+
+// A peer repeating false dead-predecessor notices cannot flap the
+// predecessor: after one false notice is disproved (the predecessor
+// answers its ping), notices are ignored for a request timeout, and the
+// restored predecessor gets no handoff (no values pushed back and forth);
+// they are handled as plain notifies (rectify).
+func TestFalseDeadNoticesAreDamped(t *testing.T) {
+	net, nodes := sortedStaticRing(t, 16, 15)
+	t.Logf("seed 15")
+	s, q, p := nodes[5], nodes[4], nodes[3]
+	s.Step(&Message{Type: MsgNotify, From: p.self, Peers: []Peer{q.self}})
+	net.run() // q answers the ping
+	if s.pred.ID != q.self.ID {
+		t.Fatalf("predecessor %s after a false notice, want %s back", s.pred.ID.Short(), q.self.ID.Short())
+	}
+	s.Step(&Message{Type: MsgNotify, From: p.self, Peers: []Peer{q.self}})
+	if s.pred.ID != q.self.ID {
+		t.Fatalf("a second false notice at once moved the predecessor to %s", s.pred.ID.Short())
+	}
+	net.run() // a plain notify from a farther node: rectify pings q, which answers
+	if s.pred.ID != q.self.ID {
+		t.Fatalf("predecessor %s after the second notice, want %s", s.pred.ID.Short(), q.self.ID.Short())
+	}
+}
+
+// A peer answering late on purpose inflates the measured round trip, but
+// the request timeout stays within maxTimeoutFactor times the configured
+// one.
+func TestLateRepliesCapTimeouts(t *testing.T) {
+	n, err := NewNode(Peer{ID: at(1), Addr: "a"}, DefaultConfig(), &captureTransport{}, NewMemStorage(), &fakeClock{now: time.Unix(0, 0)}, rand.New(rand.NewPCG(16, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("seed 16")
+	n.rt.tick = 100 * time.Millisecond
+	for range 20 {
+		n.rt.sample(time.Minute)
+	}
+	if got, want := n.timeoutTicks(), uint64(maxTimeoutFactor*n.cfg.RequestTimeoutTicks); got != want {
+		t.Fatalf("timeout after minute-long round trips: %d ticks, want the cap %d", got, want)
+	}
+	n.rt = rttState{tick: 100 * time.Millisecond}
+	n.rt.sample(600 * time.Millisecond)
+	if got := n.timeoutTicks(); got <= 6 {
+		t.Fatalf("timeout with 600 ms round trips at 100 ms ticks: %d ticks, want more than 6", got)
+	}
+}

@@ -26,7 +26,7 @@ func (n *Node) onNotify(m *Message) {
 		n.onJoinedHint(m.From)
 		return
 	}
-	if len(m.Peers) == 1 && n.hasPred && !n.predCheck && m.Peers[0].ID == n.pred.ID && Between(m.From.ID, n.pred.ID, n.self.ID) {
+	if len(m.Peers) == 1 && n.hasPred && !n.predCheck && n.now >= n.deadQuietUntil && m.Peers[0].ID == n.pred.ID && Between(m.From.ID, n.pred.ID, n.self.ID) {
 		n.adoptOverDead(m.From)
 		return
 	}
@@ -35,7 +35,10 @@ func (n *Node) onNotify(m *Message) {
 
 // adoptOverDead adopts p as predecessor because p says the current one is
 // dead, and pings the current one all the same: if it answers, the claim
-// was false (or the network slow) and it is the predecessor again.
+// was false (or the network slow) and it is the predecessor again, without
+// a handoff (it still holds its keys), and dead notices are ignored for a
+// request timeout, so a peer repeating false claims can neither flap the
+// predecessor nor make this node push values back and forth.
 func (n *Node) adoptOverDead(p Peer) {
 	old := n.pred
 	n.setPred(p)
@@ -43,7 +46,8 @@ func (n *Node) adoptOverDead(p Peer) {
 	n.request(old, &Message{Type: MsgPing}, func(m *Message) {
 		n.predCheck = false
 		if m != nil && m.Type == MsgPong && n.member && n.hasPred && n.pred.ID == p.ID {
-			n.setPred(old)
+			n.pred = old
+			n.deadQuietUntil = n.now + uint64(n.cfg.RequestTimeoutTicks)
 		}
 	})
 }

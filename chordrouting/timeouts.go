@@ -76,8 +76,15 @@ func (r *rttState) lateReply(id uint64, now time.Time) {
 	}
 }
 
+// maxTimeoutFactor caps the measured timeout at this many times
+// RequestTimeoutTicks: peers that answer late on purpose can slow this
+// node's failure detection only that much.
+const maxTimeoutFactor = 4
+
 // timeoutTicks is how many ticks a request waits for its reply: the
-// configured timeout, or more when the measured round trips need it.
+// configured timeout, or more when the measured round trips need it (at
+// most maxTimeoutFactor times as much, and never more than a lookup's
+// whole timeout).
 func (n *Node) timeoutTicks() uint64 {
 	t := uint64(n.cfg.RequestTimeoutTicks)
 	r := &n.rt
@@ -86,5 +93,5 @@ func (n *Node) timeoutTicks() uint64 {
 	}
 	rto := r.srtt + 4*r.rttvar
 	need := uint64((rto+r.tick-1)/r.tick) + 1
-	return max(t, min(need, uint64(n.cfg.LookupTimeoutTicks)))
+	return max(t, min(need, maxTimeoutFactor*t, uint64(n.cfg.LookupTimeoutTicks)))
 }
