@@ -116,9 +116,9 @@
 //     pinging it for another timeout.
 //   - Request timeouts are RequestTimeoutTicks or, when the measured round
 //     trips need more, a TCP retransmission timeout (smoothed round trip
-//     plus four deviations, RFC 6298) in measured ticks plus one; replies
-//     that arrive after their timeout still count as samples
-//     (timeouts.go). A tick is no unit of network time: with 100 ms ticks
+//     plus four deviations, RFC 6298) in measured ticks plus one, at most
+//     four times RequestTimeoutTicks; replies that arrive after their
+//     timeout still count as samples (timeouts.go). A tick is no unit of network time: with 100 ms ticks
 //     and round trips above 500 ms every peer was presumed dead and no
 //     ring formed. Lookups suspect a head only once a round trip has been
 //     measured.
