@@ -9,7 +9,7 @@ import (
 // ServerConfig bounds what one provider spends on its peers.
 type ServerConfig struct {
 	// Pipeline is how many blocks one stream reads ahead of the one being
-	// sent. It overlaps disk reads and re-hashing with sending; it is also
+	// sent. It overlaps disk reads and re-checks with sending; it is also
 	// the stream's memory (Pipeline × 256 KiB), reserved with the resource
 	// manager.
 	Pipeline int
@@ -25,7 +25,7 @@ type ServerConfig struct {
 // DefaultServerConfig returns the recommended server limits.
 func DefaultServerConfig() ServerConfig {
 	return ServerConfig{
-		// 8 blocks (2 MiB) keep disk reads and re-hashing ahead of the
+		// 8 blocks (2 MiB) keep disk reads and re-checks ahead of the
 		// sender even when the scheduler delays this goroutine; 4 measured
 		// slower on a loaded loopback host.
 		Pipeline: 8,
