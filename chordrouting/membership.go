@@ -283,7 +283,10 @@ func (n *Node) onMembership(m *Message) {
 		len(m.Query)%leavePrefix != 0 || len(m.Query) > maxLeavesPerMessage*leavePrefix {
 		return
 	}
-	ttl := m.Count
+	// A TTL above this node's own level count cannot come from EDRA on
+	// tables like this one's: capped, so one message cannot be made to
+	// travel further than an honest one.
+	ttl := min(m.Count, n.levels())
 	keep := ttl > 0 || len(n.oh.relays) > 0
 	n.oh.sync.events += len(m.Peers) + len(m.Query)/leavePrefix
 	for _, p := range m.Peers {
