@@ -80,8 +80,12 @@ const (
 // gradually never needs. The measurements start from the steady state.
 func (e *experiment) waitTables() {
 	t0 := e.s.net.Elapsed()
+	checks := 0
 	_ = e.s.net.RunUntilEvery(func() bool {
-		_, c := e.tableStats()
+		m, c := e.tableStats()
+		if checks++; checks%6 == 0 {
+			e.logf("membership tables: %.1f entries on average, %.2f%% of the live members", m, 100*c)
+		}
 		return c >= tablesComplete
 	}, tablesEvery, tablesLimit)
 	e.rep.TablesS = (e.s.net.Elapsed() - t0).Seconds()
