@@ -25,7 +25,6 @@ type lookupOp struct {
 	reasks  int // times a node was asked again (confirm.go)
 	start   uint64
 	confirm bool // ask the owner itself before answering (confirm.go)
-	guess   ID   // one-hop mode: the membership table's guess, asked first
 	done    func(lookupAnswer)
 }
 
@@ -67,7 +66,6 @@ func (n *Node) lookup(key ID, via []Peer, confirm bool, done func(lookupAnswer))
 		}
 		if p, ok := n.oneHopCandidate(key); ok {
 			// The table's guess first; the fingers stay the fallback.
-			op.guess = p.ID
 			op.cands = append(make([]Peer, 0, 5), p)
 			for _, c := range n.closestPreceding(key, maxCandidates, make([]Peer, 0, 4)) {
 				if c.ID != p.ID && len(op.cands) < maxCandidates {
@@ -194,11 +192,6 @@ func (n *Node) lookupStep(op *lookupOp) {
 				lo := next
 				if m.HasPred && Between(next.ID, m.Pred.ID, op.key) {
 					lo = m.Pred
-				}
-				if op.hops == 1 && next.ID == op.guess {
-					// One-hop mode answers in one hop, unconfirmed: the
-					// membership table is fresh when the guess is right.
-					op.confirm = false
 				}
 				n.lookupFound(op, owners, lo)
 				return
