@@ -6,8 +6,11 @@ import (
 )
 
 // Config sets a Node's protocol parameters. Timings count ticks (calls of
-// Node.Tick); the caller picks the tick length (the simulator and the
-// daemon use 100 ms).
+// Node.Tick); the caller picks the tick length. The reasons below are given
+// at 100 ms ticks, the simulator's; the daemon ticks once a second (its
+// config's "tick"), which makes every interval ten times longer and the
+// maintenance traffic ten times smaller (request timeouts also follow the
+// measured round trip, so slow links are not suspected at either length).
 type Config struct {
 	// SuccessorListLen is r, the length of the successor list. 8: the ring
 	// survives any r-1 = 7 simultaneous failures of consecutive nodes, and

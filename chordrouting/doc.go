@@ -11,7 +11,8 @@
 //
 //  1. Serialize every call: a Node is not safe for concurrent use.
 //  2. Call Tick at a steady interval (the unit of every timing in Config;
-//     100 ms in the daemon and the simulator).
+//     100 ms in the simulator, one second in the daemon and in the
+//     simulator's session runs).
 //  3. Hand every incoming message to Step. The Transport's Send must not
 //     block and must not call back into the Node; replies arrive later
 //     through Step. A request with no reply within RequestTimeoutTicks
