@@ -128,7 +128,12 @@ func (n *Node) confirmOwner(op *lookupOp, cands []Peer, lo Peer, fb *lookupAnswe
 // confirmFailed ends a confirmation whose candidates all failed: with
 // the fallback answer if there is one; else lo is asked again through the
 // iterative lookup, whose answer goes on past the dead candidates (an
-// answer from the end of a successor list names few); else it fails.
+// answer from the end of a successor list names few), with this node's
+// own closest preceding nodes (fingers, successor list) after it; else it
+// fails. The fingers after lo matter when the candidates and lo all came
+// from a membership table that names nodes which do not answer (crashed,
+// or made up by a forged membership message): the lookup then goes on by
+// the finger path, as if there were no table.
 func (n *Node) confirmFailed(op *lookupOp, lo Peer, fb *lookupAnswer, back int) {
 	switch {
 	case fb != nil:
@@ -138,10 +143,32 @@ func (n *Node) confirmFailed(op *lookupOp, lo Peer, fb *lookupAnswer, back int) 
 		op.reasks++
 		op.tried = removeID(op.tried, lo.ID)
 		op.cands = append([]Peer{lo}, op.cands...)
+		n.addFingerFallback(op)
+		n.lookupStep(op)
+	case op.reasks < maxReasks && n.addFingerFallback(op):
+		op.reasks++
 		n.lookupStep(op)
 	default:
 		op.done(lookupAnswer{hops: op.hops, err: ErrNoPeers})
 	}
+}
+
+// addFingerFallback appends to op's candidates this node's closest
+// preceding nodes of the key that the lookup has neither asked nor found
+// dead, and reports whether it added any.
+func (n *Node) addFingerFallback(op *lookupOp) bool {
+	added := false
+	for _, p := range n.closestPreceding(op.key, maxCandidates, make([]Peer, 0, maxCandidates)) {
+		if len(op.cands) >= 2*maxCandidates {
+			break
+		}
+		if containsID(op.tried, p.ID) || containsID(op.dead, p.ID) || containsPeer(op.cands, p.ID) {
+			continue
+		}
+		op.cands = append(op.cands, p)
+		added = true
+	}
+	return added
 }
 
 // confirmFrom asks lo for its successor list, moves on to the node that
