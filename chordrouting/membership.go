@@ -32,10 +32,11 @@ const maxQueuedEvents = 4096
 // oneHopState is a member's one-hop state.
 type oneHopState struct {
 	table      memberTable
-	quarantine []quarantined // joiners not yet announced
-	events     []memberEvent // events to send next interval
-	relays     []relay       // new predecessors that get a copy of every event
-	sync       syncState     // table pulls and anti-entropy (onehop_sync.go)
+	quarantine []quarantined  // joiners not yet announced
+	events     []memberEvent  // events to send next interval
+	relays     []relay        // new predecessors that get a copy of every event
+	sync       syncState      // table pulls and anti-entropy (onehop_sync.go)
+	recent     []recentChange // changes made without an event (membership_recent.go)
 }
 
 func newOneHopState(cfg Config) oneHopState {
@@ -81,14 +82,18 @@ func (n *Node) learn(ps []Peer) {
 
 // learnOne adds one member.
 func (n *Node) learnOne(p Peer) {
-	if n.cfg.OneHop && p.ID != n.self.ID {
-		n.admit(p)
+	if n.cfg.OneHop && p.ID != n.self.ID && n.admit(p) {
+		n.noteChange(p.ID, false)
 	}
 }
 
 // forget removes a member presumed dead from the table.
 func (n *Node) forget(id ID) bool {
-	return n.cfg.OneHop && n.oh.table.remove(id)
+	if !n.cfg.OneHop || !n.oh.table.remove(id) {
+		return false
+	}
+	n.noteChange(id, true)
+	return true
 }
 
 // announceJoin quarantines a new predecessor (the successor of a joiner
@@ -252,16 +257,17 @@ func eventMessage(batch []memberEvent, l int, self, to ID) *Message {
 const leavePrefix = 8
 
 // removePrefix removes the table entry whose ID starts with prefix and
-// returns its ID, or the prefix padded with zeros when there is none.
-func (n *Node) removePrefix(prefix []byte) ID {
+// returns its ID and true, or false when there is none.
+func (n *Node) removePrefix(prefix []byte) (ID, bool) {
 	var id ID
 	copy(id[:], prefix)
 	t := &n.oh.table
 	if i := t.search(id); i < t.len() && [leavePrefix]byte(t.id(i)[:leavePrefix]) == [leavePrefix]byte(prefix) {
 		id = *t.id(i)
 		t.removeAt(i)
+		return id, true
 	}
-	return id
+	return id, false
 }
 
 func (n *Node) expireRelays() {
@@ -275,9 +281,15 @@ func (n *Node) expireRelays() {
 }
 
 // onMembership applies received events and queues them on with the
-// message's TTL (and for the relayed joiners). Bad input changes only the
+// message's TTL (and for the relayed joiners). Only events that changed
+// this node's table go on (a join new to it, a departure that removed an
+// entry), or that match a change this node made on its own shortly before
+// (membership_recent.go; passed on once): EDRA hands each event to each
+// member once, so honest events lose nothing, while a replayed event, or
+// a departure of a prefix nobody lists, dies at its first hop. Bad input changes only the
 // routing hints of the table; lookups never depend on them for
-// correctness.
+// correctness (a lookup whose table-named nodes fail goes on by the
+// fingers, confirm.go).
 func (n *Node) onMembership(m *Message) {
 	if !n.cfg.OneHop || !n.member || m.Count < 0 || m.Count > maxTTL || len(m.Peers) > maxMembersPerMessage ||
 		len(m.Query)%leavePrefix != 0 || len(m.Query) > maxLeavesPerMessage*leavePrefix {
@@ -293,7 +305,11 @@ func (n *Node) onMembership(m *Message) {
 		if p.ID == n.self.ID {
 			continue
 		}
-		n.admit(p)
+		if !n.admit(p) {
+			if _, ok := n.takeRecent(p.ID[:], false); !ok {
+				continue // known here already: a replay, or passed on before
+			}
+		}
 		if keep {
 			n.queueEvent(memberEvent{p: p, ttl: ttl})
 		}
@@ -304,7 +320,12 @@ func (n *Node) onMembership(m *Message) {
 		if [leavePrefix]byte(prefix) == [leavePrefix]byte(n.self.ID[:leavePrefix]) {
 			continue
 		}
-		id := n.removePrefix(prefix)
+		id, removed := n.removePrefix(prefix)
+		if !removed {
+			if id, removed = n.takeRecent(prefix, true); !removed {
+				continue // not listed here: a replay or a made-up prefix
+			}
+		}
 		if hasNext && Between(n.self.ID, id, next.ID) {
 			continue // this node detected it (or would have): the round is over
 		}

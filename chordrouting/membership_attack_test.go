@@ -41,3 +41,54 @@ func TestPoisonedTableFallsBackToFingers(t *testing.T) {
 		}
 	}
 }
+
+// TestMembershipForwardsOnlyChanges: a membership message's events go on
+// only when they changed the receiver's table: a join new to it and a
+// departure that removed an entry; the replay of the same message, and a
+// departure of a prefix nobody lists, are not passed on.
+func TestMembershipForwardsOnlyChanges(t *testing.T) {
+	_, nodes := oneHopStatic(t, 32, 33, nil)
+	nd := nodes[5]
+	join := Peer{ID: addIDs(nodes[20].self.ID, halfDist(nodes[20].self.ID, nodes[21].self.ID)), Addr: "new"}
+	gone := nodes[25].self
+	var madeUp ID
+	madeUp[0], madeUp[1] = nodes[12].self.ID[0], nodes[12].self.ID[1]^0xff
+	m := &Message{Type: MsgMembership, From: nodes[4].self, Count: 3, Peers: []Peer{join},
+		Query: append(append([]byte(nil), gone.ID[:leavePrefix]...), madeUp[:leavePrefix]...)}
+	nd.Step(m)
+	if len(nd.oh.events) != 2 {
+		t.Fatalf("first delivery queued %d events, want 2 (the join and the real departure): %+v", len(nd.oh.events), nd.oh.events)
+	}
+	for _, e := range nd.oh.events {
+		if e.leave && e.p.ID != gone.ID || !e.leave && e.p.ID != join.ID {
+			t.Fatalf("queued event %+v, want only the join of %s and the departure of %s", e, join.ID.Short(), gone.ID.Short())
+		}
+	}
+	nd.oh.events = nd.oh.events[:0]
+	nd.Step(m)
+	if len(nd.oh.events) != 0 {
+		t.Fatalf("a replayed membership message queued %d events, want none", len(nd.oh.events))
+	}
+}
+
+// TestMembershipForwardsEventOfOwnChange: a member that learned a joiner,
+// or dropped a dead peer, on its own before the event reached it still
+// passes the event on (EDRA counts on it), once.
+func TestMembershipForwardsEventOfOwnChange(t *testing.T) {
+	_, nodes := oneHopStatic(t, 32, 34, nil)
+	nd := nodes[5]
+	join := Peer{ID: addIDs(nodes[20].self.ID, halfDist(nodes[20].self.ID, nodes[21].self.ID)), Addr: "new"}
+	gone := nodes[25].self
+	nd.learnOne(join)  // from a stabilize answer
+	nd.forget(gone.ID) // a request to it timed out
+	m := &Message{Type: MsgMembership, From: nodes[4].self, Count: 3, Peers: []Peer{join}, Query: gone.ID[:leavePrefix]}
+	nd.Step(m)
+	if len(nd.oh.events) != 2 {
+		t.Fatalf("events of changes made here first: %d queued, want 2", len(nd.oh.events))
+	}
+	nd.oh.events = nd.oh.events[:0]
+	nd.Step(m)
+	if len(nd.oh.events) != 0 {
+		t.Fatalf("their replay queued %d events, want none", len(nd.oh.events))
+	}
+}

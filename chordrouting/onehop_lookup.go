@@ -73,8 +73,9 @@ func (n *Node) oneHopCandidate(key ID) (Peer, bool) {
 // this node (both ways round), else it is refused; so the table keeps
 // every node near its own ID and a sample that thins with distance, and
 // a lookup there asks the table's predecessor of the key, whose own table
-// is dense around the key.
-func (n *Node) admit(p Peer) {
+// is dense around the key. It reports whether p was new to the table and
+// is in it now (an address change of a listed member is not new).
+func (n *Node) admit(p Peer) bool {
 	t := &n.oh.table
 	i, ok := t.find(p.ID)
 	switch {
@@ -82,20 +83,21 @@ func (n *Node) admit(p Peer) {
 		if e := &t.dir.peers[t.hs[i]]; e.Addr != p.Addr {
 			e.Addr = p.Addr
 		}
-		return
+		return false
 	case t.len() < t.max:
 		t.insertAt(i, p)
-		return
+		return true
 	case t.len() == 0:
-		return
+		return false
 	}
 	k := n.rng.IntN(t.len())
 	if !n.ringDist(p.ID).less(n.ringDist(*t.id(k))) {
-		return
+		return false
 	}
 	t.removeAt(k)
 	i, _ = t.find(p.ID)
 	t.insertAt(i, p)
+	return true
 }
 
 // ringDist is the distance between this node and id, the shorter way
