@@ -36,3 +36,19 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestDefaultTableSizeBoundsMemory: joins are not authenticated, so a
+// flood of forged joins can fill a daemon's membership table to
+// MaxTableSize; the default keeps that within a daemon's memory budget
+// (about 150 B per entry with libp2p peer IDs) while still holding every
+// member of the largest ring the simulator measures.
+func TestDefaultTableSizeBoundsMemory(t *testing.T) {
+	const bytesPerEntry, budget, largestSimRing = 150, 32 << 20, 100_000
+	c := DefaultConfig()
+	if c.MaxTableSize*bytesPerEntry > budget {
+		t.Fatalf("MaxTableSize %d: a forged-join flood could hold %d MB, budget %d MB", c.MaxTableSize, c.MaxTableSize*bytesPerEntry>>20, budget>>20)
+	}
+	if c.MaxTableSize < largestSimRing {
+		t.Fatalf("MaxTableSize %d below the simulator's %d-node rings: they would thin", c.MaxTableSize, largestSimRing)
+	}
+}
