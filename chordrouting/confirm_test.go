@@ -156,25 +156,36 @@ func TestJoinDoneOnceLinked(t *testing.T) {
 	}
 }
 
-// A notify naming the receiver's predecessor as dead makes the notifier
-// the predecessor at once; if the old one answers the ping, it is the
-// predecessor again.
+// A notify naming the predecessor as dead pings it first: nothing changes
+// during the round trip (this node claims no part of the predecessor's
+// range and names no other predecessor to lookups), the notifier is
+// adopted once the ping times out, and a false notice changes nothing.
 func TestNotifyNamingDeadPredecessor(t *testing.T) {
 	net, nodes := sortedStaticRing(t, 16, 11)
 	t.Logf("seed 11")
 	s, q, p := nodes[5], nodes[4], nodes[3]
 	delete(net.nodes, q.self.Addr)
 	s.Step(&Message{Type: MsgNotify, From: p.self, Peers: []Peer{q.self}})
-	if s.pred.ID != p.self.ID {
-		t.Fatalf("predecessor %s after the dead notice, want the notifier %s", s.pred.ID.Short(), p.self.ID.Short())
+	if s.pred.ID != q.self.ID {
+		t.Fatalf("predecessor %s at once after a dead notice, want %s until its ping times out", s.pred.ID.Short(), q.self.ID.Short())
 	}
-	// A false notice: the old predecessor answers and is adopted again.
+	for tick := 0; tick <= 4*s.cfg.RequestTimeoutTicks && s.pred.ID != p.self.ID; tick++ {
+		s.Tick()
+		net.run()
+	}
+	if s.pred.ID != p.self.ID {
+		t.Fatalf("predecessor %s after the dead one's ping timed out, want the notifier %s", s.pred.ID.Short(), p.self.ID.Short())
+	}
+	// A false notice: the live predecessor is never replaced.
 	net.nodes[q.self.Addr] = q
 	s.pred = q.self
 	s.Step(&Message{Type: MsgNotify, From: p.self, Peers: []Peer{q.self}})
-	net.run()
 	if s.pred.ID != q.self.ID {
-		t.Fatalf("predecessor %s after a false dead notice, want the live %s back", s.pred.ID.Short(), q.self.ID.Short())
+		t.Fatalf("predecessor %s during a false dead notice's ping, want the live %s", s.pred.ID.Short(), q.self.ID.Short())
+	}
+	net.run() // q answers the ping
+	if s.pred.ID != q.self.ID {
+		t.Fatalf("predecessor %s after a false dead notice, want the live %s", s.pred.ID.Short(), q.self.ID.Short())
 	}
 }
 

@@ -39,23 +39,23 @@ type Node struct {
 	deferred []func(*Message) // callbacks of requests that could not be sent
 	scratch  []pending
 
-	stabBusy       bool
-	stabGen        uint32 // bumped to abandon the stabilize round in flight
-	stabTo         ID     // the head that step 1 asked
-	stabSent       uint64 // when (tick)
-	stabSentAt     time.Time
-	srtt           time.Duration // smoothed round trip of stabilize queries
-	rt             rttState      // tick length and round trips, for timeouts (timeouts.go)
-	predCheck      bool          // a ping to the predecessor is in flight
-	predCand       Peer          // the notifier to adopt if that ping times out
-	hintBusy       bool          // a joined hint's state query is in flight (rectify.go)
-	deadQuietUntil uint64        // dead-predecessor notices are ignored until then (rectify.go)
-	fixBusy        bool
-	fingerNext     int
-	joinOp         *joinOp
-	linking        *joinOp // joined, waiting for a predecessor to link it in (join.go)
-	healBusy       bool
-	repairBusy     bool
+	stabBusy   bool
+	stabGen    uint32 // bumped to abandon the stabilize round in flight
+	stabTo     ID     // the head that step 1 asked
+	stabSent   uint64 // when (tick)
+	stabSentAt time.Time
+	srtt       time.Duration // smoothed round trip of stabilize queries
+	rt         rttState      // tick length and round trips, for timeouts (timeouts.go)
+	predCheck  bool          // a ping to the predecessor is in flight
+	predCand   Peer          // the notifier to adopt if that ping times out
+	predPing   predPing      // that ping (rectify.go)
+	hintBusy   bool          // a joined hint's state query is in flight (rectify.go)
+	fixBusy    bool
+	fingerNext int
+	joinOp     *joinOp
+	linking    *joinOp // joined, waiting for a predecessor to link it in (join.go)
+	healBusy   bool
+	repairBusy bool
 
 	pubCount   map[string]int // values held per publisher
 	nextExpiry time.Time      // earliest expiry among held values; zero: none
@@ -164,6 +164,7 @@ func (n *Node) Tick() {
 	n.now++
 	n.rt.ticked(n.clock.Now())
 	n.expireRequests()
+	n.predOverdue()
 	n.runDeferred()
 	n.joinTick()
 	t := n.now + n.phase

@@ -1,5 +1,7 @@
 package chordrouting
 
+import "time"
+
 // This file is RING.md's rectify, which replaces the original notified
 // and flush: the predecessor is never set to nil.
 
@@ -12,12 +14,16 @@ package chordrouting
 //     own, so it lies between: stabilize step 2 with it at once, instead
 //     of at the next round after the successor has learnt of it.
 //   - Peers names the sender's previous successor, which did not answer its
-//     stabilize query: if that node is this node's predecessor, it is
-//     presumed dead and the sender adopted at once, without waiting for a
-//     ping to time out. The old predecessor is pinged all the same and
-//     adopted again if it answers, so a false claim (a hostile peer, a
-//     slow link) lasts one round trip; the live predecessor's own next
-//     notify would also win, being closer.
+//     stabilize query: if that node is this node's predecessor, the
+//     sender is the candidate to adopt if it is dead. It is handled like
+//     any notify from a node farther than the predecessor: the
+//     predecessor is pinged first, and the sender adopted only if the
+//     ping goes unanswered (predOverdue: sooner than the timeout, once
+//     the ping is overdue by twice the smoothed round trip). Nothing
+//     changes before that, so a false notice (a hostile peer) costs one
+//     ping: during the round trip this node neither claims the
+//     predecessor's range nor names the sender as its predecessor to
+//     lookups confirming an owner.
 func (n *Node) onNotify(m *Message) {
 	if !n.member || m.From.ID == n.self.ID {
 		return
@@ -26,30 +32,7 @@ func (n *Node) onNotify(m *Message) {
 		n.onJoinedHint(m.From)
 		return
 	}
-	if len(m.Peers) == 1 && n.hasPred && !n.predCheck && n.now >= n.deadQuietUntil && m.Peers[0].ID == n.pred.ID && Between(m.From.ID, n.pred.ID, n.self.ID) {
-		n.adoptOverDead(m.From)
-		return
-	}
 	n.rectify(m.From)
-}
-
-// adoptOverDead adopts p as predecessor because p says the current one is
-// dead, and pings the current one all the same: if it answers, the claim
-// was false (or the network slow) and it is the predecessor again, without
-// a handoff (it still holds its keys), and dead notices are ignored for a
-// request timeout, so a peer repeating false claims can neither flap the
-// predecessor nor make this node push values back and forth.
-func (n *Node) adoptOverDead(p Peer) {
-	old := n.pred
-	n.setPred(p)
-	n.predCheck = true
-	n.request(old, &Message{Type: MsgPing}, func(m *Message) {
-		n.predCheck = false
-		if m != nil && m.Type == MsgPong && n.member && n.hasPred && n.pred.ID == p.ID {
-			n.pred = old
-			n.deadQuietUntil = n.now + uint64(n.cfg.RequestTimeoutTicks)
-		}
-	})
 }
 
 // onJoinedHint runs stabilize step 2 with a node that says it has just
@@ -101,6 +84,7 @@ func (n *Node) rectify(from Peer) {
 		}
 		n.predCheck = true
 		old := n.pred
+		n.predPing = predPing{to: old.ID, tick: n.now, at: n.clock.Now()}
 		n.request(old, &Message{Type: MsgPing}, func(m *Message) {
 			n.predCheck = false
 			if m != nil && m.Type == MsgPong {
@@ -111,6 +95,29 @@ func (n *Node) rectify(from Peer) {
 			}
 		})
 	}
+}
+
+// predPing is the ping to the predecessor in flight (predCheck).
+type predPing struct {
+	to   ID
+	tick uint64
+	at   time.Time
+}
+
+// predOverdue adopts the waiting notifier when the ping to the
+// predecessor has gone unanswered for SuspectTicks and for twice the
+// smoothed round trip of requests, before the request times out: a
+// crashed predecessor's range is taken over about as soon as a dead
+// notice used to do it at once. A live predecessor answers within that
+// (a slow one that does not is replaced by a farther node until its next
+// notify, which wins, being closer). The ping's callback still runs.
+func (n *Node) predOverdue() {
+	pp := n.predPing
+	if !n.predCheck || !n.member || !n.hasPred || n.pred.ID != pp.to || n.rt.srtt <= 0 ||
+		n.now-pp.tick < uint64(n.cfg.SuspectTicks) || n.clock.Now().Sub(pp.at) <= 2*n.rt.srtt {
+		return
+	}
+	n.setPred(n.predCand)
 }
 
 // setPred adopts p as predecessor and hands over the values whose keys p
