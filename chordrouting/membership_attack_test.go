@@ -1,6 +1,9 @@
 package chordrouting
 
-import "testing"
+import (
+	"encoding/binary"
+	"testing"
+)
 
 // sybilsAround returns made-up peers (addresses nobody answers at): one
 // just before key (after the previous node a) and three just after it
@@ -90,5 +93,48 @@ func TestMembershipForwardsEventOfOwnChange(t *testing.T) {
 	nd.Step(m)
 	if len(nd.oh.events) != 0 {
 		t.Fatalf("their replay queued %d events, want none", len(nd.oh.events))
+	}
+}
+
+// probeReply sends nd a digest probe of (lo, hi] carrying nd's own exact
+// digest of it (walked without bound) and returns whether nd answered
+// "same" (Replica).
+func probeReply(t *testing.T, net *countingNet, nd, from *Node, lo, hi ID) bool {
+	t.Helper()
+	cnt, sum, _ := nd.oh.table.digest(lo, hi, nd.oh.table.len()+1)
+	if nd.self.ID != lo && BetweenRightIncl(lo, nd.self.ID, hi) {
+		cnt++
+		sum += binary.BigEndian.Uint64(nd.self.ID[:8])
+	}
+	q := make([]byte, digestQueryLen)
+	copy(q, hi[:])
+	binary.BigEndian.PutUint32(q[32:], uint32(cnt))
+	binary.BigEndian.PutUint64(q[36:], sum)
+	net.queue, net.dest = net.queue[:0], net.dest[:0]
+	nd.Step(&Message{Type: MsgGetMembers, ID: 7, From: from.self, Key: lo, Query: q})
+	for _, m := range net.queue {
+		if m.Type == MsgMembers && m.ID == 7 {
+			return m.Replica
+		}
+	}
+	t.Fatal("no answer to the digest probe")
+	return false
+}
+
+// TestDigestProbeWalkIsBounded: a digest probe of a range the asker picks
+// to span the whole table (Key == end) makes the responder walk at most
+// maxDigestWalk entries, and it answers "differs" (the asker falls back
+// to the bounded prefix comparison); a range of a sweep's size is still
+// answered "same" when the digests agree.
+func TestDigestProbeWalkIsBounded(t *testing.T) {
+	net, nodes := oneHopStatic(t, 300, 35, nil)
+	nd := nodes[0]
+	lo := nodes[100].self.ID
+	if probeReply(t, net, nd, nodes[1], lo, lo) {
+		t.Fatal("a probe of the whole table was answered after walking every entry")
+	}
+	hi := nodes[100+maxMembersPerMessage].self.ID
+	if !probeReply(t, net, nd, nodes[1], lo, hi) {
+		t.Fatal("a probe of a sweep-sized range with an agreeing digest was answered \"differs\"")
 	}
 }

@@ -136,7 +136,7 @@ func (n *Node) pullPages(from Peer, start ID, pages int, done func()) {
 // entries are pinged; one that does not answer is removed).
 func (n *Node) walk(peer Peer, lo, end ID, done func()) {
 	hi, whole := n.rangeEnd(lo, end)
-	cnt, sum := n.ownDigest(lo, hi)
+	cnt, sum, _ := n.ownDigest(lo, hi) // within maxMembersPerMessage entries
 	q := make([]byte, digestQueryLen)
 	copy(q, hi[:])
 	binary.BigEndian.PutUint32(q[32:], uint32(cnt))
@@ -202,14 +202,23 @@ func (n *Node) rangeEnd(lo, end ID) (hi ID, whole bool) {
 	return hi, hi == end
 }
 
-// ownDigest is the digest of the table plus this node in (lo, hi].
-func (n *Node) ownDigest(lo, hi ID) (int, uint64) {
-	cnt, sum := n.oh.table.digest(lo, hi)
+// maxDigestWalk bounds the entries one digest probe makes this node walk:
+// an honest asker's range holds at most maxMembersPerMessage of its
+// entries, so four times that leaves room for tables that differ, while a
+// probe of a range the asker picks to span the whole table costs no more
+// than a page. A range with more entries is answered "differs", and the
+// asker goes on with the prefix comparison, which is bounded.
+const maxDigestWalk = 4 * maxMembersPerMessage
+
+// ownDigest is the digest of the table plus this node in (lo, hi]; ok is
+// false when the range holds more than maxDigestWalk entries.
+func (n *Node) ownDigest(lo, hi ID) (cnt int, sum uint64, ok bool) {
+	cnt, sum, ok = n.oh.table.digest(lo, hi, maxDigestWalk)
 	if n.self.ID != lo && BetweenRightIncl(lo, n.self.ID, hi) {
 		cnt++
 		sum += binary.BigEndian.Uint64(n.self.ID[:8])
 	}
-	return cnt, sum
+	return cnt, sum, ok
 }
 
 // applyRange takes peer's answer to a prefix comparison of (lo, hi]: adds
@@ -260,8 +269,8 @@ func (n *Node) onGetMembers(m *Message) {
 	case len(m.Query) == digestQueryLen:
 		var hi ID
 		copy(hi[:], m.Query)
-		cnt, sum := n.ownDigest(m.Key, hi)
-		same := uint32(cnt) == binary.BigEndian.Uint32(m.Query[32:]) && sum == binary.BigEndian.Uint64(m.Query[36:])
+		cnt, sum, ok := n.ownDigest(m.Key, hi)
+		same := ok && uint32(cnt) == binary.BigEndian.Uint32(m.Query[32:]) && sum == binary.BigEndian.Uint64(m.Query[36:])
 		n.reply(m, &Message{Type: MsgMembers, Replica: same, Done: same})
 	case len(m.Query) >= 32 && (len(m.Query)-32)%leavePrefix == 0 && len(m.Query) <= 32+leavePrefix*(maxMembersPerMessage+1):
 		n.answerPrefixes(m)

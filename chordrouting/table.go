@@ -212,14 +212,20 @@ func (t *memberTable) each(lo, hi ID, f func(Peer) bool) {
 
 // digest summarizes the entries in (lo, hi]: their count and the sum of
 // the first 8 bytes of their IDs (IDs are SHA-256 outputs, so the sum is
-// as good as a hash of the set, and order-independent).
-func (t *memberTable) digest(lo, hi ID) (count int, sum uint64) {
+// as good as a hash of the set, and order-independent). It walks at most
+// limit entries: ok is false when the range holds more.
+func (t *memberTable) digest(lo, hi ID, limit int) (count int, sum uint64, ok bool) {
+	ok = true
 	t.each(lo, hi, func(p Peer) bool {
+		if count == limit {
+			ok = false
+			return false
+		}
 		count++
 		sum += binary.BigEndian.Uint64(p.ID[:8])
 		return true
 	})
-	return count, sum
+	return count, sum, ok
 }
 
 // MembershipSize is the number of members in the one-hop table (0 when
