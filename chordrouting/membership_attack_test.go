@@ -138,3 +138,29 @@ func TestDigestProbeWalkIsBounded(t *testing.T) {
 		t.Fatal("a probe of a sweep-sized range with an agreeing digest was answered \"differs\"")
 	}
 }
+
+// TestCompareRangeCapsPrefixes: entries that joined between rangeEnd
+// counting a range and compareRange walking it cannot push the prefix
+// comparison past what a responder accepts (which would end the whole
+// sweep): it sends at most maxMembersPerMessage+1 prefixes, compares the
+// range up to the last one sent, and the sweep goes on from there.
+func TestCompareRangeCapsPrefixes(t *testing.T) {
+	net, nodes := oneHopStatic(t, 200, 36, nil)
+	a := nodes[0]
+	lo, hi := nodes[10].self.ID, nodes[110].self.ID // 100 entries: more than a comparison holds
+	var next ID
+	ok, called := false, false
+	a.compareRange(a.succ[0], lo, hi, func(to ID, good bool) { next, ok, called = to, good, true })
+	for _, m := range net.queue {
+		if m.Type == MsgGetMembers && len(m.Query) > 32+leavePrefix*(maxMembersPerMessage+1) {
+			t.Fatalf("prefix comparison of %d bytes, a responder accepts at most %d", len(m.Query), 32+leavePrefix*(maxMembersPerMessage+1))
+		}
+	}
+	net.run()
+	if !called || !ok {
+		t.Fatalf("comparison of a range grown past a message: answered %v, ok %v; want the sweep to go on", called, ok)
+	}
+	if want := nodes[10+maxMembersPerMessage+1].self.ID; next != want {
+		t.Fatalf("the sweep goes on from %s, want the last entry compared %s", next.Short(), want.Short())
+	}
+}

@@ -167,13 +167,47 @@ func (n *Node) walk(peer Peer, lo, end ID, done func()) {
 }
 
 // compareRange sends the prefixes of this node's entries in (lo, hi] and
-// applies peer's answer; done gets where the next range starts.
+// applies peer's answer; done gets where the next range starts. rangeEnd
+// counted the range a round trip earlier; joins since may have added
+// entries, so it sends at most maxMembersPerMessage+1 prefixes (what a
+// responder accepts) and, when there are more, compares (lo, last one
+// sent] and lets the sweep go on from there.
 func (n *Node) compareRange(peer Peer, lo, hi ID, done func(next ID, ok bool)) {
-	q := append(make([]byte, 0, 32+leavePrefix*(maxMembersPerMessage+1)), hi[:]...)
-	add := func(id ID) { q = append(q, id[:leavePrefix]...) }
-	n.oh.table.each(lo, hi, func(p Peer) bool { add(p.ID); return true })
-	if n.self.ID != lo && BetweenRightIncl(lo, n.self.ID, hi) {
-		add(n.self.ID)
+	const most = maxMembersPerMessage + 1
+	q := append(make([]byte, 0, 32+leavePrefix*most), hi[:]...)
+	k := 0
+	add := func(id ID) bool {
+		if k == most {
+			return false
+		}
+		q = append(q, id[:leavePrefix]...)
+		k++
+		return true
+	}
+	self := n.self.ID != lo && BetweenRightIncl(lo, n.self.ID, hi)
+	last, cut := hi, false
+	n.oh.table.each(lo, hi, func(p Peer) bool {
+		if self && BetweenRightIncl(lo, n.self.ID, p.ID) {
+			self = false
+			if !add(n.self.ID) {
+				cut = true
+				return false
+			}
+			last = n.self.ID
+		}
+		if !add(p.ID) {
+			cut = true
+			return false
+		}
+		last = p.ID
+		return true
+	})
+	if self && !add(n.self.ID) {
+		cut = true
+	}
+	if cut {
+		hi = last
+		copy(q, hi[:])
 	}
 	n.request(peer, &Message{Type: MsgGetMembers, Key: lo, Query: q}, func(m *Message) {
 		if m == nil || m.Type != MsgMembers || len(m.Peers) > maxMembersPerMessage+1 || len(m.Query)%leavePrefix != 0 {
