@@ -115,14 +115,43 @@ func (n *Node) removeFinger(id ID) {
 	}
 }
 
-// suspect is told of every request that timed out.
+// suspect is told of every request that timed out. A successor that did
+// not answer is pinged once more before its departure is announced
+// ring-wide (confirmLeave): one lost reply must not make every table drop
+// a live node, which could not refute it.
 func (n *Node) suspect(id ID) {
 	n.removeFinger(id)
-	if n.cfg.OneHop && len(n.succ) > 0 && n.succ[0].ID == id {
-		n.announceLeave(n.succ[0])
-	} else {
+	switch {
+	case !n.cfg.OneHop:
+	case n.oh.leaveCheck.on && n.oh.leaveCheck.p.ID == id:
+		// The confirming ping decides (its callback runs next).
+	case len(n.succ) > 0 && n.succ[0].ID == id:
+		n.confirmLeave(n.succ[0])
+	default:
 		n.forget(id)
 	}
+}
+
+// leaveCheck is the confirming ping of a successor that did not answer.
+type leaveCheck struct {
+	p  Peer
+	on bool
+}
+
+// confirmLeave pings p, the successor a request timed out on, and
+// announces its departure if this ping times out too. One check at a
+// time; a successor that answers stays.
+func (n *Node) confirmLeave(p Peer) {
+	if n.oh.leaveCheck.on {
+		return
+	}
+	n.oh.leaveCheck = leaveCheck{p: p, on: true}
+	n.request(p, &Message{Type: MsgPing}, func(m *Message) {
+		n.oh.leaveCheck = leaveCheck{}
+		if m == nil && n.member {
+			n.announceLeave(p)
+		}
+	})
 }
 
 // closestPreceding returns up to k known nodes (fingers and successor

@@ -37,6 +37,7 @@ type oneHopState struct {
 	relays     []relay        // new predecessors that get a copy of every event
 	sync       syncState      // table pulls and anti-entropy (onehop_sync.go)
 	recent     []recentChange // changes made without an event (membership_recent.go)
+	leaveCheck leaveCheck     // a silent successor pinged again (fingers.go)
 }
 
 func newOneHopState(cfg Config) oneHopState {

@@ -164,3 +164,42 @@ func TestCompareRangeCapsPrefixes(t *testing.T) {
 		t.Fatalf("the sweep goes on from %s, want the last entry compared %s", next.Short(), want.Short())
 	}
 }
+
+// TestSilentSuccessorPingedBeforeLeave: one request to the successor that
+// times out (a lost reply) does not announce it as departed ring-wide: it
+// is pinged again, and only if that ping times out too is its departure
+// announced.
+func TestSilentSuccessorPingedBeforeLeave(t *testing.T) {
+	net, nodes := oneHopStatic(t, 20, 37, func(c *Config) { c.AntiEntropyTicks = 1 << 30 })
+	a, b := nodes[3], nodes[4]
+	left := func() bool {
+		for _, e := range a.oh.events {
+			if e.leave && e.p.ID == b.self.ID {
+				return true
+			}
+		}
+		return false
+	}
+	net.down[b.self.Addr] = true
+	a.request(b.self, &Message{Type: MsgPing}, func(*Message) {})
+	net.down[b.self.Addr] = false // only that request is lost
+	for range 2 * a.cfg.RequestTimeoutTicks {
+		a.Tick()
+		net.run()
+		if left() {
+			t.Fatal("one lost reply announced a live successor as departed")
+		}
+	}
+	if _, ok := a.oh.table.find(b.self.ID); !ok {
+		t.Fatal("one lost reply dropped a live successor from the table")
+	}
+	net.down[b.self.Addr] = true // now it is gone
+	a.request(b.self, &Message{Type: MsgPing}, func(*Message) {})
+	for tick := 0; tick < 3*a.cfg.RequestTimeoutTicks && !left(); tick++ {
+		a.Tick()
+		net.run()
+	}
+	if !left() {
+		t.Fatal("a successor silent to two requests was not announced as departed")
+	}
+}
