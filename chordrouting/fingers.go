@@ -1,5 +1,7 @@
 package chordrouting
 
+import "time"
+
 // This file keeps the finger table: only distinct entries that lie beyond
 // the successor list, in ring order. Fingers only speed lookups up;
 // correctness never depends on them.
@@ -134,24 +136,48 @@ func (n *Node) suspect(id ID) {
 
 // leaveCheck is the confirming ping of a successor that did not answer.
 type leaveCheck struct {
-	p  Peer
-	on bool
+	p    Peer
+	on   bool
+	gen  uint64 // tells this check's callback from a later check's
+	tick uint64
+	at   time.Time
 }
 
 // confirmLeave pings p, the successor a request timed out on, and
-// announces its departure if this ping times out too. One check at a
+// announces its departure if this ping goes unanswered too: when it
+// times out, or sooner once it is overdue (leaveOverdue). One check at a
 // time; a successor that answers stays.
 func (n *Node) confirmLeave(p Peer) {
 	if n.oh.leaveCheck.on {
 		return
 	}
-	n.oh.leaveCheck = leaveCheck{p: p, on: true}
+	gen := n.oh.leaveCheck.gen + 1
+	n.oh.leaveCheck = leaveCheck{p: p, on: true, gen: gen, tick: n.now, at: n.clock.Now()}
 	n.request(p, &Message{Type: MsgPing}, func(m *Message) {
-		n.oh.leaveCheck = leaveCheck{}
+		if !n.oh.leaveCheck.on || n.oh.leaveCheck.gen != gen {
+			return // decided already (overdue)
+		}
+		n.oh.leaveCheck.on = false
 		if m == nil && n.member {
 			n.announceLeave(p)
 		}
 	})
+}
+
+// leaveOverdue announces the departure of a successor whose confirming
+// ping has gone unanswered for SuspectTicks and for twice the smoothed
+// round trip of requests: it has missed a whole timeout already, so the
+// second chance is a round trip, not another timeout, and departures
+// spread about as soon as they did with no second chance.
+func (n *Node) leaveOverdue() {
+	c := n.oh.leaveCheck
+	if !c.on || n.rt.srtt <= 0 || n.now-c.tick < uint64(n.cfg.SuspectTicks) || n.clock.Now().Sub(c.at) <= 2*n.rt.srtt {
+		return
+	}
+	n.oh.leaveCheck.on = false
+	if n.member {
+		n.announceLeave(c.p)
+	}
 }
 
 // closestPreceding returns up to k known nodes (fingers and successor

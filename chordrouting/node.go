@@ -165,6 +165,7 @@ func (n *Node) Tick() {
 	n.rt.ticked(n.clock.Now())
 	n.expireRequests()
 	n.predOverdue()
+	n.leaveOverdue()
 	n.runDeferred()
 	n.joinTick()
 	t := n.now + n.phase
