@@ -201,7 +201,20 @@
 //     flight explain or its table grew by an eighth (tables routed
 //     announcements while they were still filling: a ring formed in a
 //     minute; a forwarder crashed with events queued).
-//   - A request that times out removes its target from the table.
+//   - A request that times out removes its target from the table; a
+//     successor that misses one is pinged again (decided once that ping
+//     is overdue by twice the round trip) before its departure is
+//     announced, so one lost reply does not drop a live node ring-wide.
+//   - A member passes an event on only if it changed its table (a join
+//     new to it, a departure that removed an entry) or matches a change
+//     it made on its own shortly before (membership_recent.go, once).
+//     EDRA hands each event to each member once, so honest events lose
+//     nothing; a replayed event or a departure of a prefix nobody lists
+//     dies at its first hop.
+//   - A sweep's digest probe walks at most 4·63 of the responder's
+//     entries (a larger range is answered "differs" and compared by
+//     prefixes, which is bounded); a prefix comparison sends at most 64
+//     prefixes and covers the range up to the last one sent.
 //   - Above MaxTableSize the table thins like Accordion: a newcomer
 //     replaces a random entry farther from this node (either way round),
 //     else it is refused; the table keeps every member near its own ID
@@ -218,8 +231,29 @@
 // never a wrong owner. A thinned table whose gap around the key is wider
 // than 8 mean gaps asks the table's predecessor of the key first (the
 // iterative lookup). Finger refreshes take their owners from the table
-// without a message. Bad membership input changes only these routing
-// hints: correctness never depends on the table.
+// without a message. When every owner candidate the table named and the
+// range start fail, the lookup goes on from this node's fingers and
+// successor list (confirm.go), as without a table.
+//
+// Membership events are not authenticated (SPEC.md's ring has no
+// certified IDs). What bad membership input can do: a forged message
+// adds made-up members (up to 63 a message), and these new joins go round
+// the ring like honest ones, to every table; it removes listed members by
+// 8-byte prefix, and those departures go on too (each once); the table's
+// memory is capped by MaxTableSize (1<<17, about 20 MB); lookups of keys
+// near made-up members spend a timeout per dead candidate (up to three,
+// and the range start) before the finger path answers; finger refreshes
+// (which take the table's owner unconfirmed) may point at a dead entry
+// until its request times out, which removes it there. What it cannot
+// do: make an event travel twice (a replay, or a departure of an unknown
+// prefix, dies at its first hop; the TTL is capped at the receiver's
+// level count), make a lookup name a made-up member that does not
+// answer (every answer is confirmed with the owner's own state; a live
+// Sybil that answers is the ring's general Sybil problem, with or without
+// a table), end a lookup with no answer while the fingers can reach the
+// owner, or make a member walk more than a few hundred entries per
+// request. A dead-predecessor notice changes nothing until the
+// predecessor fails a ping (rectify.go).
 //
 // Stabilization is cheap when nothing changed: the query carries a 31-bit
 // digest of the head's state as last answered, and a head whose state
