@@ -255,6 +255,13 @@
 // request. A dead-predecessor notice changes nothing until the
 // predecessor fails a ping (rectify.go).
 //
+// A read (Get) skips the confirmation: it goes straight to the owner the
+// table names (onehop_get.go), whose own range check (it answers only for
+// a key in (pred, self]) is the check a confirming query would make, so a
+// fresh entry answers a search in one round trip; a refusal or a timeout
+// falls back to the confirmed lookup above, the refused read counted as a
+// hop.
+//
 // Stabilization is cheap when nothing changed: the query carries a 31-bit
 // digest of the head's state as last answered, and a head whose state
 // still has that digest answers "unchanged" (Done) without its list, so a

@@ -16,13 +16,23 @@ func (n *Node) Get(key ID, query []byte, limit int, done func(GetResult)) {
 		done(GetResult{Err: fmt.Errorf("chordrouting: get: query of %d bytes exceeds %d", len(query), n.cfg.MaxValueSize)})
 		return
 	}
+	if n.oneHopGet(key, query, limit, done) {
+		return
+	}
+	n.lookupAndGet(key, query, limit, 0, done)
+}
+
+// lookupAndGet finds the key's owner with a confirmed lookup and reads
+// from it, then from the next replicas if it does not answer; spent is
+// the hops already spent on this read.
+func (n *Node) lookupAndGet(key ID, query []byte, limit, spent int, done func(GetResult)) {
 	n.lookup(key, nil, true, func(a lookupAnswer) {
 		if a.err != nil {
-			done(GetResult{Hops: a.hops, Err: fmt.Errorf("chordrouting: get: %w", a.err)})
+			done(GetResult{Hops: spent + a.hops, Err: fmt.Errorf("chordrouting: get: %w", a.err)})
 			return
 		}
 		reps := a.owners[:min(len(a.owners), n.cfg.Replicas)]
-		n.getFrom(key, query, limit, reps, 0, a.hops, done)
+		n.getFrom(key, query, limit, reps, 0, spent+a.hops, done)
 	})
 }
 
@@ -44,17 +54,23 @@ func (n *Node) getFrom(key ID, query []byte, limit int, reps []Peer, k, hops int
 			n.getFrom(key, query, limit, reps, k+1, hops, done)
 			return
 		}
-		vals := make([][]byte, 0, min(len(m.Items), limit))
-		for _, it := range m.Items {
-			if len(vals) == limit {
-				break
-			}
-			if it.Key == key {
-				vals = append(vals, it.Value)
-			}
-		}
-		done(GetResult{Values: vals, From: p, Hops: hops})
+		done(GetResult{Values: keyValues(m.Items, key, limit), From: p, Hops: hops})
 	})
+}
+
+// keyValues returns the values of up to limit items under key (a reply's
+// items under other keys are ignored).
+func keyValues(items []Item, key ID, limit int) [][]byte {
+	vals := make([][]byte, 0, min(len(items), limit))
+	for _, it := range items {
+		if len(vals) == limit {
+			break
+		}
+		if it.Key == key {
+			vals = append(vals, it.Value)
+		}
+	}
+	return vals
 }
 
 // matching returns up to limit live, non-removal values under key that

@@ -1,0 +1,87 @@
+package chordrouting
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"testing"
+)
+
+// TestOneHopGetOneRoundTrip: with complete tables a read of a key outside
+// the reader's successor list takes one round trip (the Get itself, no
+// confirming query first) and returns the stored value; when the table's
+// entry for the owner is stale (a node it lacks took the key), the read
+// still returns the value, from the right owner, in more hops.
+func TestOneHopGetOneRoundTrip(t *testing.T) {
+	const n = 100
+	net, nodes := oneHopStatic(t, n, 31, func(c *Config) { c.Validator = recValidator{} })
+	rng := rand.New(rand.NewPCG(31, 2))
+	owner := func(key ID) *Node {
+		return nodes[sort.Search(n, func(j int) bool { return !nodes[j].self.ID.Less(key) })%n]
+	}
+	read := func(from *Node, key ID) GetResult {
+		t.Helper()
+		var got GetResult
+		ran := false
+		from.Get(key, nil, 0, func(r GetResult) { got, ran = r, true })
+		net.run()
+		if !ran {
+			t.Fatalf("get of %s never finished", key.Short())
+		}
+		return got
+	}
+	oneHop := 0
+	for i := range 100 {
+		var key ID
+		for k := range key {
+			key[k] = byte(rng.Uint32())
+		}
+		val := []byte(fmt.Sprintf("pub|file%d|1|3600", i))
+		o := owner(key)
+		if _, err := o.accept(key, val); err != nil {
+			t.Fatal(err)
+		}
+		from := nodes[rng.IntN(n)]
+		if _, local := from.spanIndex(key); local || from == o {
+			continue
+		}
+		got := read(from, key)
+		if got.Err != nil || len(got.Values) != 1 || string(got.Values[0]) != string(val) || got.From.ID != o.self.ID {
+			t.Fatalf("get of %s from %s: %+v, want %q from %s", key.Short(), from.self.ID.Short(), got, val, o.self.ID.Short())
+		}
+		if got.Hops != 1 {
+			t.Fatalf("get of %s took %d hops with complete tables, want 1", key.Short(), got.Hops)
+		}
+		oneHop++
+	}
+	if oneHop < 50 {
+		t.Fatalf("only %d reads went beyond the readers' successor lists", oneHop)
+	}
+
+	// A stale table: the reader lacks the owner, so its table names the
+	// owner's successor, which does not hold the key's range.
+	var key ID
+	for k := range key {
+		key[k] = byte(rng.Uint32())
+	}
+	o := owner(key)
+	val := []byte("pub|stale|1|3600")
+	if _, err := o.accept(key, val); err != nil {
+		t.Fatal(err)
+	}
+	var from *Node
+	for _, c := range nodes {
+		if _, local := c.spanIndex(key); !local && c != o {
+			from = c
+			break
+		}
+	}
+	from.oh.table.remove(o.self.ID)
+	got := read(from, key)
+	if got.Err != nil || len(got.Values) != 1 || got.From.ID != o.self.ID {
+		t.Fatalf("get through a stale table: %+v, want the value from %s", got, o.self.ID.Short())
+	}
+	if got.Hops < 2 {
+		t.Fatalf("get through a stale table took %d hops; the refused read must count", got.Hops)
+	}
+}
