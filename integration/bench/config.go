@@ -38,6 +38,9 @@ type Config struct {
 	// RingRequestTimeoutTicks overrides the ring's RequestTimeoutTicks
 	// (0: the daemon's default).
 	RingRequestTimeoutTicks int
+	// OneHop runs our ring with one-hop routing (chordrouting
+	// Config.OneHop) and waits for full membership tables before measuring.
+	OneHop bool
 	// SearchTimeout bounds one search.
 	SearchTimeout time.Duration
 	// LoopbackNodes is the number of real hosts on 127.0.0.1 (0: skip).

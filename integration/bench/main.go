@@ -95,6 +95,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, string, error) {
 	fs.IntVar(&cfg.SizesSearches, "sizes-searches", cfg.SizesSearches, "searches per system in each --sizes run")
 	fs.DurationVar(&cfg.IdleSample, "idle-sample", cfg.IdleSample, "how long each system is watched idle to measure its maintenance traffic")
 	fs.IntVar(&cfg.RingRequestTimeoutTicks, "ring-timeout-ticks", 0, "ring request timeout in 100 ms ticks (0: the daemon's default)")
+	fs.BoolVar(&cfg.OneHop, "one-hop", false, "run our ring with one-hop routing (membership tables) and wait for full tables")
 	fs.DurationVar(&cfg.SearchTimeout, "search-timeout", cfg.SearchTimeout, "deadline of one search")
 	fs.IntVar(&cfg.LoopbackNodes, "loopback-nodes", cfg.LoopbackNodes, "real hosts on 127.0.0.1 (0: skip)")
 	fs.IntVar(&cfg.LoopbackSearches, "loopback-searches", cfg.LoopbackSearches, "searches per system on loopback")

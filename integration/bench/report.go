@@ -39,6 +39,9 @@ func kib(x *float64) *float64 {
 func writeTable(w io.Writer, r *Result) {
 	fmt.Fprintf(w, "latency network: %s, %d hosts, %d random connections each, RTT %.0f-%.0f ms uniform, mean RTT %.1f ms, seed %d\n",
 		r.Network, r.Nodes, r.Degree, r.RTTMinMs, r.RTTMaxMs, r.MeanRTTMs, r.Seed)
+	if r.OneHop {
+		fmt.Fprintln(w, "kwsearch: one-hop routing (membership tables full before measuring)")
+	}
 	fmt.Fprintf(w, "workload: %d files, %d keyword records, %d distinct keywords (%d kad-dht keys), %d searches, %d at a time\n\n",
 		r.Files, r.KeywordRecords, r.DistinctWords, r.KadKeys, r.Searches, r.SearchParallel)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)

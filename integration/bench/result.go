@@ -10,6 +10,7 @@ import (
 type Result struct {
 	Seed           int64   `json:"seed"`
 	Network        string  `json:"network"`
+	OneHop         bool    `json:"one_hop"` // our ring ran with one-hop routing
 	Nodes          int     `json:"nodes"`
 	Degree         int     `json:"degree"`
 	RTTMinMs       float64 `json:"rtt_min_ms"`
@@ -109,6 +110,7 @@ func newResult(cfg Config) *Result {
 	return &Result{
 		Seed:           cfg.Seed,
 		Network:        "mocknet",
+		OneHop:         cfg.OneHop,
 		Nodes:          cfg.Nodes,
 		Degree:         cfg.Degree,
 		RTTMinMs:       ms(cfg.RTTMin),
