@@ -40,25 +40,30 @@ type ring struct {
 // creates a ring of its own (and keeps trying to join in the background).
 const joinWait = 8 * time.Second
 
-func ringConfig(n *Node) (cr.Config, error) {
+// ringConfig is the ring's configuration: the core's defaults, the keyword
+// validator, and fingers limited per IP and subnet by the transport
+// (SECURITY.md).
+func ringConfig(tr *p2p.Transport) (cr.Config, error) {
 	v, err := keyword.NewValidator(keyword.DefaultValidatorConfig())
 	if err != nil {
 		return cr.Config{}, fmt.Errorf("node: %w", err)
 	}
 	cfg := cr.DefaultConfig()
 	cfg.Validator = v
+	cfg.AdmitFinger = tr.AdmitFinger
 	return cfg, cfg.Validate()
 }
 
 func startRing(ctx context.Context, nw *network) (*ring, error) {
 	n := nw.n
-	cfg, err := ringConfig(n)
-	if err != nil {
-		return nil, err
-	}
 	tr, err := p2p.NewTransport(nw.host, p2p.DefaultConfig(), wallClock{})
 	if err != nil {
 		return nil, fmt.Errorf("node: %w", err)
+	}
+	cfg, err := ringConfig(tr)
+	if err != nil {
+		tr.Close()
+		return nil, err
 	}
 	self := p2p.PeerOf(nw.host.ID())
 	core, err := cr.NewNode(self, cfg, tr, n.db.Records(), wallClock{}, newRand())
