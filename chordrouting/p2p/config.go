@@ -82,6 +82,15 @@ type Config struct {
 	// meets a limit.
 	ReplicaRate  float64
 	ReplicaBurst int
+	// MembershipRate and MembershipBurst bound one-hop membership traffic
+	// (membership events and table pages and sweeps) per peer, in a bucket
+	// of their own. 100/s and a burst of 1000: an honest member sends one
+	// peer at most 8 event batches per dissemination interval, and a
+	// joiner's table copy or a sweep is one request per 63 members (160 for
+	// a ring of 10,000); a peer forging events meets a limit on the work
+	// and the table churn it can cause.
+	MembershipRate  float64
+	MembershipBurst int
 	// MaxRatePeers bounds the peers the rate limiter remembers. 4096.
 	MaxRatePeers int
 	// AddrTTL is how long addresses learned from ring messages stay in the
@@ -109,6 +118,8 @@ func DefaultConfig() Config {
 		RequestBurst:        200,
 		ReplicaRate:         500,
 		ReplicaBurst:        2000,
+		MembershipRate:      100,
+		MembershipBurst:     1000,
 		MaxRatePeers:        4096,
 		AddrTTL:             10 * time.Minute,
 	}
@@ -137,6 +148,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("chordrouting/p2p: RequestRate must be positive and RequestBurst at least 1")
 	case c.ReplicaRate <= 0 || c.ReplicaBurst < 1:
 		return fmt.Errorf("chordrouting/p2p: ReplicaRate must be positive and ReplicaBurst at least 1")
+	case c.MembershipRate <= 0 || c.MembershipBurst < 1:
+		return fmt.Errorf("chordrouting/p2p: MembershipRate must be positive and MembershipBurst at least 1")
 	case c.MaxRatePeers <= 0 || c.AddrTTL <= 0:
 		return fmt.Errorf("chordrouting/p2p: MaxRatePeers and AddrTTL must be positive")
 	}

@@ -27,6 +27,7 @@ type Transport struct {
 	self    cr.Peer
 	limit   *rateLimiter // publish and search requests
 	replica *rateLimiter // replica pushes
+	members *rateLimiter // one-hop membership events, pages and sweeps
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -67,6 +68,7 @@ func NewTransport(h host.Host, cfg Config, clock cr.Clock) (*Transport, error) {
 		self:    PeerOf(h.ID()),
 		limit:   newRateLimiter(cfg.RequestRate, cfg.RequestBurst, cfg.MaxRatePeers, clock),
 		replica: newRateLimiter(cfg.ReplicaRate, cfg.ReplicaBurst, cfg.MaxRatePeers, clock),
+		members: newRateLimiter(cfg.MembershipRate, cfg.MembershipBurst, cfg.MaxRatePeers, clock),
 		ctx:     ctx,
 		cancel:  cancel,
 		pending: make(map[pendingKey]chan *cr.Message),
@@ -437,14 +439,17 @@ func checkSender(remote peer.ID, m *cr.Message) error {
 
 // limiterFor returns the per-peer rate limit m is counted against:
 // publishing (stores that are not replica pushes) and searching share one
-// bucket, replica pushes have their own larger one, and maintenance
-// (pings, state, lookups, digests) is not limited.
+// bucket, replica pushes have their own larger one, one-hop membership
+// traffic its own, and ring maintenance (pings, state, lookups, digests)
+// is not limited.
 func (t *Transport) limiterFor(m *cr.Message) *rateLimiter {
 	switch {
 	case m.Type == cr.MsgStore && m.Replica:
 		return t.replica
 	case m.Type == cr.MsgStore || m.Type == cr.MsgGet:
 		return t.limit
+	case m.Type == cr.MsgMembership || m.Type == cr.MsgGetMembers:
+		return t.members
 	}
 	return nil
 }

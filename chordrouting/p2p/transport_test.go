@@ -161,6 +161,7 @@ func TestTransportRateLimit(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.RequestRate, cfg.RequestBurst = 1, 2
 	cfg.ReplicaRate, cfg.ReplicaBurst = 1, 2
+	cfg.MembershipRate, cfg.MembershipBurst = 1, 2
 	a := startFake(t, ha, DefaultConfig(), clock, nil)
 	b := startFake(t, hb, cfg, clock, func(self cr.Peer, m *cr.Message) *cr.Message {
 		return &cr.Message{Type: cr.MsgGetReply, ID: m.ID, From: self, Done: true}
@@ -191,10 +192,21 @@ func TestTransportRateLimit(t *testing.T) {
 	if last := a.received()[len(a.received())-1]; last.Type != cr.MsgError || last.Err != errRateLimited {
 		t.Fatalf("third replica store answered %v %q, want rate limited", last.Type, last.Err)
 	}
+	// Membership page requests have a bucket of their own too.
+	for i := 1; i <= 3; i++ {
+		a.tr.Send(b.tr.Self(), &cr.Message{Type: cr.MsgGetMembers, ID: uint64(30 + i), From: a.tr.Self()})
+		waitFor(t, "membership page answered", func() bool { return len(a.received()) == 6+i })
+	}
+	if n := len(b.received()); n != 4+2 {
+		t.Fatalf("b got %d messages after 3 membership pages with a burst of 2, want 6", n)
+	}
+	if last := a.received()[len(a.received())-1]; last.Type != cr.MsgError || last.Err != errRateLimited {
+		t.Fatalf("third membership page answered %v %q, want rate limited", last.Type, last.Err)
+	}
 	// A second later the buckets have one token again.
 	clock.Advance(time.Second)
 	a.tr.Send(b.tr.Self(), &cr.Message{Type: cr.MsgGet, ID: 21, From: a.tr.Self()})
-	waitFor(t, "get after refill", func() bool { return len(b.received()) == 5 })
+	waitFor(t, "get after refill", func() bool { return len(b.received()) == 7 })
 }
 
 // Addresses of peers named in a message let its receiver dial them.
