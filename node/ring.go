@@ -41,8 +41,10 @@ type ring struct {
 const joinWait = 8 * time.Second
 
 // ringConfig is the ring's configuration: the core's defaults, the keyword
-// validator, and fingers limited per IP and subnet by the transport
-// (SECURITY.md).
+// validator, fingers limited per IP and subnet by the transport
+// (SECURITY.md), and one-hop routing (chordrouting's doc: every member's
+// table of the ring, so a search reaches the keyword's owner in one round
+// trip; at the daemon's one-second tick it costs a few kbit/s per node).
 func ringConfig(tr *p2p.Transport) (cr.Config, error) {
 	v, err := keyword.NewValidator(keyword.DefaultValidatorConfig())
 	if err != nil {
@@ -51,6 +53,7 @@ func ringConfig(tr *p2p.Transport) (cr.Config, error) {
 	cfg := cr.DefaultConfig()
 	cfg.Validator = v
 	cfg.AdmitFinger = tr.AdmitFinger
+	cfg.OneHop = true
 	return cfg, cfg.Validate()
 }
 
