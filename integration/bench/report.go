@@ -40,7 +40,7 @@ func writeTable(w io.Writer, r *Result) {
 	fmt.Fprintf(w, "latency network: %s, %d hosts, %d random connections each, RTT %.0f-%.0f ms uniform, mean RTT %.1f ms, seed %d\n",
 		r.Network, r.Nodes, r.Degree, r.RTTMinMs, r.RTTMaxMs, r.MeanRTTMs, r.Seed)
 	if r.OneHop {
-		fmt.Fprintln(w, "kwsearch: one-hop routing (membership tables full before measuring)")
+		fmt.Fprintln(w, "kwsearch: one-hop routing (membership tables settled before measuring)")
 	}
 	fmt.Fprintf(w, "workload: %d files, %d keyword records, %d distinct keywords (%d kad-dht keys), %d searches, %d at a time\n\n",
 		r.Files, r.KeywordRecords, r.DistinctWords, r.KadKeys, r.Searches, r.SearchParallel)
@@ -52,7 +52,7 @@ func writeTable(w io.Writer, r *Result) {
 	fmt.Fprintf(tw, "kad lookup complete p50 / p99 ms\t\t%s / %s\t\t\n", fmtF(r.KadFindProvDoneP50Ms, "%.1f"), fmtF(r.KadFindProvDoneP99Ms, "%.1f"))
 	fmt.Fprintf(tw, "hops mean / p50 / p99\t%s / %s / %s\t\t\t\n", fmtF(r.HopsMean, "%.2f"), fmtF(r.HopsP50, "%.0f"), fmtF(r.HopsP99, "%.0f"))
 	fmt.Fprintf(tw, "searches answered locally (< 1 ms)\t%s\t%s\t\t\n", fmtF(r.SearchLocal, "%.3f"), fmtF(r.KadSearchLocal, "%.3f"))
-	fmt.Fprintf(tw, "requests per search (ours: hops + get)\t%s\t%s\t\t\n", fmtF(r.SearchMsgsPer, "%.1f"), fmtF(r.KadSearchMsgsPer, "%.1f"))
+	fmt.Fprintf(tw, "requests per search (ours: nodes asked)\t%s\t%s\t\t\n", fmtF(r.SearchMsgsPer, "%.1f"), fmtF(r.KadSearchMsgsPer, "%.1f"))
 	fmt.Fprintf(tw, "idle requests/s, all hosts\t%s\t%s\t\t\n", fmtF(r.IdleMsgsPerS, "%.0f"), fmtF(r.KadIdleMsgsPerS, "%.0f"))
 	fmt.Fprintf(tw, "idle CPU, cores (whole process)\t%s\t%s\t\t\n", fmtF(r.IdleCores, "%.2f"), fmtF(r.KadIdleCores, "%.2f"))
 	fmt.Fprintf(tw, "failed searches\t%s\t%s\t\t\n", fmtI(r.SearchFailed), fmtI(r.KadSearchFailed))

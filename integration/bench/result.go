@@ -165,9 +165,9 @@ func (r *Result) addLatency(run *networkRun) {
 		r.HopsP99 = ptr(percentile(o.Hops, 99))
 		// Our ring's maintenance (about 10 requests per host per second)
 		// drowns a search's few requests in the process-wide count, so
-		// the per-search figure is the API's: the lookup's hops plus the
-		// get itself.
-		r.SearchMsgsPer = ptr(mean(o.Hops) + 1)
+		// the per-search figure is the API's: the nodes the read asked in
+		// sequence, the get itself included (the ring's GetResult.Hops).
+		r.SearchMsgsPer = ptr(mean(o.Hops))
 		r.SearchLocal = ptr(localFraction(o))
 		r.IdleMsgsPerS = ptr(o.IdleMsgsPerS)
 		r.IdleCores = ptr(o.IdleCPU)
