@@ -102,7 +102,7 @@ func (n *Node) confirmOwner(op *lookupOp, cands []Peer, lo Peer, fb *lookupAnswe
 			n.confirmOwner(op, cands, lo, fb, back)
 			return
 		}
-		a := lookupAnswer{owners: ownersOf(c, m.Peers, n.cfg.SuccessorListLen), from: lo, hops: op.hops}
+		a := lookupAnswer{owners: ownersOf(c, m.Peers, n.cfg.SuccessorListLen), from: lo, hops: op.hops, alone: !m.HasPred}
 		p := m.Pred
 		hasP := m.HasPred && p.ID != c.ID
 		if hasP && Between(lo.ID, p.ID, c.ID) {

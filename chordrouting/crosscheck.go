@@ -8,20 +8,21 @@ package chordrouting
 //
 // A client with two or more entry points therefore runs each lookup twice
 // at once, starting at two different entry points (each falling back to
-// the others in turn), and compares the owners the two lookups found and
-// confirmed (confirm.go):
+// the entry points after the first two, never to the other one), and
+// compares the owners the two lookups found and confirmed (confirm.go):
 //
 //   - They agree: the answer is taken.
 //   - One failed: the other is taken.
-//   - They differ: an owner named by itself (the node whose reply said
-//     "done" is the owner it named) loses to one that another node
-//     named. Honest rings never answer that way except a ring of one
-//     (every other answer comes from the owner's predecessor, or from a
-//     node whose successor list holds the owner), while a liar that names
-//     itself is caught. Between two answers of the same kind, the owner
-//     closest after the key wins: the key's owner is the first live
-//     member at or after it, so a liar can win only with a live node
-//     whose ID lies between the key and the true owner.
+//   - They differ: an owner that confirmed its ownership with no
+//     predecessor (a ring of one by its own account, while the client
+//     knows two members) loses to one that has a predecessor. Then an
+//     owner named by itself (the node whose reply said "done" is the
+//     owner it named) loses to one that another node named: an honest
+//     node names itself only when the key is its own. Between two
+//     answers of the same kind, the owner closest after the key wins:
+//     the key's owner is the first live member at or after it, so a liar
+//     can win only with a live node whose ID lies between the key and
+//     the true owner.
 //
 // What is left: a liar with accomplices (identities that answer as live
 // owners, cheap to create) names the one closest after each key and wins
@@ -41,7 +42,11 @@ func (n *Node) crossCheck(key ID, confirm bool, done func(lookupAnswer)) bool {
 	left := 2
 	for i := range 2 {
 		op := &lookupOp{key: key, start: n.now, confirm: confirm}
-		op.cands = append(append(op.cands, entries[i:]...), entries[:i]...)
+		// Each lookup starts at its own entry point and falls back only
+		// to entry points beyond the two: were the other one among its
+		// candidates, a liar closer to the key would be asked next and
+		// answer both lookups.
+		op.cands = append(append(op.cands, entries[i]), entries[2:]...)
 		op.done = func(a lookupAnswer) {
 			// The last node asked to find the owner is the one whose
 			// "done" named it (confirmations do not count as tries).
@@ -72,6 +77,10 @@ func pickAnswer(key ID, x, y crossAnswer) lookupAnswer {
 		best = y.a
 	case !yok:
 	case x.a.owners[0].ID == y.a.owners[0].ID:
+	case x.a.alone != y.a.alone:
+		if x.a.alone {
+			best = y.a
+		}
 	case x.selfNamed != y.selfNamed:
 		if x.selfNamed {
 			best = y.a

@@ -22,6 +22,7 @@ func (c *toTransport) Send(to Peer, m *Message) { c.sent = append(c.sent, sentTo
 type crossRing struct {
 	liar, entry, before, owner, after Peer
 	accomplice                        *Peer
+	accompliceHasPred                 bool // the accomplice confirms with before as its predecessor
 }
 
 func (r crossRing) answer(s sentTo) *Message {
@@ -36,6 +37,8 @@ func (r crossRing) answer(s sentTo) *Message {
 		m.Type, m.Done, m.HasPred, m.Pred, m.Peers = MsgFindSuccessorReply, true, true, r.before, []Peer{r.owner, r.after}
 	case s.m.Type == MsgGetState && s.to == r.owner:
 		m.Type, m.HasPred, m.Pred, m.Peers = MsgState, true, r.before, []Peer{r.after}
+	case s.m.Type == MsgGetState && r.accomplice != nil && s.to == *r.accomplice && r.accompliceHasPred:
+		m.Type, m.HasPred, m.Pred, m.Peers = MsgState, true, r.before, []Peer{r.owner}
 	case s.m.Type == MsgGetState && (s.to == r.liar || r.accomplice != nil && s.to == *r.accomplice):
 		m.Type, m.Peers = MsgState, []Peer{s.to} // no predecessor: "I own everything"
 	default:
@@ -95,13 +98,21 @@ func TestClientCrossChecksEntryPoints(t *testing.T) {
 	if res := lookupWith(t, r, []Peer{r.liar}, key); res.Err != nil || res.Successors[0] != r.liar {
 		t.Errorf("single lying entry point: %v %v", res.Successors, res.Err)
 	}
-	// What is left (SECURITY.md): an accomplice the liar names, placed
-	// between the key and the real owner, wins as the closer owner.
+	// An accomplice the liar names, placed between the key and the real
+	// owner, that confirms with no predecessor loses: a ring of one by its
+	// own account, while the client knows two members.
 	acc := Peer{ID: idAt(0x58), Addr: "accomplice"}
 	r.accomplice = &acc
-	if res := lookupWith(t, r, []Peer{r.liar, r.entry}, key); res.Err != nil || res.Successors[0] != acc {
-		t.Errorf("accomplice closer than the owner: %v %v", res.Successors, res.Err)
+	if res := lookupWith(t, r, []Peer{r.liar, r.entry}, key); res.Err != nil || res.Successors[0] != r.owner {
+		t.Errorf("accomplice alone, closer than the owner: %v %v", res.Successors, res.Err)
 	}
+	// What is left (SECURITY.md): one that confirms with a made-up
+	// predecessor before the key wins as the closer owner.
+	r.accompliceHasPred = true
+	if res := lookupWith(t, r, []Peer{r.liar, r.entry}, key); res.Err != nil || res.Successors[0] != acc {
+		t.Errorf("accomplice with a predecessor, closer than the owner: %v %v", res.Successors, res.Err)
+	}
+	r.accompliceHasPred = false
 	// An accomplice after the real owner loses.
 	acc.ID = idAt(0x80)
 	if res := lookupWith(t, r, []Peer{r.liar, r.entry}, key); res.Err != nil || res.Successors[0] != r.owner {
@@ -114,6 +125,7 @@ func TestPickAnswer(t *testing.T) {
 	ans := func(b byte, self bool) crossAnswer {
 		return crossAnswer{a: lookupAnswer{owners: []Peer{{ID: idAt(b)}}}, selfNamed: self}
 	}
+	alone := func(c crossAnswer) crossAnswer { c.a.alone = true; return c }
 	failed := crossAnswer{a: lookupAnswer{err: ErrNoPeers}}
 	for _, c := range []struct {
 		name string
@@ -130,6 +142,10 @@ func TestPickAnswer(t *testing.T) {
 		{"closest after the key, across zero", ans(0x10, false), ans(0x05, false), idAt(0x05), false},
 		{"closest after the key", ans(0xf1, true), ans(0x30, true), idAt(0xf1), false},
 		{"the key itself is closest", ans(0xf0, false), ans(0xf1, false), idAt(0xf0), false},
+		// Both named themselves (the honest entry point owns the key):
+		// the one alone on its own account loses though it is closer.
+		{"alone loses though closer", alone(ans(0xf8, true)), ans(0x10, true), idAt(0x10), false},
+		{"alone loses, other order", ans(0x10, true), alone(ans(0xf8, true)), idAt(0x10), false},
 	} {
 		got := pickAnswer(key, c.x, c.y)
 		if c.err {

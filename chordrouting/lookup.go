@@ -13,6 +13,9 @@ type lookupAnswer struct {
 	from   Peer
 	hops   int
 	err    error
+	// alone: the owner confirmed its ownership with no predecessor, a
+	// ring of one by its own account (crosscheck.go).
+	alone bool
 }
 
 // lookupOp is one lookup in progress.
