@@ -229,17 +229,7 @@ func (n *Node) askState(op *lookupOp, p Peer, cb func(*Message)) {
 // ownersOf is owner followed by its successor list, without repeats, cut
 // to r entries: a fresh slice.
 func ownersOf(owner Peer, succ []Peer, r int) []Peer {
-	out := make([]Peer, 0, min(len(succ)+1, r))
-	out = append(out, owner)
-	for _, p := range succ {
-		if len(out) == r {
-			break
-		}
-		if !containsPeer(out, p.ID) {
-			out = append(out, p)
-		}
-	}
-	return out
+	return sanitizeOwners(append(append(make([]Peer, 0, len(succ)+1), owner), succ...), r)
 }
 
 // removeID returns ids without id (in place).

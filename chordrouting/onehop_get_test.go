@@ -3,7 +3,6 @@ package chordrouting
 import (
 	"fmt"
 	"math/rand/v2"
-	"sort"
 	"testing"
 )
 
@@ -16,9 +15,6 @@ func TestOneHopGetOneRoundTrip(t *testing.T) {
 	const n = 100
 	net, nodes := oneHopStatic(t, n, 31, func(c *Config) { c.Validator = recValidator{} })
 	rng := rand.New(rand.NewPCG(31, 2))
-	owner := func(key ID) *Node {
-		return nodes[sort.Search(n, func(j int) bool { return !nodes[j].self.ID.Less(key) })%n]
-	}
 	read := func(from *Node, key ID) GetResult {
 		t.Helper()
 		var got GetResult
@@ -32,12 +28,9 @@ func TestOneHopGetOneRoundTrip(t *testing.T) {
 	}
 	oneHop := 0
 	for i := range 100 {
-		var key ID
-		for k := range key {
-			key[k] = byte(rng.Uint32())
-		}
+		key := randomKey(rng)
 		val := []byte(fmt.Sprintf("pub|file%d|1|3600", i))
-		o := owner(key)
+		o := ownerIn(nodes, key)
 		if _, err := o.accept(key, val); err != nil {
 			t.Fatal(err)
 		}
@@ -60,11 +53,8 @@ func TestOneHopGetOneRoundTrip(t *testing.T) {
 
 	// A stale table: the reader lacks the owner, so its table names the
 	// owner's successor, which does not hold the key's range.
-	var key ID
-	for k := range key {
-		key[k] = byte(rng.Uint32())
-	}
-	o := owner(key)
+	key := randomKey(rng)
+	o := ownerIn(nodes, key)
 	val := []byte("pub|stale|1|3600")
 	if _, err := o.accept(key, val); err != nil {
 		t.Fatal(err)

@@ -209,12 +209,9 @@ func TestOneHopLookupOnStaticRing(t *testing.T) {
 	net, nodes := oneHopStatic(t, n, 23, nil)
 	rng := rand.New(rand.NewPCG(23, 1))
 	for range 300 {
-		var key ID
-		for k := range key {
-			key[k] = byte(rng.Uint32())
-		}
+		key := randomKey(rng)
 		from := nodes[rng.IntN(n)]
-		want := nodes[sort.Search(n, func(j int) bool { return !nodes[j].self.ID.Less(key) })%n].self
+		want := ownerIn(nodes, key).self
 		var got LookupResult
 		from.Lookup(key, func(r LookupResult) { got = r })
 		net.run()
@@ -395,12 +392,9 @@ func TestOneHopLookupSparseTables(t *testing.T) {
 	}
 	hops := 0
 	for range 500 {
-		var key ID
-		for k := range key {
-			key[k] = byte(rng.Uint32())
-		}
+		key := randomKey(rng)
 		from := nodes[rng.IntN(n)]
-		want := nodes[sort.Search(n, func(j int) bool { return !nodes[j].self.ID.Less(key) })%n].self
+		want := ownerIn(nodes, key).self
 		var got LookupResult
 		from.Lookup(key, func(r LookupResult) { got = r })
 		net.run()
@@ -468,4 +462,18 @@ func FuzzOneHopStep(f *testing.F) {
 			t.Fatalf("membership input changed the successor list: %v -> %v", succ, n.succ)
 		}
 	})
+}
+
+// randomKey draws a key from rng.
+func randomKey(rng *rand.Rand) ID {
+	var key ID
+	for k := range key {
+		key[k] = byte(rng.Uint32())
+	}
+	return key
+}
+
+// ownerIn is the owner of key among nodes, sorted by ID.
+func ownerIn(nodes []*Node, key ID) *Node {
+	return nodes[sort.Search(len(nodes), func(j int) bool { return !nodes[j].self.ID.Less(key) })%len(nodes)]
 }
