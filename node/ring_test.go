@@ -9,8 +9,7 @@ import (
 )
 
 // TestRingConfigLimitsFingers: the daemon's ring gets the transport's
-// finger diversity limit (without it one network could fill the fingers)
-// and routes in one hop.
+// finger diversity limit (without it one network could fill the fingers).
 func TestRingConfigLimitsFingers(t *testing.T) {
 	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
 	if err != nil {
@@ -26,7 +25,7 @@ func TestRingConfigLimitsFingers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.AdmitFinger == nil || cfg.Validator == nil || !cfg.OneHop {
-		t.Fatalf("ring config lacks the finger limit, the validator or one-hop routing: %+v", cfg)
+	if cfg.AdmitFinger == nil || cfg.Validator == nil {
+		t.Fatalf("ring config lacks the finger limit or the validator: %+v", cfg)
 	}
 }
