@@ -56,18 +56,9 @@ func staticRing(tb testing.TB, n int, seed uint64) (*pumpNet, []*Node) {
 		}
 		nodes[i] = nd
 	}
-	sort.Slice(nodes, func(a, b int) bool { return nodes[a].self.ID.Less(nodes[b].self.ID) })
-	owner := func(key ID) *Node {
-		k := sort.Search(n, func(j int) bool { return !nodes[j].self.ID.Less(key) })
-		return nodes[k%n]
-	}
-	for i, nd := range nodes {
+	linkStatic(nodes, cfg.SuccessorListLen)
+	for _, nd := range nodes {
 		net.nodes[nd.self.Addr] = nd
-		nd.member = true
-		nd.pred, nd.hasPred = nodes[(i+n-1)%n].self, true
-		for j := 1; j <= min(cfg.SuccessorListLen, n-1); j++ {
-			nd.succ = append(nd.succ, nodes[(i+j)%n].self)
-		}
 		for b := IDBits - 1; b >= 0; b-- {
 			start := nd.self.ID.AddPow2(b)
 			if BetweenRightIncl(nd.self.ID, start, nd.lastKnown()) {
@@ -77,10 +68,29 @@ func staticRing(tb testing.TB, n int, seed uint64) (*pumpNet, []*Node) {
 			if b+1 < IDBits {
 				end = nd.self.ID.AddPow2(b + 1)
 			}
-			nd.setFinger(start, end, owner(start).self)
+			nd.setFinger(start, end, ownerIn(nodes, start).self)
 		}
 	}
 	return net, nodes
+}
+
+// linkStatic sorts nodes by ID and makes each a member with its correct
+// predecessor and successor list of length r.
+func linkStatic(nodes []*Node, r int) {
+	n := len(nodes)
+	sort.Slice(nodes, func(a, b int) bool { return nodes[a].self.ID.Less(nodes[b].self.ID) })
+	for i, nd := range nodes {
+		nd.member = true
+		nd.pred, nd.hasPred = nodes[(i+n-1)%n].self, true
+		for j := 1; j <= min(r, n-1); j++ {
+			nd.succ = append(nd.succ, nodes[(i+j)%n].self)
+		}
+	}
+}
+
+// ownerIn is the owner of key among nodes, sorted by ID.
+func ownerIn(nodes []*Node, key ID) *Node {
+	return nodes[sort.Search(len(nodes), func(j int) bool { return !nodes[j].self.ID.Less(key) })%len(nodes)]
 }
 
 func TestStaticRingLookups(t *testing.T) {

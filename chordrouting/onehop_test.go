@@ -63,14 +63,9 @@ func oneHopStatic(tb testing.TB, n int, seed uint64, mod func(*Config)) (*counti
 		}
 		nodes[i] = nd
 	}
-	sort.Slice(nodes, func(a, b int) bool { return nodes[a].self.ID.Less(nodes[b].self.ID) })
-	for i, nd := range nodes {
+	linkStatic(nodes, cfg.SuccessorListLen)
+	for _, nd := range nodes {
 		net.nodes[nd.self.Addr] = nd
-		nd.member = true
-		nd.pred, nd.hasPred = nodes[(i+n-1)%n].self, true
-		for j := 1; j <= min(cfg.SuccessorListLen, n-1); j++ {
-			nd.succ = append(nd.succ, nodes[(i+j)%n].self)
-		}
 		for _, o := range nodes {
 			nd.learnOne(o.self)
 		}
@@ -210,14 +205,7 @@ func TestOneHopLookupOnStaticRing(t *testing.T) {
 	rng := rand.New(rand.NewPCG(23, 1))
 	for range 300 {
 		key := randomKey(rng)
-		from := nodes[rng.IntN(n)]
-		want := ownerIn(nodes, key).self
-		var got LookupResult
-		from.Lookup(key, func(r LookupResult) { got = r })
-		net.run()
-		if got.Err != nil || len(got.Successors) == 0 || got.Successors[0].ID != want.ID {
-			t.Fatalf("lookup of %s: %+v, want %s", key.Short(), got, want.ID.Short())
-		}
+		got := lookupOwner(t, net, nodes, nodes[rng.IntN(n)], key)
 		if got.Hops > 1 {
 			t.Fatalf("lookup of %s took %d hops with complete tables", key.Short(), got.Hops)
 		}
@@ -392,15 +380,7 @@ func TestOneHopLookupSparseTables(t *testing.T) {
 	}
 	hops := 0
 	for range 500 {
-		key := randomKey(rng)
-		from := nodes[rng.IntN(n)]
-		want := ownerIn(nodes, key).self
-		var got LookupResult
-		from.Lookup(key, func(r LookupResult) { got = r })
-		net.run()
-		if got.Err != nil || len(got.Successors) == 0 || got.Successors[0].ID != want.ID {
-			t.Fatalf("lookup of %s from %s: %+v, want %s", key.Short(), from.self.Addr, got, want.ID.Short())
-		}
+		got := lookupOwner(t, net, nodes, nodes[rng.IntN(n)], randomKey(rng))
 		hops += got.Hops
 	}
 	t.Logf("mean hops %.2f", float64(hops)/500)
@@ -473,7 +453,16 @@ func randomKey(rng *rand.Rand) ID {
 	return key
 }
 
-// ownerIn is the owner of key among nodes, sorted by ID.
-func ownerIn(nodes []*Node, key ID) *Node {
-	return nodes[sort.Search(len(nodes), func(j int) bool { return !nodes[j].self.ID.Less(key) })%len(nodes)]
+// lookupOwner runs from's lookup of key to its end and fails the test
+// unless it names key's owner among nodes.
+func lookupOwner(t *testing.T, net *countingNet, nodes []*Node, from *Node, key ID) LookupResult {
+	t.Helper()
+	want := ownerIn(nodes, key).self
+	var got LookupResult
+	from.Lookup(key, func(r LookupResult) { got = r })
+	net.run()
+	if got.Err != nil || len(got.Successors) == 0 || got.Successors[0].ID != want.ID {
+		t.Fatalf("lookup of %s from %s: %+v, want %s", key.Short(), from.self.Addr, got, want.ID.Short())
+	}
+	return got
 }
