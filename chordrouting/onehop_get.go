@@ -13,8 +13,7 @@ package chordrouting
 // reports false, sending nothing, when the table cannot name the owner
 // or the answer needs no message (the key is in this node's own span).
 func (n *Node) oneHopGet(key ID, query []byte, limit int, done func(GetResult)) bool {
-	t := &n.oh.table
-	if !n.cfg.OneHop || !n.member || t.len() < 2 || len(n.succ) == 0 {
+	if !n.member {
 		return false
 	}
 	if _, ok := n.localAnswer(key); ok {
@@ -23,9 +22,12 @@ func (n *Node) oneHopGet(key ID, query []byte, limit int, done func(GetResult)) 
 	if _, ok := n.spanIndex(key); ok {
 		return false
 	}
-	lo, _ := t.predOf(key)
-	o := t.peer(t.succIndex(key))
-	if o.ID == n.self.ID || (t.len() >= t.max && !n.dense(lo.ID, o.ID)) {
+	i, _, ok := n.tableOwner(key)
+	if !ok {
+		return false
+	}
+	o := n.oh.table.peer(i)
+	if o.ID == n.self.ID {
 		return false
 	}
 	n.request(o, &Message{Type: MsgGet, Key: key, Query: query, Count: limit}, func(m *Message) {

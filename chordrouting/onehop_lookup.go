@@ -21,16 +21,11 @@ const denseGaps = 8
 // or while a ring forms) is used as it is: the owner it names steps back
 // to the nodes it lacks, up to r of them in a row.
 func (n *Node) oneHopStart(op *lookupOp) bool {
-	t := &n.oh.table
-	if !n.cfg.OneHop || t.len() < 2 || len(n.succ) == 0 {
+	i, lo, ok := n.tableOwner(op.key)
+	if !ok {
 		return false
 	}
-	i := t.succIndex(op.key)
-	lo, _ := t.predOf(op.key)
-	o := t.peer(i)
-	if t.len() >= t.max && !n.dense(lo.ID, o.ID) {
-		return false // thinned out here
-	}
+	t := &n.oh.table
 	owners := make([]Peer, 0, 3)
 	for k := 0; k < 3 && k < t.len(); k++ {
 		p := t.peer((i + k) % t.len())
@@ -41,6 +36,24 @@ func (n *Node) oneHopStart(op *lookupOp) bool {
 	}
 	n.lookupFound(op, owners, lo)
 	return true
+}
+
+// tableOwner returns the index in the table of the owner the table names
+// for key and the table's predecessor of key (where the owner's range
+// starts); false when the table cannot name the owner: one-hop off, too
+// few entries, or a thinned table whose gap around the key is much wider
+// than the ring's mean gap.
+func (n *Node) tableOwner(key ID) (int, Peer, bool) {
+	t := &n.oh.table
+	if !n.cfg.OneHop || t.len() < 2 || len(n.succ) == 0 {
+		return 0, Peer{}, false
+	}
+	i := t.succIndex(key)
+	lo, _ := t.predOf(key)
+	if t.len() >= t.max && !n.dense(lo.ID, t.peer(i).ID) {
+		return 0, Peer{}, false // thinned out here
+	}
+	return i, lo, true
 }
 
 // dense reports whether (a, b] is at most denseGaps mean gaps wide, the
