@@ -48,28 +48,34 @@ type env struct {
 
 func (e *env) startProfile() error {
 	if e.cpuprofile != "" && e.profile == nil {
-		f, err := os.Create(e.cpuprofile)
+		f, err := startInto(e.cpuprofile, pprof.StartCPUProfile)
 		if err != nil {
-			return err
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			f.Close()
 			return err
 		}
 		e.profile = f
 	}
 	if e.tracefile != "" && e.trace == nil {
-		f, err := os.Create(e.tracefile)
+		f, err := startInto(e.tracefile, trace.Start)
 		if err != nil {
-			return err
-		}
-		if err := trace.Start(f); err != nil {
-			f.Close()
 			return err
 		}
 		e.trace = f
 	}
 	return nil
+}
+
+// startInto creates path and starts a recorder (CPU profile or trace)
+// writing into it.
+func startInto(path string, start func(io.Writer) error) (*os.File, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := start(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 func (e *env) stopProfile() {
