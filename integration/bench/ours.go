@@ -178,15 +178,15 @@ func (o *oursSystem) waitConverged(ctx context.Context) error {
 		pos[id] = k
 	}
 	n := len(sorted)
-	lastFingers, stableSince := -1, time.Now()
+	lastRouting, stableSince := -1, time.Now()
 	deadline := time.Now().Add(5*time.Minute + time.Duration(n)*100*time.Millisecond)
 	for {
-		correct, fingers, minTable := true, 0, n-1
+		correct, routing, minTable := true, 0, n-1
 		for i, rh := range o.nodes {
 			if o.cfg.OneHop {
 				size := o.tableSize(ctx, rh)
 				minTable = min(minTable, size)
-				fingers += size // tables count as routing state that must settle
+				routing += size // tables are routing state that must settle too
 			}
 			st := rh.runner.State()
 			k := pos[ids[i]]
@@ -194,10 +194,10 @@ func (o *oursSystem) waitConverged(ctx context.Context) error {
 				st.Predecessor == nil || st.Predecessor.ID != sorted[(k+n-1)%n] {
 				correct = false
 			}
-			fingers += len(st.Fingers)
+			routing += len(st.Fingers)
 		}
-		if fingers != lastFingers {
-			lastFingers, stableSince = fingers, time.Now()
+		if routing != lastRouting {
+			lastRouting, stableSince = routing, time.Now()
 		}
 		if correct && time.Since(stableSince) >= 3*time.Second {
 			if o.cfg.OneHop {
@@ -206,7 +206,7 @@ func (o *oursSystem) waitConverged(ctx context.Context) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("bench: ring not converged (correct %v, %d fingers, smallest one-hop table %d of %d)", correct, fingers, minTable, n-1)
+			return fmt.Errorf("bench: ring not converged (correct %v, %d finger and table entries, smallest one-hop table %d of %d)", correct, routing, minTable, n-1)
 		}
 		select {
 		case <-time.After(200 * time.Millisecond):
