@@ -42,9 +42,10 @@ func DefaultOptions() Options {
 		// A second is enough for a previous daemon to release its lock on exit,
 		// short enough that a second daemon on the same repo fails promptly.
 		LockTimeout: time.Second,
-		// Losing at most 200 ms of replica writes on a crash is harmless (see
-		// the package doc); batching them saves hundreds of fsyncs per second
-		// under publish load.
+		// The journal covers a killed process; a power cut loses at most
+		// 200 ms of record writes, which replicas restore (see the package
+		// doc); batching them saves hundreds of fsyncs per second under
+		// publish load.
 		FlushInterval: 200 * time.Millisecond,
 	}
 }
@@ -87,7 +88,7 @@ func Open(path string, opt Options) (*DB, error) {
 		b.Close()
 		return nil, err
 	}
-	if db.records, err = loadRecords(b); err != nil {
+	if db.records, err = loadRecords(b, path); err != nil {
 		b.Close()
 		return nil, err
 	}
@@ -143,6 +144,9 @@ func (db *DB) Close() error {
 		close(db.stop)
 		db.wg.Wait()
 		err = db.records.Flush()
+		if jerr := db.records.closeJournal(err == nil); err == nil && jerr != nil {
+			err = jerr
+		}
 		if cerr := db.bolt.Close(); err == nil && cerr != nil {
 			err = fmt.Errorf("storage: closing: %w", cerr)
 		}

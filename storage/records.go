@@ -14,9 +14,11 @@ import (
 var _ chordrouting.Storage = (*Records)(nil)
 
 // Records is the persistent chordrouting.Storage: an in-memory copy that
-// answers every read, written behind to bbolt (see the package doc).
+// answers every read, journaled at once and written behind to bbolt (see
+// the package doc).
 type Records struct {
 	bolt *bolt.DB
+	j    *journal // nil: changes are safe only once flushed
 
 	mu    sync.Mutex
 	vals  map[chordrouting.ID]map[string]chordrouting.StoredValue
@@ -31,7 +33,13 @@ type dirtyKey struct {
 	identity string
 }
 
-func loadRecords(b *bolt.DB) (*Records, error) {
+// maxRecordKey bounds a record's bbolt key: the ring key and the identity.
+const maxRecordKey = bolt.MaxKeySize
+
+// loadRecords reads the records from bbolt and, when journalBase is set,
+// replays the journal left there (the replayed changes are flushed with
+// the next flush).
+func loadRecords(b *bolt.DB, journalBase string) (*Records, error) {
 	r := &Records{bolt: b, vals: map[chordrouting.ID]map[string]chordrouting.StoredValue{}, dirty: map[dirtyKey]struct{}{}}
 	var bad [][]byte
 	err := b.View(func(tx *bolt.Tx) error {
@@ -63,6 +71,22 @@ func loadRecords(b *bolt.DB) (*Records, error) {
 			return nil, fmt.Errorf("storage: dropping unreadable records: %w", err)
 		}
 	}
+	if journalBase == "" {
+		return r, nil
+	}
+	j, entries, err := openJournal(journalBase)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		if e.Delete {
+			r.remove(e.Key, e.Value.Identity)
+		} else {
+			r.put(e.Key, e.Value)
+		}
+		r.dirty[dirtyKey{e.Key, e.Value.Identity}] = struct{}{}
+	}
+	r.j = j
 	return r, nil
 }
 
@@ -92,32 +116,54 @@ func (r *Records) put(key chordrouting.ID, v chordrouting.StoredValue) {
 	m[v.Identity] = v
 }
 
-// Put inserts v, replacing the value of the same key and identity.
-func (r *Records) Put(key chordrouting.ID, v chordrouting.StoredValue) error {
-	if len(recordKey(key, v.Identity)) > bolt.MaxKeySize {
-		return fmt.Errorf("storage: identity of %d bytes is too long", len(v.Identity))
-	}
-	v.Data = bytes.Clone(v.Data)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.put(key, v)
-	r.dirty[dirtyKey{key, v.Identity}] = struct{}{}
-	return nil
-}
-
-// Delete removes the value of that key and identity, if present.
-func (r *Records) Delete(key chordrouting.ID, identity string) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+// remove deletes a value from memory and reports whether it was there;
+// the caller holds mu (or owns r exclusively).
+func (r *Records) remove(key chordrouting.ID, identity string) bool {
 	m := r.vals[key]
 	if _, ok := m[identity]; !ok {
-		return nil
+		return false
 	}
 	delete(m, identity)
 	r.n--
 	if len(m) == 0 {
 		delete(r.vals, key)
 	}
+	return true
+}
+
+// Put inserts v, replacing the value of the same key and identity. When
+// it returns nil the change survives a crash of the process.
+func (r *Records) Put(key chordrouting.ID, v chordrouting.StoredValue) error {
+	if len(recordKey(key, v.Identity)) > maxRecordKey {
+		return fmt.Errorf("storage: identity of %d bytes is too long", len(v.Identity))
+	}
+	v.Data = bytes.Clone(v.Data)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.j != nil {
+		if err := r.j.put(key, v); err != nil {
+			return err
+		}
+	}
+	r.put(key, v)
+	r.dirty[dirtyKey{key, v.Identity}] = struct{}{}
+	return nil
+}
+
+// Delete removes the value of that key and identity, if present. When it
+// returns nil the change survives a crash of the process.
+func (r *Records) Delete(key chordrouting.ID, identity string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.vals[key][identity]; !ok {
+		return nil
+	}
+	if r.j != nil {
+		if err := r.j.delete(key, identity); err != nil {
+			return err
+		}
+	}
+	r.remove(key, identity)
 	r.dirty[dirtyKey{key, identity}] = struct{}{}
 	return nil
 }
@@ -173,11 +219,14 @@ func (r *Records) Pending() int {
 func (r *Records) Flush() error {
 	r.flushMu.Lock()
 	defer r.flushMu.Unlock()
-	puts, dels := r.takeDirty()
+	puts, dels, covered, err := r.takeDirty()
+	if err != nil {
+		return err
+	}
 	if len(puts) == 0 && len(dels) == 0 {
 		return nil
 	}
-	err := r.bolt.Update(func(tx *bolt.Tx) error {
+	err = r.bolt.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketRecords)
 		for _, k := range dels {
 			if err := b.Delete(k); err != nil {
@@ -195,14 +244,40 @@ func (r *Records) Flush() error {
 		r.restoreDirty(puts, dels)
 		return fmt.Errorf("storage: flushing %d record changes: %w", len(puts)+len(dels), err)
 	}
+	if r.j != nil {
+		return r.j.removeUpTo(covered)
+	}
 	return nil
+}
+
+// closeJournal closes the journal after the last flush; flushed says
+// whether that flush succeeded (then no journal is left behind).
+func (r *Records) closeJournal(flushed bool) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.j == nil {
+		return nil
+	}
+	err := r.j.close(flushed)
+	r.j = nil
+	return err
 }
 
 type kv struct{ k, v []byte }
 
-func (r *Records) takeDirty() (puts []kv, dels [][]byte) {
+// takeDirty takes the pending changes for a flush and, with a journal,
+// starts a new journal file: covered is the last file the changes are in.
+func (r *Records) takeDirty() (puts []kv, dels [][]byte, covered uint64, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if len(r.dirty) == 0 {
+		return nil, nil, 0, nil
+	}
+	if r.j != nil {
+		if covered, err = r.j.rotate(); err != nil {
+			return nil, nil, 0, err
+		}
+	}
 	for d := range r.dirty {
 		k := recordKey(d.key, d.identity)
 		if v, ok := r.vals[d.key][d.identity]; ok {
@@ -212,7 +287,7 @@ func (r *Records) takeDirty() (puts []kv, dels [][]byte) {
 		}
 	}
 	clear(r.dirty)
-	return puts, dels
+	return puts, dels, covered, nil
 }
 
 // restoreDirty marks the changes of a failed flush dirty again, unless a

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -72,25 +73,77 @@ func TestRecordsSurviveReopen(t *testing.T) {
 	}
 }
 
-func TestRecordsUnflushedLostButConsistent(t *testing.T) {
+// TestRecordsSurviveCrashBeforeFlush kills the database between flushes
+// (bbolt closed, nothing flushed, the journal left as a kill leaves it):
+// every Put and Delete that returned is there after reopening, and the
+// flush that follows leaves no journal behind.
+func TestRecordsSurviveCrashBeforeFlush(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "db")
 	db := openTest(t, path)
 	r := db.Records()
 	k := chordrouting.KeywordKey("x")
 	must(t, r.Put(k, val("a", 1, "flushed")))
+	must(t, r.Put(k, val("c", 1, "flushed too")))
 	must(t, r.Flush())
 	if r.Pending() != 0 {
 		t.Fatalf("pending after flush: %d", r.Pending())
 	}
 	must(t, r.Put(k, val("b", 1, "pending")))
-	// Simulate a crash: close bbolt without flushing.
-	must(t, db.bolt.Close())
+	must(t, r.Delete(k, "a"))
+	crash(t, db)
+	// A kill in the middle of a write leaves a torn frame at the end.
+	seqs, err := journalSeqs(path)
+	if err != nil || len(seqs) == 0 {
+		t.Fatalf("journals after crash: %v %v", seqs, err)
+	}
+	f, err := os.OpenFile(journalPath(path, seqs[len(seqs)-1]), os.O_WRONLY|os.O_APPEND, 0)
+	must(t, err)
+	_, err = f.Write([]byte{40, 0, 0, 0, 1, 2})
+	must(t, err)
+	must(t, f.Close())
+
+	db2 := openTest(t, path)
+	got, _ := db2.Records().Values(k)
+	if len(got) != 2 || got[0].Identity != "b" || got[1].Identity != "c" {
+		t.Fatalf("after crash: %+v, want b (journaled) and c (flushed), a deleted", got)
+	}
+	must(t, db2.Close())
+	if seqs, err := journalSeqs(path); err != nil || len(seqs) != 0 {
+		t.Fatalf("journals left after a clean close: %v %v", seqs, err)
+	}
+	db3 := openTest(t, path)
+	defer db3.Close()
+	if got, _ := db3.Records().Values(k); len(got) != 2 {
+		t.Fatalf("after flush and reopen: %+v", got)
+	}
+}
+
+// TestRecordsCrashAfterFailedFlush: a flush whose commit failed keeps its
+// journal, so the changes survive a crash that follows.
+func TestRecordsCrashAfterFailedFlush(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db")
+	db := openTest(t, path)
+	r := db.Records()
+	k := chordrouting.KeywordKey("y")
+	must(t, r.Put(k, val("a", 1, "one")))
+	must(t, db.bolt.Close()) // every commit fails from now on
+	if err := r.Flush(); err == nil {
+		t.Fatal("flush into a closed database succeeded")
+	}
+	must(t, r.Put(k, val("b", 1, "two")))
+	must(t, r.j.f.Close())
 	db2 := openTest(t, path)
 	defer db2.Close()
-	got, _ := db2.Records().Values(k)
-	if len(got) != 1 || got[0].Identity != "a" {
-		t.Fatalf("after crash: %+v, want only the flushed value", got)
+	if got, _ := db2.Records().Values(k); len(got) != 2 {
+		t.Fatalf("after failed flush and crash: %+v, want a and b", got)
 	}
+}
+
+// crash leaves db as a kill -9 would: nothing flushed, files as they are.
+func crash(t *testing.T, db *DB) {
+	t.Helper()
+	must(t, db.records.j.f.Close())
+	must(t, db.bolt.Close())
 }
 
 // TestRecordsModel checks Records against a plain map under random operations.
