@@ -5,6 +5,7 @@ import (
 
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-libp2p/p2p/host/autorelay"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
@@ -99,11 +100,15 @@ func resourceManager(cfg Config) (network.ResourceManager, error) {
 	return rm, nil
 }
 
-// limiter scales libp2p's default limits (with its bundled services' limits)
-// to cfg.MaxMemory and cfg.MaxFDs; a zero value scales with the machine.
+// limiter scales libp2p's default limits (with its bundled services' limits
+// and ours, serviceLimits) to cfg.MaxMemory and cfg.MaxFDs; a zero value
+// scales with the machine.
 func limiter(cfg Config) rcmgr.Limiter {
 	limits := rcmgr.DefaultLimits
 	libp2p.SetDefaultServiceLimits(&limits)
+	for _, l := range serviceLimits() {
+		l.addTo(&limits)
+	}
 	if cfg.MaxMemory == 0 && cfg.MaxFDs == 0 {
 		return rcmgr.NewFixedLimiter(limits.AutoScale())
 	}
@@ -116,4 +121,139 @@ func limiter(cfg Config) rcmgr.Limiter {
 		fds = int(auto.FD)
 	}
 	return rcmgr.NewFixedLimiter(limits.Scale(mem, fds))
+}
+
+// Our protocols' names in the resource manager. They repeat
+// chordrouting/p2p's and blockxfer's ProtocolID and ServiceName: bootstrap
+// imports neither (blockxfer sits beside it, not below it), and
+// TestServiceLimitsMatchCaps keeps them equal.
+const (
+	ringService   = "kwsearch.chord"
+	ringProtocol  = protocol.ID("/kwsearch/chord/1.0.0")
+	blockService  = "kwsearch.blockxfer"
+	blockProtocol = protocol.ID("/kwsearch/blockxfer/1.0.0")
+)
+
+// serviceLimit is one of our protocols' limits in the resource manager. A
+// stream of ours counts against its service's scopes (all peers, and per
+// peer) and its protocol's; both get the same limits, else libp2p's default
+// protocol limits decide first (512 inbound streams in all, 16 MiB per
+// peer at any machine size).
+type serviceLimit struct {
+	service  string
+	protocol protocol.ID
+	// total bounds all peers together with libp2p's smallest budget
+	// (128 MiB); totalIncrease is added per GiB of budget (AutoScale: an
+	// eighth of the machine's memory; else Config.MaxMemory).
+	total         rcmgr.BaseLimit
+	totalIncrease rcmgr.BaseLimitIncrease
+	// perPeer bounds one peer. It does not scale: it mirrors per-peer caps
+	// of the ring transport and the block server, which do not.
+	perPeer rcmgr.BaseLimit
+}
+
+// addTo sets l's limits on the service's and the protocol's scopes.
+func (l serviceLimit) addTo(c *rcmgr.ScalingLimitConfig) {
+	c.AddServiceLimit(l.service, l.total, l.totalIncrease)
+	c.AddProtocolLimit(l.protocol, l.total, l.totalIncrease)
+	c.AddServicePeerLimit(l.service, l.perPeer, rcmgr.BaseLimitIncrease{})
+	c.AddProtocolPeerLimit(l.protocol, l.perPeer, rcmgr.BaseLimitIncrease{})
+}
+
+// serviceLimits are the limits of the ring and block protocols, set so
+// that the resource manager and the protocols' own caps (chordrouting/p2p
+// DefaultConfig, blockxfer DefaultServerConfig) agree. A reservation at
+// priority p succeeds while the scope's use stays within (p+1)/256 of its
+// limit: the ring reserves frames over 64 KiB, and the block server its
+// streams, at medium priority (60%); the block fetcher at high (80%); ring
+// frames up to 64 KiB always.
+func serviceLimits() []serviceLimit {
+	return []serviceLimit{ringLimit(), blockLimit()}
+}
+
+// ringLimit mirrors the ring transport's caps.
+func ringLimit() serviceLimit {
+	return serviceLimit{
+		service:  ringService,
+		protocol: ringProtocol,
+		total: rcmgr.BaseLimit{
+			// MaxInbound and MaxOutbound (1024 each): the transport's
+			// caps, which do not grow with the machine either. libp2p's
+			// protocol default (512 + 256 per GiB) refused ring streams
+			// below MaxInbound on machines under 16 GiB.
+			StreamsInbound:  1024,
+			StreamsOutbound: 1024,
+			Streams:         2048,
+			// Half the smallest system budget (128 MiB): most frames are
+			// under 1 KiB; the medium share (38 MiB) holds 9 frames of
+			// MaxMessageSize (4 MiB) at once.
+			Memory: 64 << 20,
+		},
+		// 64 MiB per GiB: 9 more large frames at once; the rest of the
+		// budget is left to blocks, which move bulk data.
+		totalIncrease: rcmgr.BaseLimitIncrease{Memory: 64 << 20},
+		perPeer: rcmgr.BaseLimit{
+			// MaxInboundPerPeer.
+			StreamsInbound: 32,
+			// Twice the remote's MaxInboundPerPeer: our side keeps a
+			// stream until the remote has closed it, a little after the
+			// remote freed its slot, so we must not refuse an exchange
+			// the remote would admit; beyond that the remote resets.
+			StreamsOutbound: 64,
+			Streams:         96,
+			// Two 4 MiB frames at once (a store batch and a handoff
+			// chunk) fit the medium share (9.6 MiB); small frames (up to
+			// 64 KiB, reserved at priority always) of all 32 inbound
+			// streams take at most 2 MiB of the rest.
+			// libp2p's protocol-per-peer default was the same 16 MiB.
+			Memory: 16 << 20,
+		},
+	}
+}
+
+// blockLimit mirrors the block server's caps and what block streams
+// reserve: a served stream Pipeline (8) × MaxBlockResponseSize + 128 B =
+// 2 MiB + 512 B at medium priority (blockxfer/server.go), a fetching stream
+// 5 × MaxBlockResponseSize = 1.25 MiB + 240 B at high (blockxfer/peer.go).
+func blockLimit() serviceLimit {
+	return serviceLimit{
+		service:  blockService,
+		protocol: blockProtocol,
+		total: rcmgr.BaseLimit{
+			// 16 served streams (32 MiB) fit the medium share of 64 MiB
+			// (38 MiB); 16 fetching streams are two downloads from
+			// MaxPeers (8) providers each. With both full at once,
+			// memory decides (the high share, 51 MiB, holds 16 served
+			// and 15 fetching).
+			StreamsInbound:  16,
+			StreamsOutbound: 16,
+			Streams:         32,
+			// Half the smallest system budget, as for the ring.
+			Memory: 64 << 20,
+		},
+		// Per GiB: 64 more served streams (128 MiB, in the medium share
+		// of 256 MiB) and 64 more fetching ones (8 downloads of 8
+		// providers); a provider serves many fetchers.
+		totalIncrease: rcmgr.BaseLimitIncrease{
+			StreamsInbound:  64,
+			StreamsOutbound: 64,
+			Streams:         128,
+			Memory:          256 << 20,
+		},
+		perPeer: rcmgr.BaseLimit{
+			// ServerConfig.MaxStreamsPerPeer.
+			StreamsInbound: 4,
+			// A fetch opens one stream per provider, so one per download
+			// at once; twice the provider's MaxStreamsPerPeer, for the
+			// same reason as the ring's outbound streams.
+			StreamsOutbound: 8,
+			Streams:         12,
+			// 24 MiB: the medium share (14.3 MiB) takes all 4 served
+			// streams (8 MiB + 2 KiB) while this node fetches from the
+			// same peer on up to 5 streams (two nodes fetching from each
+			// other); the high share (19.1 MiB) takes 4 served and 8
+			// fetching. 8 MiB would admit only 2 served streams.
+			Memory: 24 << 20,
+		},
+	}
 }
