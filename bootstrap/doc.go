@@ -5,6 +5,15 @@
 // or a client of the ring, and keeps the node connected to bootstrap and
 // remembered peers.
 //
+// The resource manager scales libp2p's default limits to the machine and
+// adds limits of its own for the ring's and the block protocol's services
+// and protocols (options.go serviceLimits): per peer they mirror the ring
+// transport's and the block server's per-peer caps and the memory their
+// streams reserve; in all, their memory (and the number of block streams)
+// grows with the memory budget. The services'
+// names repeat chordrouting/p2p's and blockxfer's (this package imports
+// neither); a test keeps them, and the caps, equal.
+//
 // # Caller's duties
 //
 //  1. Apply --public-cidr with UsePublicCIDRs (ParsePublicCIDRs, then
