@@ -28,6 +28,7 @@ type Transport struct {
 	limit   *rateLimiter // publish and search requests
 	replica *rateLimiter // replica pushes
 	members *rateLimiter // one-hop membership events, pages and sweeps
+	life    *connLife    // which connection to a peer is alive (connpick.go)
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -69,6 +70,7 @@ func NewTransport(h host.Host, cfg Config, clock cr.Clock) (*Transport, error) {
 		limit:   newRateLimiter(cfg.RequestRate, cfg.RequestBurst, cfg.MaxRatePeers, clock),
 		replica: newRateLimiter(cfg.ReplicaRate, cfg.ReplicaBurst, cfg.MaxRatePeers, clock),
 		members: newRateLimiter(cfg.MembershipRate, cfg.MembershipBurst, cfg.MaxRatePeers, clock),
+		life:    newConnLife(),
 		ctx:     ctx,
 		cancel:  cancel,
 		pending: make(map[pendingKey]chan *cr.Message),
@@ -230,12 +232,16 @@ func (t *Transport) reply(to cr.Peer, m *cr.Message) {
 
 // openStream opens a ring stream to p, relayed (limited) connections
 // allowed: ring members and clients behind NAT talk over relays until a
-// direct connection exists.
+// direct connection exists. Of several connections to p it takes the one
+// p was last heard on (connpick.go), not the swarm's choice.
 func (t *Transport) openStream(ctx context.Context, p peer.ID) (network.Stream, error) {
 	ctx = network.WithAllowLimitedConn(ctx, ServiceName)
-	s, err := t.h.NewStream(ctx, p, ProtocolID)
-	if err != nil {
-		return nil, err
+	s := t.life.newStream(ctx, t.h.Network().ConnsToPeer(p))
+	if s == nil {
+		var err error
+		if s, err = t.h.NewStream(ctx, p, ProtocolID); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.Scope().SetService(ServiceName); err != nil {
 		s.Reset()
@@ -248,10 +254,13 @@ func (t *Transport) openStream(ctx context.Context, p peer.ID) (network.Stream, 
 }
 
 // request sends m to p and delivers the reply, if one comes in time and
-// is from p. Failures are silent: the core times the request out.
+// is from p. Failures are silent: the core times the request out. A
+// connection that brought nothing back within RequestTimeout while p was
+// heard on another is closed (connpick.go).
 func (t *Transport) request(p peer.ID, m *cr.Message) {
 	ctx, cancel := context.WithTimeout(t.ctx, t.cfg.RequestTimeout)
 	defer cancel()
+	began := time.Now()
 	s, err := t.openStream(ctx, p)
 	if err != nil {
 		return
@@ -263,11 +272,28 @@ func (t *Transport) request(p peer.ID, m *cr.Message) {
 	reply, book, err := RoundTrip(s, m, t.addrsOf, t.cfg.MaxMessageSize, t.reserver(s, &reserved))
 	if err != nil || reply.From.Addr != p.String() {
 		s.Reset()
+		t.closeIfDead(p, s.Conn(), ctx, began)
 		return
 	}
+	t.life.heardOn(s.Conn(), time.Now())
 	s.Close()
 	t.learn(book)
 	t.deliverMsg(reply)
+}
+
+// closeIfDead closes c, the connection of a request to p begun at began
+// that failed, when the request ran out of time (nothing came back, not
+// even a reset, before its deadline: the stream's deadline and ctx's end
+// at the same instant, either may be the error) and p has shown on
+// another connection since that it lives.
+func (t *Transport) closeIfDead(p peer.ID, c network.Conn, ctx context.Context, began time.Time) {
+	dl, ok := ctx.Deadline()
+	if c == nil || !ok || time.Now().Before(dl) || t.ctx.Err() != nil {
+		return
+	}
+	if t.life.silentSince(c, t.h.Network().ConnsToPeer(p), began) {
+		c.Close()
+	}
 }
 
 func (t *Transport) oneWay(p peer.ID, m *cr.Message) {
@@ -340,6 +366,7 @@ func (t *Transport) handleStream(s network.Stream) {
 		return
 	}
 	remote := s.Conn().RemotePeer()
+	t.life.heardOn(s.Conn(), time.Now()) // the peer lives on this connection
 	t.mu.Lock()
 	group := t.group
 	t.mu.Unlock()
