@@ -51,6 +51,15 @@
 //     streams may use relayed (limited) connections: they opt in with
 //     network.WithAllowLimitedConn, because clients behind NAT talk to the
 //     ring through relays until hole punching gives a direct connection.
+//  6. A peer with several connections gets ring streams on the one it
+//     was last heard on (a reply, or a ring stream it opened) or that
+//     opened last, not on libp2p's choice, the connection with the most
+//     open streams: a peer killed with -9 leaves its QUIC connection open
+//     here until the 30 s idle timeout, the requests stuck on it make it
+//     the swarm's choice, and a restarted peer (same identity, new
+//     connection) would get none of them. A connection on which a request
+//     got nothing back within RequestTimeout while the peer was heard on
+//     another is closed, for libp2p's other protocols (connpick.go).
 //
 // # Addresses
 //
