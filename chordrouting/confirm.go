@@ -103,9 +103,14 @@ func (n *Node) confirmOwner(op *lookupOp, cands []Peer, lo Peer, fb *lookupAnswe
 			return
 		}
 		a := lookupAnswer{owners: ownersOf(c, m.Peers, n.cfg.SuccessorListLen), from: lo, hops: op.hops, alone: !m.HasPred}
+		if len(op.dead) > 0 {
+			a.dead = append([]ID(nil), op.dead...)
+		}
 		p := m.Pred
 		hasP := m.HasPred && p.ID != c.ID
-		if hasP && Between(lo.ID, p.ID, c.ID) {
+		if hasP && Between(lo.ID, p.ID, c.ID) && !containsID(op.dead, p.ID) {
+			// c's range starts at its predecessor; not at one this
+			// lookup found dead, whose keys are c's now.
 			a.from = p
 		}
 		if hasP && c.ID != op.key && !containsID(op.dead, p.ID) && (p.ID == op.key || Between(op.key, p.ID, c.ID)) {

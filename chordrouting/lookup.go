@@ -16,6 +16,10 @@ type lookupAnswer struct {
 	// alone: the owner confirmed its ownership with no predecessor, a
 	// ring of one by its own account (crosscheck.go).
 	alone bool
+	// dead: owner candidates that did not answer this lookup's
+	// confirmation; owners may still list them (the confirmed owner had
+	// not noticed), and their keys are the next live owner's.
+	dead []ID
 }
 
 // lookupOp is one lookup in progress.

@@ -11,6 +11,7 @@ type putOp struct {
 	res     PutResult
 	waiting int
 	failed  []Item
+	dropped []ID // owners whose store failed: the retry does not take them unconfirmed
 	retried bool
 	done    func(PutResult)
 }
@@ -50,7 +51,7 @@ func (n *Node) putRound(op *putOp) {
 	for k, it := range op.items {
 		keys[k] = it.Key
 	}
-	n.groupByOwner(keys, func(groups []ownerGroup, lookups int, failed []int, err error) {
+	n.groupAvoiding(keys, op.dropped, func(groups []ownerGroup, lookups int, failed []int, err error) {
 		op.res.Lookups += lookups
 		if err != nil {
 			op.res.Err = fmt.Errorf("chordrouting: put: lookup of %d keys: %w", len(failed), err)
@@ -86,6 +87,9 @@ func (n *Node) putSend(op *putOp, owner Peer, items []Item) {
 				op.res.Stored += min(max(m.Count, 0), len(batch))
 			} else {
 				op.failed = append(op.failed, batch...)
+				if !containsID(op.dropped, owner.ID) {
+					op.dropped = append(op.dropped, owner.ID)
+				}
 			}
 			if op.waiting == 0 {
 				n.putFinish(op)
@@ -114,7 +118,9 @@ func (n *Node) storeLocal(items []Item) int {
 	return count
 }
 
-// putFinish retries failed stores once, then reports.
+// putFinish retries failed stores once, with fresh lookups that take none
+// of the owners that failed unless a key's own lookup confirms it, then
+// reports.
 func (n *Node) putFinish(op *putOp) {
 	if len(op.failed) > 0 && !op.retried && !n.left {
 		op.retried = true

@@ -13,13 +13,17 @@ type ownerGroup struct {
 
 // coverOf returns the owner of key among the ranges a lookup answer
 // spans: (from, o0], (o0, o1], ... — and, when the list is shorter than r
-// (a small ring: every node is listed), (o_last, from] too.
+// (a small ring: every node is listed), (o_last, from] too. An owner the
+// lookup found dead is skipped: its range is the next owner's.
 func (n *Node) coverOf(a *lookupAnswer, key ID) (Peer, bool) {
 	if a == nil || len(a.owners) == 0 {
 		return Peer{}, false
 	}
 	prev := a.from.ID
 	for _, o := range a.owners {
+		if containsID(a.dead, o.ID) {
+			continue
+		}
 		if BetweenRightIncl(prev, key, o.ID) {
 			return o, true
 		}
@@ -35,13 +39,22 @@ func (n *Node) coverOf(a *lookupAnswer, key ID) (Peer, bool) {
 // calls done with the groups, the lookups it needed and the indices of
 // keys whose lookup failed.
 func (n *Node) groupByOwner(keys []ID, done func(groups []ownerGroup, lookups int, failed []int, err error)) {
-	g := &grouper{n: n, keys: keys, done: done}
+	n.groupAvoiding(keys, nil, done)
+}
+
+// groupAvoiding is groupByOwner that takes none of avoid as the owner of
+// a key from another key's lookup answer (unconfirmed): a put's retry
+// avoids the owners whose stores just failed. A key's own lookup confirms
+// its owner, which is taken even if avoided (it has just answered).
+func (n *Node) groupAvoiding(keys []ID, avoid []ID, done func(groups []ownerGroup, lookups int, failed []int, err error)) {
+	g := &grouper{n: n, keys: keys, avoid: avoid, done: done}
 	g.next()
 }
 
 type grouper struct {
 	n       *Node
 	keys    []ID
+	avoid   []ID
 	pos     int
 	last    *lookupAnswer
 	groups  []ownerGroup
@@ -53,7 +66,7 @@ type grouper struct {
 
 func (g *grouper) next() {
 	for g.pos < len(g.keys) {
-		if o, ok := g.n.coverOf(g.last, g.keys[g.pos]); ok {
+		if o, ok := g.n.coverOf(g.last, g.keys[g.pos]); ok && !containsID(g.avoid, o.ID) {
 			g.add(o, g.pos)
 			g.pos++
 			continue
@@ -61,13 +74,25 @@ func (g *grouper) next() {
 		g.lookups++
 		key := g.keys[g.pos]
 		g.n.lookup(key, nil, true, func(a lookupAnswer) {
-			if a.err != nil {
+			switch {
+			case a.err != nil:
 				g.failed = append(g.failed, g.pos)
 				g.err = a.err
-				g.pos++
-			} else {
+			case len(a.owners) == 0:
+				g.failed = append(g.failed, g.pos)
+				g.err = ErrNoPeers
+			default:
+				// The key's own answer names its owner: never look it
+				// up again (an answer whose ranges missed it did, once
+				// per lookup, until the ring changed).
+				o, ok := g.n.coverOf(&a, key)
+				if !ok {
+					o = a.owners[0]
+				}
+				g.add(o, g.pos)
 				g.last = &a
 			}
+			g.pos++
 			g.next()
 		})
 		return
