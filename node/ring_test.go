@@ -9,7 +9,8 @@ import (
 )
 
 // TestRingConfigLimitsFingers: the daemon's ring gets the transport's
-// finger diversity limit (without it one network could fill the fingers).
+// finger diversity limit (without it one network could fill the fingers)
+// and routes in one hop.
 func TestRingConfigLimitsFingers(t *testing.T) {
 	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
 	if err != nil {
@@ -25,7 +26,7 @@ func TestRingConfigLimitsFingers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.AdmitFinger == nil || cfg.Validator == nil {
-		t.Fatalf("ring config lacks the finger limit or the validator: %+v", cfg)
+	if cfg.AdmitFinger == nil || cfg.Validator == nil || !cfg.OneHop {
+		t.Fatalf("ring config lacks the finger limit, the validator or one-hop routing: %+v", cfg)
 	}
 }
