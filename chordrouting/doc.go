@@ -262,6 +262,16 @@
 // falls back to the confirmed lookup above, the refused read counted as a
 // hop.
 //
+// A write (Put) groups its keys by owner from its lookups' answers
+// (route.go): a key's own lookup names its confirmed owner, and a key in
+// the range of another owner that answer lists goes to that owner
+// unconfirmed, except a node the lookup found dead (its range is the next
+// owner's) and, in the put's one retry, an owner whose store just failed
+// (the retry looks that key up on its own). A member that restarted with
+// the same identity is reached on its new connection, not on the dead
+// one the old process left behind (chordrouting/p2p, connpick.go). The
+// daemon runs with OneHop on (node/ring.go).
+//
 // Stabilization is cheap when nothing changed: the query carries a 31-bit
 // digest of the head's state as last answered, and a head whose state
 // still has that digest answers "unchanged" (Done) without its list, so a
