@@ -129,7 +129,7 @@ func ringStreams(c network.Conn) int {
 func TestTransportReachesRestartedPeer(t *testing.T) {
 	cfg := DefaultConfig()
 	// The silent exchanges end within the test.
-	cfg.RequestTimeout, cfg.ReplyTimeout, cfg.HeaderTimeout = 3*time.Second, 2*time.Second, time.Second
+	cfg.RequestTimeout, cfg.ReplyTimeout, cfg.HeaderTimeout = 5*time.Second, 2*time.Second, time.Second
 	clock := &fakeClock{now: time.Unix(0, 0)}
 	ha, hb := newTestHost(t, 1), newTestHost(t, 2)
 	a := startFake(t, ha, cfg, clock, nil)
