@@ -26,7 +26,7 @@ import (
 //	message Message {
 //	  uint32          type     = 1;  // chordrouting.MsgType, known values only
 //	  uint64          id       = 2;
-//	  Peer            from     = 3;  // required
+//	  reserved                   3;  // was from: the sender is the stream's peer
 //	  bytes           key      = 4;  // empty or 32 bytes
 //	  bool            has_pred = 5;
 //	  Peer            pred     = 6;
@@ -40,11 +40,14 @@ import (
 //	  string          err      = 14; // at most MaxErr bytes
 //	}
 //
-// The peers of membership messages (MsgMembership, MsgMembers: the
-// one-hop tables, about 10,000 entries each at 10,000 nodes), From
-// included, use the compact form: pid alone, from which the receiver
-// derives addr and the ring ID: 55 bytes with one QUIC multiaddr instead
-// of 103.
+// Every peer is written in the compact form: pid alone, from which the
+// receiver derives addr and the ring ID: 55 bytes with one QUIC multiaddr
+// instead of 103 (the full form is still read). The sender is not written
+// at all: libp2p authenticates the stream's remote peer, and the
+// transport sets Message.From to it (a sender field could only be
+// redundant or a lie). Both matter on the ring's busiest paths: a
+// stabilization round at rest was two messages of about 120 bytes, 103 of
+// them the sender; one-hop tables and events are lists of peers.
 //
 // Peer.addrs is not part of chordrouting.Message: it is how the adapter
 // tells a node where the peers it names can be dialed (see doc.go).
@@ -69,8 +72,8 @@ var ErrMalformed = errors.New("chordrouting/p2p: malformed message")
 type AddrBook map[string][]ma.Multiaddr
 
 const (
-	fType, fID, fFrom, fKey, fHasPred, fPred, fPeers, fItems = 1, 2, 3, 4, 5, 6, 7, 8
-	fQuery, fDigests, fDone, fReplica, fCount, fErr          = 9, 10, 11, 12, 13, 14
+	fType, fID, fSender, fKey, fHasPred, fPred, fPeers, fItems = 1, 2, 3, 4, 5, 6, 7, 8
+	fQuery, fDigests, fDone, fReplica, fCount, fErr            = 9, 10, 11, 12, 13, 14
 )
 
 // Encode returns m's wire form. addrs, when not nil, gives the addresses
@@ -79,25 +82,15 @@ func Encode(m *cr.Message, addrs func(p cr.Peer) []ma.Multiaddr) []byte {
 	var b []byte
 	b = appendVarint(b, fType, uint64(m.Type))
 	b = appendVarint(b, fID, m.ID)
-	compact := m.Type == cr.MsgMembership || m.Type == cr.MsgMembers
-	if compact {
-		b = appendCompactPeer(b, fFrom, m.From, addrs)
-	} else {
-		b = appendPeer(b, fFrom, m.From, addrs)
-	}
 	if m.Key != (cr.ID{}) {
 		b = appendBytes(b, fKey, m.Key[:])
 	}
 	b = appendBool(b, fHasPred, m.HasPred)
 	if m.HasPred {
-		b = appendPeer(b, fPred, m.Pred, addrs)
+		b = appendCompactPeer(b, fPred, m.Pred, addrs)
 	}
 	for _, p := range m.Peers {
-		if compact {
-			b = appendCompactPeer(b, fPeers, p, addrs)
-		} else {
-			b = appendPeer(b, fPeers, p, addrs)
-		}
+		b = appendCompactPeer(b, fPeers, p, addrs)
 	}
 	for _, it := range m.Items {
 		var ib []byte
@@ -183,8 +176,8 @@ func appendBytes(b []byte, num protowire.Number, v []byte) []byte {
 }
 
 // Decode parses and checks one message: known type, 32-byte IDs, counts
-// within the bounds, every peer's ID equal to the hash of its peer ID,
-// the sender present. The returned AddrBook holds the addresses the
+// within the bounds, every peer's ID equal to the hash of its peer ID.
+// From stays empty: the caller knows the sender (the stream's peer). The returned AddrBook holds the addresses the
 // message carried. The message does not alias b.
 func Decode(b []byte) (*cr.Message, AddrBook, error) {
 	d := decoder{m: &cr.Message{}, book: AddrBook{}}
@@ -198,9 +191,8 @@ func Decode(b []byte) (*cr.Message, AddrBook, error) {
 }
 
 type decoder struct {
-	m       *cr.Message
-	book    AddrBook
-	hasFrom bool
+	m    *cr.Message
+	book AddrBook
 }
 
 func malformed(format string, a ...any) error {
@@ -255,9 +247,8 @@ func (d *decoder) message(b []byte) error {
 			m.Type = cr.MsgType(v)
 		case num == fID && !isBytes:
 			m.ID = v
-		case num == fFrom && isBytes:
-			d.hasFrom = true
-			return d.peer(bs, &m.From)
+		case num == fSender:
+			return malformed("field 3 (a sender) is no longer sent: the sender is the stream's peer")
 		case num == fKey && isBytes:
 			return readID(bs, &m.Key)
 		case num == fHasPred && !isBytes:
@@ -434,9 +425,6 @@ func (d *decoder) check() error {
 	m := d.m
 	if !m.Type.IsRequest() && !m.Type.IsReply() && m.Type != cr.MsgNotify && m.Type != cr.MsgLeave && m.Type != cr.MsgMembership {
 		return malformed("unknown message type %d", m.Type)
-	}
-	if !d.hasFrom {
-		return malformed("no sender")
 	}
 	if m.HasPred && m.Pred.Addr == "" {
 		return malformed("has_pred without pred")

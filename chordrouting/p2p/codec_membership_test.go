@@ -20,7 +20,6 @@ func TestCodecMembershipRoundTrip(t *testing.T) {
 	_, c := testPeer(t, 3)
 	m := &cr.Message{
 		Type:  cr.MsgMembership,
-		From:  a,
 		Peers: []cr.Peer{b, c},
 		Query: []byte{1, 2, 3, 4, 5, 6, 7, 8},
 		Count: 5,
@@ -37,13 +36,15 @@ func TestCodecMembershipRoundTrip(t *testing.T) {
 	if len(book[c.Addr]) != 1 || !book[c.Addr][0].Equal(addr) {
 		t.Fatalf("address of a compact peer lost: %v", book)
 	}
-	full := *m
-	full.Type = cr.MsgStore // same peers, full form
-	if lf, lc := len(Encode(&full, nil)), len(Encode(m, nil)); lc+3*40 > lf {
+	var full []byte
+	for _, p := range m.Peers {
+		full = appendPeer(full, fPeers, p, nil)
+	}
+	if lf, lc := len(full), len(Encode(&cr.Message{Peers: m.Peers}, nil)); lc+2*40 > lf {
 		t.Fatalf("compact peers save too little: %d bytes compact, %d full", lc, lf)
 	}
 
-	page := &cr.Message{Type: cr.MsgMembers, ID: 9, From: a, Peers: []cr.Peer{b, c, a}, Done: true, Replica: true}
+	page := &cr.Message{Type: cr.MsgMembers, ID: 9, Peers: []cr.Peer{b, c, a}, Done: true, Replica: true}
 	got, _, err = Decode(Encode(page, nil))
 	if err != nil || !reflect.DeepEqual(got, page) {
 		t.Fatalf("table page: %v\n got %+v\nwant %+v", err, got, page)
@@ -55,7 +56,7 @@ func TestCodecMembershipRoundTrip(t *testing.T) {
 func TestDecodeRefusesBadCompactPeer(t *testing.T) {
 	_, a := testPeer(t, 1)
 	_, b := testPeer(t, 2)
-	good := Encode(&cr.Message{Type: cr.MsgMembership, From: a, Peers: []cr.Peer{b}}, nil)
+	good := Encode(&cr.Message{Type: cr.MsgMembership, Peers: []cr.Peer{a, b}}, nil)
 	if _, _, err := Decode(good); err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +68,7 @@ func TestDecodeRefusesBadCompactPeer(t *testing.T) {
 	}
 	wrong := b
 	wrong.ID = cr.HashID([]byte("elsewhere"))
-	if _, _, err := Decode(Encode(&cr.Message{Type: cr.MsgStore, From: a, Peers: []cr.Peer{wrong}}, nil)); err == nil {
+	if _, _, err := Decode(appendPeer(good, fPeers, wrong, nil)); err == nil {
 		t.Fatal("a peer whose ring ID is not its peer ID's hash was accepted")
 	}
 }

@@ -39,11 +39,10 @@ func fullMessage(t testing.TB) *cr.Message {
 	return &cr.Message{
 		Type:    cr.MsgStore,
 		ID:      1<<63 + 5,
-		From:    a,
 		Key:     cr.HashID([]byte("k")),
 		HasPred: true,
 		Pred:    b,
-		Peers:   []cr.Peer{b, c},
+		Peers:   []cr.Peer{b, c, a},
 		Items:   []cr.Item{{Key: cr.HashID([]byte("x")), Value: []byte("value")}, {Key: cr.HashID([]byte("y"))}},
 		Query:   []byte{1, 2, 3},
 		Digests: []cr.Digest{{Key: cr.HashID([]byte("z")), Identity: "p/c", Version: -7}, {Key: cr.HashID([]byte("w")), Version: 1 << 62}},
@@ -70,7 +69,7 @@ func TestCodecRoundTrip(t *testing.T) {
 		t.Fatalf("address book %v", book)
 	}
 	// The zero-valued optional fields round-trip too.
-	small := &cr.Message{Type: cr.MsgPing, From: m.From}
+	small := &cr.Message{Type: cr.MsgPing}
 	got, _, err = Decode(Encode(small, nil))
 	if err != nil || !reflect.DeepEqual(got, small) {
 		t.Fatalf("small: %+v, %v", got, err)
@@ -96,7 +95,7 @@ func TestCodecRandomRoundTrip(t *testing.T) {
 		return id
 	}
 	for i := 0; i < 500; i++ {
-		m := &cr.Message{Type: types[rng.IntN(len(types))], ID: rng.Uint64(), From: peers[rng.IntN(5)],
+		m := &cr.Message{Type: types[rng.IntN(len(types))], ID: rng.Uint64(),
 			Done: rng.IntN(2) == 0, Replica: rng.IntN(2) == 0, Count: rng.IntN(1 << 20)}
 		if rng.IntN(2) == 0 {
 			m.Key = randID()
@@ -141,10 +140,13 @@ func TestDecodeRefuses(t *testing.T) {
 		{"type over a byte", raw(func(b []byte) []byte {
 			return protowire.AppendVarint(protowire.AppendTag(b, fType, protowire.VarintType), 300)
 		})},
-		{"no sender", enc(func(m *cr.Message) { m.From = cr.Peer{} })},
-		{"sender ring ID not its hash", enc(func(m *cr.Message) { m.From.ID = other.ID })},
+		{"a sender field", raw(func(b []byte) []byte { return appendPeer(b, fSender, other, nil) })},
 		{"peer with bad peer ID", enc(func(m *cr.Message) { m.Peers[0].Addr = "not-a-peer" })},
-		{"pred ring ID not its hash", enc(func(m *cr.Message) { m.Pred.ID[0] ^= 1 })},
+		{"pred ring ID not its hash", raw(func(b []byte) []byte {
+			bad := other
+			bad.ID[0] ^= 1
+			return appendPeer(b, fPred, bad, nil) // the full form names the ring ID
+		})},
 		{"short key", raw(func(b []byte) []byte {
 			return protowire.AppendBytes(protowire.AppendTag(b, fKey, protowire.BytesType), []byte{1, 2})
 		})},
@@ -222,7 +224,7 @@ func TestExchangeOverPipe(t *testing.T) {
 	}{
 		{"reply", func(m *cr.Message, _ AddrBook) (*cr.Message, error) {
 			return &cr.Message{Type: cr.MsgGetReply, ID: m.ID, From: b, Done: true, Items: []cr.Item{{Key: m.Key, Value: m.Query}}}, nil
-		}, false, &cr.Message{Type: cr.MsgGetReply, ID: 42, From: b, Done: true, Items: []cr.Item{{Key: req.Key, Value: []byte("q")}}}},
+		}, false, &cr.Message{Type: cr.MsgGetReply, ID: 42, Done: true, Items: []cr.Item{{Key: req.Key, Value: []byte("q")}}}},
 		{"wrong ID", func(m *cr.Message, _ AddrBook) (*cr.Message, error) {
 			return &cr.Message{Type: cr.MsgGetReply, ID: m.ID + 1, From: b}, nil
 		}, true, nil},

@@ -78,9 +78,18 @@ func FuzzReadMessage(f *testing.F) {
 		if !called || reserved != int(want) {
 			t.Fatalf("a frame of %d bytes was read with reservation %d (called %v)", want, reserved, called)
 		}
-		// Decode ties the sender's ring ID to its peer ID.
-		if id, err := PeerID(m.From); err != nil || PeerOf(id).ID != m.From.ID {
-			t.Fatalf("sender %q with ring ID %s: not its hash (%v)", m.From.Addr, m.From.ID, err)
+		// The sender never comes from the bytes, and Decode ties every
+		// named peer's ring ID to its peer ID.
+		if m.From != (cr.Peer{}) {
+			t.Fatalf("a sender %+v was read from the wire", m.From)
+		}
+		for _, p := range append(m.Peers, m.Pred) {
+			if p == (cr.Peer{}) {
+				continue
+			}
+			if id, err := PeerID(p); err != nil || PeerOf(id).ID != p.ID {
+				t.Fatalf("peer %q with ring ID %s: not its hash (%v)", p.Addr, p.ID, err)
+			}
 		}
 		// A refused reservation stops the read before the body.
 		if _, _, err := ReadMessage(bytes.NewReader(b), fuzzMax, func(int) error { return errRefused }); !errors.Is(err, errRefused) {

@@ -270,11 +270,12 @@ func (t *Transport) request(p peer.ID, m *cr.Message) {
 	var reserved int
 	defer func() { release(s, reserved) }()
 	reply, book, err := RoundTrip(s, m, t.addrsOf, t.cfg.MaxMessageSize, t.reserver(s, &reserved))
-	if err != nil || reply.From.Addr != p.String() {
+	if err != nil {
 		s.Reset()
 		t.closeIfDead(p, s.Conn(), ctx, began)
 		return
 	}
+	reply.From = PeerOf(p) // the stream's peer, authenticated by libp2p
 	t.life.heardOn(s.Conn(), time.Now())
 	s.Close()
 	t.learn(book)
@@ -412,14 +413,11 @@ func (t *Transport) endInbound(s inboundSlot) {
 	t.wg.Done()
 }
 
-// serve handles one incoming message from remote: it refuses a sender
-// that is not the stream's peer, answers a peer over its rate with an
-// error, and otherwise delivers the message and, for a request, waits for
-// the node's reply.
+// serve handles one incoming message from remote, its sender: it answers
+// a peer over its rate with an error, and otherwise delivers the message
+// and, for a request, waits for the node's reply.
 func (t *Transport) serve(remote peer.ID, m *cr.Message, book AddrBook) (*cr.Message, error) {
-	if err := checkSender(remote, m); err != nil {
-		return nil, err
-	}
+	m.From = PeerOf(remote) // authenticated by libp2p; never on the wire
 	t.learn(book)
 	if lim := t.limiterFor(m); lim != nil && !lim.allow(remote) {
 		return &cr.Message{Type: cr.MsgError, ID: m.ID, From: t.self, Err: errRateLimited}, nil
@@ -453,15 +451,6 @@ func (t *Transport) serve(remote peer.ID, m *cr.Message, book AddrBook) (*cr.Mes
 	case <-t.ctx.Done():
 		return nil, errClosed
 	}
-}
-
-// checkSender refuses a message whose sender is not the stream's remote
-// peer (Decode already checked that From.ID is the hash of From.Addr).
-func checkSender(remote peer.ID, m *cr.Message) error {
-	if m.From.Addr != remote.String() || m.From.ID != cr.NodeID([]byte(remote)) {
-		return fmt.Errorf("%w: sender %q is not the stream's peer %s", ErrMalformed, m.From.Addr, remote)
-	}
-	return nil
 }
 
 // limiterFor returns the per-peer rate limit m is counted against:

@@ -12,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peerstore"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	"google.golang.org/protobuf/encoding/protowire"
 
 	cr "kwsearch/chordrouting"
 )
@@ -132,7 +133,10 @@ func TestTransportRequestReply(t *testing.T) {
 }
 
 // A message whose sender is not the stream's peer is refused.
-func TestTransportRefusesSpoofedSender(t *testing.T) {
+// TestTransportSenderIsStreamPeer: a message's sender is the stream's
+// authenticated peer, whatever the message claims; one that names a
+// sender (the field the codec no longer writes) is refused unread.
+func TestTransportSenderIsStreamPeer(t *testing.T) {
 	ha, hb, hc := newTestHost(t, 1), newTestHost(t, 2), newTestHost(t, 3)
 	introduce(hc, hb)
 	clock := &fakeClock{now: time.Unix(0, 0)}
@@ -144,13 +148,29 @@ func TestTransportRefusesSpoofedSender(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spoof := &cr.Message{Type: cr.MsgPing, ID: 1, From: PeerOf(ha.ID())}
-	if _, _, err := RoundTrip(s, spoof, nil, 1<<20, nil); err == nil {
-		t.Fatal("spoofed request answered")
+	body := appendPeer(Encode(&cr.Message{Type: cr.MsgPing, ID: 1}, nil), fSender, PeerOf(ha.ID()), nil)
+	if _, err := s.Write(append(protowire.AppendVarint(nil, uint64(len(body))), body...)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Read(make([]byte, 1)); err == nil {
+		t.Fatal("a message naming another sender was answered")
 	}
 	s.Reset()
 	if n := len(b.received()); n != 0 {
-		t.Fatalf("spoofed message delivered (%d)", n)
+		t.Fatalf("a message naming another sender was delivered (%d)", n)
+	}
+
+	s, err = hc.NewStream(ctx, hb.ID(), ProtocolID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	r, _, err := RoundTrip(s, &cr.Message{Type: cr.MsgPing, ID: 2}, nil, 1<<20, nil)
+	if err != nil || r.Type != cr.MsgPong {
+		t.Fatalf("ping: %+v %v", r, err)
+	}
+	if in := b.received(); len(in) != 1 || in[0].From != PeerOf(hc.ID()) {
+		t.Fatalf("delivered %+v, want one ping from the stream's peer %s", in, hc.ID())
 	}
 }
 

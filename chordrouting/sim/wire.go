@@ -9,42 +9,29 @@ import (
 // The traffic figures count each message as the libp2p codec
 // (chordrouting/p2p) encodes it: protobuf fields with their tags and
 // length prefixes, and a uvarint frame length. Simulated addresses are
-// node indices, so every Peer is counted as it is on libp2p instead: the
-// 32-byte ring ID, a 52-character peer ID string (an Ed25519 key) and one
-// 11-byte multiaddr (/ip4/…/udp/…/quic-v1) attached by the transport.
+// node indices, so every Peer is counted as it is on libp2p instead, in
+// the codec's compact form: a 38-byte binary peer ID (an Ed25519 key) and
+// one 11-byte multiaddr (/ip4/…/udp/…/quic-v1) attached by the transport.
+// The sender is not on the wire (the receiver takes it from the stream).
 // Stream and connection overhead (multistream negotiation, yamux or QUIC
 // framing, encryption) is not counted: it depends on how streams are
-// reused, not on the ring protocol. Membership messages carry their peers
-// (the sender included) in the codec's compact form: the 38-byte binary
-// peer ID and the multiaddr.
+// reused, not on the ring protocol.
 const (
-	wirePeerIDLen      = 52
 	wirePeerIDBytes    = 38
 	wireMultiaddr      = 11
-	wirePeerPayload    = 1 + 1 + 32 + 1 + 1 + wirePeerIDLen + 1 + 1 + wireMultiaddr
 	wireCompactPayload = 1 + 1 + wirePeerIDBytes + 1 + 1 + wireMultiaddr
 )
 
 // wireSize is the size of m on the libp2p wire, as described above.
 func wireSize(m *chordrouting.Message) int {
 	s := varintField(uint64(m.Type)) + varintField(m.ID)
-	compact := m.Type == chordrouting.MsgMembership || m.Type == chordrouting.MsgMembers
-	if compact {
-		s += bytesField(wireCompactPayload)
-	} else {
-		s += peerField()
-	}
 	if m.Key != (chordrouting.ID{}) {
 		s += bytesField(32)
 	}
 	if m.HasPred {
 		s += varintField(1) + peerField()
 	}
-	if compact {
-		s += len(m.Peers) * bytesField(wireCompactPayload)
-	} else {
-		s += len(m.Peers) * peerField()
-	}
+	s += len(m.Peers) * peerField()
 	for _, it := range m.Items {
 		s += bytesField(bytesField(32) + bytesField(len(it.Value)))
 	}
@@ -83,4 +70,4 @@ func varintField(v uint64) int {
 func bytesField(n int) int { return 1 + protowire.SizeVarint(uint64(n)) + n }
 
 // peerField is the size of one Peer field.
-func peerField() int { return bytesField(wirePeerPayload) }
+func peerField() int { return bytesField(wireCompactPayload) }
