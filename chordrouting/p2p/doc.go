@@ -35,9 +35,10 @@
 //     memory before reading it, and has deadlines: the frame's length
 //     within HeaderTimeout, its body at MinReadRate, everything within
 //     RequestTimeout, so an idle stream gives its slot back soon. Its sender
-//     must be the stream's remote peer (Message.From.Addr = remote peer
-//     ID, From.ID = NodeID(remote)); otherwise the stream is reset and
-//     nothing is delivered.
+//     is the stream's remote peer: the message does not name one (a
+//     message that does is refused), and the transport sets Message.From
+//     (Addr = remote peer ID, ID = NodeID(remote)); the sender's
+//     addresses come from libp2p's identify, like any connected peer's.
 //  3. An incoming request is delivered to the Runner and waits (at most
 //     Config.ReplyTimeout) for the Node's reply, which the Node sends with
 //     Transport.Send to the requester with the same request ID; it is
