@@ -238,9 +238,19 @@ func (t *Transport) openStream(ctx context.Context, p peer.ID) (network.Stream, 
 	ctx = network.WithAllowLimitedConn(ctx, ServiceName)
 	s := t.life.newStream(ctx, t.h.Network().ConnsToPeer(p))
 	if s == nil {
-		var err error
-		if s, err = t.h.NewStream(ctx, p, ProtocolID); err != nil {
+		// A fresh connection: the host's NewStream would wait for identify
+		// on it, a round trip the ring does not need (the protocol is
+		// negotiated lazily on the first write, and the peer's addresses
+		// are known: they were dialed). A one-hop read to an owner this
+		// node never talked to costs the dial and one round trip.
+		if _, err := t.h.Network().DialPeer(ctx, p); err != nil {
 			return nil, err
+		}
+		if s = t.life.newStream(ctx, t.h.Network().ConnsToPeer(p)); s == nil {
+			var err error
+			if s, err = t.h.NewStream(ctx, p, ProtocolID); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if err := s.Scope().SetService(ServiceName); err != nil {
