@@ -112,7 +112,8 @@ func QueryWords(terms ...string) []string {
 // Words splits s into normalized words, keeping stop words and duplicates:
 //
 //   - NFKC, then Unicode case folding, then NFKC again (folding can leave a
-//     string un-normalized), so "Ｂｅａｔｌｅｓ", "BEATLES" and "beatles" agree;
+//     string un-normalized), so "Ｂｅａｔｌｅｓ", "BEATLES" and "beatles" agree
+//     (and "Ꮎ" and "ꮎ", see foldCherokee);
 //   - a word is a run of letters, digits and combining marks (marks are
 //     part of words in scripts such as Devanagari); anything else splits;
 //   - runs of Han ideographs and kana (scripts written without spaces) are
@@ -129,7 +130,7 @@ func Words(s string) []string {
 	if len(s) > maxNameBytes {
 		s = truncateUTF8(s, maxNameBytes)
 	}
-	s = norm.NFKC.String(cases.Fold().String(norm.NFKC.String(s)))
+	s = norm.NFKC.String(strings.Map(foldCherokee, cases.Fold().String(norm.NFKC.String(s))))
 	var out []string
 	var run []rune
 	flush := func() {
@@ -146,6 +147,17 @@ func Words(s string) []string {
 	}
 	flush()
 	return out
+}
+
+// foldCherokee maps Cherokee letters to their capitals, which is where
+// Unicode case folding takes both cases. x/text's cases.Fold swaps the two
+// cases instead, so folding was not idempotent ("Ꮍ" and "ꮍ" never agreed,
+// found by FuzzKeywords); Cherokee is the only script where it differs.
+func foldCherokee(r rune) rune {
+	if unicode.Is(unicode.Cherokee, r) {
+		return unicode.ToUpper(r)
+	}
+	return r
 }
 
 // appendRun adds the words one run of word runes gives.

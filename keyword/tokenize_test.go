@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -140,4 +141,23 @@ func FuzzKeywords(f *testing.F) {
 			t.Fatalf("%d query words", len(q))
 		}
 	})
+}
+
+// TestWordsFoldIsIdempotent: normalizing is a fixed point for every rune
+// (after FuzzKeywords found Cherokee, whose two cases x/text swapped), and
+// the two cases of a Cherokee letter give the same keyword.
+func TestWordsFoldIsIdempotent(t *testing.T) {
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		if !isWordRune(r) || (r >= 0xD800 && r <= 0xDFFF) {
+			continue
+		}
+		for _, w := range Words("00" + string(r)) {
+			if again := Words(w); len(again) == 0 || again[0] != w {
+				t.Fatalf("%U: Words(%q) = %q, not a fixed point", r, w, again)
+			}
+		}
+	}
+	if a, b := Words("ᏍᏆᏂ"), Words("ꮝꮖꮒ"); len(a) != 1 || len(b) != 1 || a[0] != b[0] {
+		t.Fatalf("Cherokee capitals %q and small letters %q differ", a, b)
+	}
 }
