@@ -24,7 +24,7 @@ const (
 	cookieLen = idLen + 8 + macLen
 )
 
-var b64 = base64.RawURLEncoding
+var b64 = base64.RawURLEncoding.Strict() // one encoding per value: the padding bits must be zero (found by FuzzSessionCookie)
 
 // sessions issues and checks one-time login tickets, session cookies and
 // CSRF tokens. It is safe for concurrent use.
