@@ -75,3 +75,80 @@ func TestOneHopGetOneRoundTrip(t *testing.T) {
 		t.Fatalf("get through a stale table took %d hops; the refused read must count", got.Hops)
 	}
 }
+
+// TestOneHopGetInSuccessorSpan: a read of a key that lies in the reader's
+// successor list (owned by one of its successors) goes straight to that
+// successor, one round trip, instead of confirming it with a state query
+// first; with the list's entry stale (a node between the reader and the
+// owner it names took the key) the read still finds the value.
+func TestOneHopGetInSuccessorSpan(t *testing.T) {
+	const n = 40
+	seed := uint64(47)
+	net, nodes := oneHopStatic(t, n, seed, func(c *Config) { c.Validator = recValidator{} })
+	rng := rand.New(rand.NewPCG(seed, 3))
+	read := func(from *Node, key ID) GetResult {
+		t.Helper()
+		var got GetResult
+		ran := false
+		from.Get(key, nil, 0, func(r GetResult) { got, ran = r, true })
+		net.run()
+		if !ran {
+			t.Fatalf("get of %s never finished", key.Short())
+		}
+		return got
+	}
+	inSpan := 0
+	for i := 0; i < 400 && inSpan < 30; i++ {
+		key := randomKey(rng)
+		o := ownerIn(nodes, key)
+		from := nodes[rng.IntN(n)]
+		if _, local := from.spanIndex(key); !local || from == o {
+			continue
+		}
+		val := []byte(fmt.Sprintf("pub|span%d|1|3600", i))
+		if _, err := o.accept(key, val); err != nil {
+			t.Fatal(err)
+		}
+		got := read(from, key)
+		if got.Err != nil || len(got.Values) != 1 || string(got.Values[0]) != string(val) || got.From.ID != o.self.ID {
+			t.Fatalf("get of %s from %s: %+v, want %q from %s", key.Short(), from.self.ID.Short(), got, val, o.self.ID.Short())
+		}
+		if got.Hops != 1 {
+			t.Fatalf("get of %s (in the reader's successor list) took %d hops, want 1", key.Short(), got.Hops)
+		}
+		inSpan++
+	}
+	if inSpan < 10 {
+		t.Fatalf("only %d keys fell in the readers' successor lists", inSpan)
+	}
+
+	// A stale list: the reader's list skips the owner (its second
+	// successor), so it names the owner's successor, which refuses.
+	from := nodes[0]
+	o := findPeerNode(t, nodes, from.succ[1].ID)
+	key := o.self.ID // owned by o
+	val := []byte("pub|stale-span|1|3600")
+	if _, err := o.accept(key, val); err != nil {
+		t.Fatal(err)
+	}
+	from.succ = append([]Peer{from.succ[0]}, from.succ[2:]...)
+	from.oh.table.remove(o.self.ID)
+	got := read(from, key)
+	if got.Err != nil || len(got.Values) != 1 || got.From.ID != o.self.ID {
+		t.Fatalf("get through a stale successor list: %+v, want the value from %s", got, o.self.ID.Short())
+	}
+	if got.Hops < 2 {
+		t.Fatalf("get through a stale successor list took %d hops; the refused read must count", got.Hops)
+	}
+}
+
+func findPeerNode(t *testing.T, nodes []*Node, id ID) *Node {
+	t.Helper()
+	for _, c := range nodes {
+		if c.self.ID == id {
+			return c
+		}
+	}
+	t.Fatalf("no node %s", id.Short())
+	return nil
+}
