@@ -131,6 +131,12 @@ func (l *connLife) newStream(ctx context.Context, conns []network.Conn) network.
 	if c == nil {
 		return nil
 	}
+	return streamOn(ctx, c)
+}
+
+// streamOn opens a ring stream on c, negotiating the protocol lazily; nil
+// when the stream cannot be opened.
+func streamOn(ctx context.Context, c network.Conn) network.Stream {
 	s, err := c.NewStream(ctx)
 	if err != nil {
 		return nil

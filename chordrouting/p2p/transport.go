@@ -238,16 +238,19 @@ func (t *Transport) openStream(ctx context.Context, p peer.ID) (network.Stream, 
 	ctx = network.WithAllowLimitedConn(ctx, ServiceName)
 	s := t.life.newStream(ctx, t.h.Network().ConnsToPeer(p))
 	if s == nil {
-		// A fresh connection: the host's NewStream would wait for identify
-		// on it, a round trip the ring does not need (the protocol is
-		// negotiated lazily on the first write, and the peer's addresses
-		// are known: they were dialed). A one-hop read to an owner this
-		// node never talked to costs the dial and one round trip.
-		if _, err := t.h.Network().DialPeer(ctx, p); err != nil {
+		// No connection, or one (pick chooses only among several): the
+		// stream goes on the connection the dial returns (the existing
+		// one, or a fresh one). The host's NewStream would wait for
+		// identify on a fresh connection, a round trip the ring does not
+		// need (the protocol is negotiated lazily on the first write, and
+		// the peer's addresses are known: they were dialed). A one-hop
+		// read to an owner this node never talked to costs the dial and
+		// one round trip.
+		c, err := t.h.Network().DialPeer(ctx, p)
+		if err != nil {
 			return nil, err
 		}
-		if s = t.life.newStream(ctx, t.h.Network().ConnsToPeer(p)); s == nil {
-			var err error
+		if s = streamOn(ctx, c); s == nil {
 			if s, err = t.h.NewStream(ctx, p, ProtocolID); err != nil {
 				return nil, err
 			}
