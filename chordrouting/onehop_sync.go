@@ -56,12 +56,27 @@ func (n *Node) oneHopJoined(s Peer) {
 		return
 	}
 	n.oh.sync.busy = true
-	n.pullPages(s, ID{}, n.cfg.MaxTableSize/maxMembersPerMessage+2, func() {
-		n.oh.sync.busy = false
-		n.oh.sync.withSucc = true
-		n.oh.sync.sweepAt = n.now + uint64(n.cfg.QuarantineTicks+(n.levels()+2)*n.cfg.DisseminateTicks)
-	})
+	left := pullSlices
+	for i := range pullSlices {
+		var start, end ID
+		start[0] = byte(i * 256 / pullSlices)
+		end[0] = byte((i + 1) * 256 / pullSlices) // the last slice ends at the table's end
+		n.pullPages(s, start, end, i == pullSlices-1, n.cfg.MaxTableSize/maxMembersPerMessage+2, func() {
+			if left--; left > 0 {
+				return
+			}
+			n.oh.sync.busy = false
+			n.oh.sync.withSucc = true
+			n.oh.sync.sweepAt = n.now + uint64(n.cfg.QuarantineTicks+(n.levels()+2)*n.cfg.DisseminateTicks)
+		})
+	}
 }
+
+// pullSlices is how many slices of the ID space a joiner copies at once,
+// each page by page: a table of 10,000 members is 159 pages, 159 round
+// trips one after the other, during which the joiner's own lookups miss
+// the table; eight slices take an eighth of the time, for the same bytes.
+const pullSlices = 8
 
 // syncTick starts the due sweep.
 func (n *Node) syncTick(uint64) {
@@ -101,9 +116,10 @@ func (n *Node) resweepBar() int {
 	return resweepMin + int(2*n.oh.sync.rate*spread)
 }
 
-// pullPages copies from's table page by page from start on (a joiner's
-// start), at most `pages` pages, then calls done.
-func (n *Node) pullPages(from Peer, start ID, pages int, done func()) {
+// pullPages copies from's table page by page from start on until it
+// passes end (or, when toEnd, to the table's end), at most `pages` pages,
+// then calls done.
+func (n *Node) pullPages(from Peer, start, end ID, toEnd bool, pages int, done func()) {
 	if pages <= 0 {
 		done()
 		return
@@ -120,11 +136,11 @@ func (n *Node) pullPages(from Peer, start ID, pages int, done func()) {
 				last = p.ID
 			}
 		}
-		if m.Done || last == start {
+		if m.Done || last == start || (!toEnd && !last.Less(end)) {
 			done()
 			return
 		}
-		n.pullPages(from, last, pages-1, done)
+		n.pullPages(from, last, end, toEnd, pages-1, done)
 	})
 }
 

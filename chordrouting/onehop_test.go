@@ -466,3 +466,27 @@ func lookupOwner(t *testing.T, net *countingNet, nodes []*Node, from *Node, key 
 	}
 	return got
 }
+
+// TestJoinerCopiesTableInSlices: a joiner asks for pullSlices pages at
+// once, one per slice of the ID space, and ends with every member its
+// successor lists, none lost at a slice boundary.
+func TestJoinerCopiesTableInSlices(t *testing.T) {
+	const n = 600 // 10 pages
+	net, nodes := oneHopStatic(t, n, 31, nil)
+	x := nodes[0]
+	x.oh.table = newMemberTable(x.cfg.Directory, x.cfg.MaxTableSize)
+	before := len(net.queue)
+	x.oneHopJoined(x.succ[0])
+	if asked := len(net.queue) - before; asked != pullSlices {
+		t.Fatalf("the joiner asked for %d pages at once, want %d", asked, pullSlices)
+	}
+	net.run()
+	if x.oh.sync.busy {
+		t.Fatal("the copy did not finish")
+	}
+	for _, o := range nodes[1:] {
+		if _, ok := x.oh.table.find(o.self.ID); !ok {
+			t.Fatalf("the copy left out %s", o.self.Addr)
+		}
+	}
+}
