@@ -19,10 +19,17 @@ type msgCounter struct {
 	streams atomic.Int64
 }
 
-// countingHost is a host whose outbound streams are counted.
+// countingHost is a host whose outbound streams are counted, or, with
+// inbound, the streams its handlers accept. Our ring's transport opens
+// its streams on the connection itself (not through the host's
+// NewStream, which would wait for identify on a fresh connection), so
+// ours is counted where the streams arrive: every request and one-way
+// message is one stream, so the two counts agree but for streams lost
+// on the way.
 type countingHost struct {
 	host.Host
-	c *msgCounter
+	c       *msgCounter
+	inbound bool
 }
 
 func (h *countingHost) NewStream(ctx context.Context, p peer.ID, pids ...protocol.ID) (network.Stream, error) {
@@ -30,8 +37,22 @@ func (h *countingHost) NewStream(ctx context.Context, p peer.ID, pids ...protoco
 	if err != nil {
 		return nil, err
 	}
+	if h.inbound {
+		return s, nil
+	}
 	h.c.streams.Add(1)
 	return &countingStream{Stream: s, c: h.c}, nil
+}
+
+func (h *countingHost) SetStreamHandler(pid protocol.ID, handler network.StreamHandler) {
+	if !h.inbound {
+		h.Host.SetStreamHandler(pid, handler)
+		return
+	}
+	h.Host.SetStreamHandler(pid, func(s network.Stream) {
+		h.c.streams.Add(1)
+		handler(s)
+	})
 }
 
 type countingStream struct {

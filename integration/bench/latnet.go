@@ -63,6 +63,16 @@ func newLatencyNet(rng *rand.Rand, n int, rttMin, rttMax time.Duration) (*latenc
 	return ln, nil
 }
 
+// RTT is the round trip of the link between a and b (0 when they are not
+// linked).
+func (ln *latencyNet) RTT(a, b peer.ID) time.Duration {
+	links := ln.mn.LinksBetweenPeers(a, b)
+	if len(links) == 0 {
+		return 0
+	}
+	return 2 * links[0].Options().Latency
+}
+
 // Close stops every host.
 func (ln *latencyNet) Close() error { return ln.mn.Close() }
 

@@ -72,7 +72,7 @@ func runLoopback(ctx context.Context, cfg Config) (*loopbackResult, error) {
 	}
 	defer closeHosts(hosts)
 	cfg.logf("loopback: %d real hosts on 127.0.0.1 (TCP and QUIC)", len(hosts))
-	run, err := runBoth(ctx, cfg, "loopback", hosts, cfg.Files, cfg.LoopbackSearches, 4)
+	run, err := runBoth(ctx, cfg, "loopback", hosts, cfg.Files, cfg.LoopbackSearches, 4, nil)
 	if err != nil {
 		return nil, err
 	}

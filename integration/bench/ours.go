@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	cr "kwsearch/chordrouting"
@@ -44,9 +45,18 @@ type oursSystem struct {
 	hosts []host.Host
 	nodes []*ringHost
 	count msgCounter
+	// rtt is the link round trip between two hosts (nil: unknown, as on
+	// loopback).
+	rtt func(a, b peer.ID) time.Duration
+	// slow counts searches over 500 ms (the first few are logged).
+	slow atomic.Int64
+	// tables is the one-hop tables' completeness once settled.
+	tables tableStats
 }
 
-func newOursSystem(cfg Config, seed int64) *oursSystem { return &oursSystem{cfg: cfg, seed: seed} }
+func newOursSystem(cfg Config, seed int64, rtt func(a, b peer.ID) time.Duration) *oursSystem {
+	return &oursSystem{cfg: cfg, seed: seed, rtt: rtt}
+}
 
 // Messages counts requests: our transport opens one stream per exchange.
 func (o *oursSystem) Messages() int64 { return o.count.streams.Load() }
@@ -75,7 +85,7 @@ func (o *oursSystem) Start(ctx context.Context, hosts []host.Host) error {
 		return fmt.Errorf("bench: ring config: %w", err)
 	}
 	for i, h := range hosts {
-		rh, err := newRingHost(&countingHost{Host: h, c: &o.count}, cfg, rand.New(rand.NewPCG(uint64(rng.Int63()), uint64(i))))
+		rh, err := newRingHost(&countingHost{Host: h, c: &o.count, inbound: true}, cfg, rand.New(rand.NewPCG(uint64(rng.Int63()), uint64(i))))
 		if err != nil {
 			return fmt.Errorf("bench: ring on host %d: %w", i, err)
 		}
@@ -201,7 +211,9 @@ func (o *oursSystem) waitConverged(ctx context.Context) error {
 		}
 		if correct && time.Since(stableSince) >= 3*time.Second {
 			if o.cfg.OneHop {
-				o.cfg.logf("ours: one-hop tables settled; the smallest names %d of the %d other hosts", minTable, n-1)
+				o.tables = o.tableStats(ctx, n)
+				o.cfg.logf("ours: one-hop tables settled; the smallest names %d of the %d other hosts; %.2f%% of all entries missing",
+					o.tables.Min, n-1, 100*o.tables.Missing)
 			}
 			return nil
 		}
@@ -215,6 +227,31 @@ func (o *oursSystem) waitConverged(ctx context.Context) error {
 		}
 	}
 }
+
+// tableStats is how complete the one-hop tables are when the searches
+// start.
+type tableStats struct {
+	Min     int     // entries in the smallest table
+	Missing float64 // share of all (host, other host) entries missing
+}
+
+func (o *oursSystem) tableStats(ctx context.Context, n int) tableStats {
+	st := tableStats{Min: n - 1}
+	missing := 0
+	for _, rh := range o.nodes {
+		size := o.tableSize(ctx, rh)
+		st.Min = min(st.Min, size)
+		missing += max(0, n-1-size)
+	}
+	if n > 1 {
+		st.Missing = float64(missing) / float64(n*(n-1))
+	}
+	return st
+}
+
+// TableStats reports the one-hop tables' completeness when the searches
+// started (ok false without one-hop routing).
+func (o *oursSystem) TableStats() (tableStats, bool) { return o.tables, o.cfg.OneHop }
 
 // tableSize is the number of members in rh's one-hop table (0 if the
 // runner has stopped).
@@ -249,6 +286,11 @@ func (o *oursSystem) Publish(ctx context.Context, w *workload) (publishStats, er
 // Search runs a one-word search and accepts it only if it found every file
 // of the workload that has the word, from the publisher.
 func (o *oursSystem) Search(ctx context.Context, s search, w *workload) (searchSample, error) {
+	self := o.hosts[s.Host]
+	before := make(map[peer.ID]bool)
+	for _, p := range self.Network().Peers() {
+		before[p] = true
+	}
 	t0 := time.Now()
 	res, err := o.nodes[s.Host].index.Search(ctx, []string{s.Word}, 0, 0)
 	d := time.Since(t0)
@@ -266,7 +308,18 @@ func (o *oursSystem) Search(ctx context.Context, s search, w *workload) (searchS
 	if got < len(want) {
 		return searchSample{}, fmt.Errorf("bench: keyword search %q: %d of %d files", s.Word, got, len(want))
 	}
-	return searchSample{First: d, Done: d, Hops: res.Hops, Results: len(res.Results)}, nil
+	out := searchSample{First: d, Done: d, Hops: res.Hops, Results: len(res.Results)}
+	if owner, err := p2p.PeerID(res.From); err == nil && owner != self.ID() {
+		out.Fresh = !before[owner]
+		if o.rtt != nil {
+			out.OwnerRTT = o.rtt(self.ID(), owner)
+		}
+	}
+	if d > 500*time.Millisecond && o.slow.Add(1) <= 10 {
+		o.cfg.logf("ours: slow search %q from host %d: %.0f ms, %d hops, owner %s (link RTT %.0f ms, fresh connection %v)",
+			s.Word, s.Host, ms(d), res.Hops, res.From.ID.Short(), ms(out.OwnerRTT), out.Fresh)
+	}
+	return out, nil
 }
 
 func hasProvider(ps []peer.AddrInfo, p peer.ID) bool {

@@ -52,6 +52,7 @@ func writeTable(w io.Writer, r *Result) {
 	fmt.Fprintf(tw, "kad lookup complete p50 / p99 ms\t\t%s / %s\t\t\n", fmtF(r.KadFindProvDoneP50Ms, "%.1f"), fmtF(r.KadFindProvDoneP99Ms, "%.1f"))
 	fmt.Fprintf(tw, "hops mean / p50 / p99\t%s / %s / %s\t\t\t\n", fmtF(r.HopsMean, "%.2f"), fmtF(r.HopsP50, "%.0f"), fmtF(r.HopsP99, "%.0f"))
 	fmt.Fprintf(tw, "searches answered locally (< 1 ms)\t%s\t%s\t\t\n", fmtF(r.SearchLocal, "%.3f"), fmtF(r.KadSearchLocal, "%.3f"))
+	fmt.Fprintf(tw, "kad first provider, not local, p50 / p99 ms\t\t%s / %s\t\t\n", fmtF(r.KadFindProvRemoteP50Ms, "%.1f"), fmtF(r.KadFindProvRemoteP99Ms, "%.1f"))
 	fmt.Fprintf(tw, "requests per search (ours: nodes asked)\t%s\t%s\t\t\n", fmtF(r.SearchMsgsPer, "%.1f"), fmtF(r.KadSearchMsgsPer, "%.1f"))
 	fmt.Fprintf(tw, "idle requests/s, all hosts\t%s\t%s\t\t\n", fmtF(r.IdleMsgsPerS, "%.0f"), fmtF(r.KadIdleMsgsPerS, "%.0f"))
 	fmt.Fprintf(tw, "idle CPU, cores (whole process)\t%s\t%s\t\t\n", fmtF(r.IdleCores, "%.2f"), fmtF(r.KadIdleCores, "%.2f"))
@@ -65,6 +66,9 @@ func writeTable(w io.Writer, r *Result) {
 		fmt.Fprintf(tw, "transfer MB/s (%d MiB, %s; raw: io.Copy)\t%s\t%s (raw)\t%s\t\n", r.XferMiB, r.XferTransport, fmtF(r.XferMBs, "%.0f"), fmtF(r.RawMBs, "%.0f"), fmtF(r.XferRatio, "%.2f"))
 	}
 	tw.Flush()
+	if b := r.SearchBreakdown; b != nil {
+		writeBreakdown(w, b)
+	}
 	if lb := r.Loopback; lb != nil {
 		fmt.Fprintf(w, "\nloopback: %d real hosts, %s on 127.0.0.1, %d searches\n", lb.Nodes, lb.Transports, lb.Searches)
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -90,4 +94,19 @@ func writeTable(w io.Writer, r *Result) {
 	for _, m := range r.Missing {
 		fmt.Fprintf(w, "missing: %s\n", m)
 	}
+}
+
+// writeBreakdown prints where our search time goes.
+func writeBreakdown(w io.Writer, b *searchBreakdown) {
+	fmt.Fprintf(w, "\nkwsearch searches by hops: %v; %s of them dialed the host that answered\n", b.Hops, fmtF(b.FreshFraction, "%.3f"))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "one hop: time / link RTT to the owner, p50 / p99\t%s / %s\t\n", fmtF(b.OneHopOverRTTP50, "%.2f"), fmtF(b.OneHopOverRTTP99, "%.2f"))
+	fmt.Fprintf(tw, "one hop: time beyond that RTT, p50 / p99 ms\t%s / %s\t\n", fmtF(b.OneHopExcessP50, "%.1f"), fmtF(b.OneHopExcessP99, "%.1f"))
+	fmt.Fprintf(tw, "one hop, connection existed: p50 / p99 ms\t%s / %s\t\n", fmtF(b.OneHopWarmP50Ms, "%.1f"), fmtF(b.OneHopWarmP99Ms, "%.1f"))
+	fmt.Fprintf(tw, "one hop, dialed: p50 / p99 ms\t%s / %s\t\n", fmtF(b.OneHopFreshP50Ms, "%.1f"), fmtF(b.OneHopFreshP99Ms, "%.1f"))
+	fmt.Fprintf(tw, "two hops or more: p50 / p99 ms\t%s / %s\t\n", fmtF(b.MultiHopP50Ms, "%.1f"), fmtF(b.MultiHopP99Ms, "%.1f"))
+	if b.TableMinEntries != nil {
+		fmt.Fprintf(tw, "one-hop tables: smallest, share of entries missing\t%s, %s\t\n", fmtI(b.TableMinEntries), fmtF(b.TableMissing, "%.4f"))
+	}
+	tw.Flush()
 }

@@ -36,6 +36,9 @@ type Result struct {
 	SearchLocal   *float64 `json:"search_local_fraction"` // answered in under 1 ms: this host held the records
 	IdleMsgsPerS  *float64 `json:"idle_msgs_per_s"`       // ring maintenance, all hosts together
 	IdleCores     *float64 `json:"idle_cpu_cores"`        // CPU the whole process used while the system idled
+	// SearchBreakdown splits our search latency by hops, fresh
+	// connections and the answering host's link RTT.
+	SearchBreakdown *searchBreakdown `json:"search_breakdown,omitempty"`
 
 	// kad-dht FindProvidersAsync: first provider, and lookup complete.
 	KadFindProvP50Ms     *float64 `json:"kad_findprov_p50_ms"`
@@ -47,8 +50,12 @@ type Result struct {
 	KadSearchFailed      *int     `json:"kad_search_failed"`
 	KadSearchMsgsPer     *float64 `json:"kad_msgs_per_search"`
 	KadSearchLocal       *float64 `json:"kad_findprov_local_fraction"`
-	KadIdleMsgsPerS      *float64 `json:"kad_idle_msgs_per_s"`
-	KadIdleCores         *float64 `json:"kad_idle_cpu_cores"`
+	// The same percentiles without the searches the searcher answered
+	// from its own provider store (under 1 ms).
+	KadFindProvRemoteP50Ms *float64 `json:"kad_findprov_remote_p50_ms"`
+	KadFindProvRemoteP99Ms *float64 `json:"kad_findprov_remote_p99_ms"`
+	KadIdleMsgsPerS        *float64 `json:"kad_idle_msgs_per_s"`
+	KadIdleCores           *float64 `json:"kad_idle_cpu_cores"`
 
 	// Publish: the whole workload from one host.
 	PublishS        *float64 `json:"publish_s"`
@@ -142,6 +149,9 @@ func (r *Result) addLatency(run *networkRun) {
 		r.KadSearchFailed = iptr(k.SearchFailed)
 		r.KadSearchMsgsPer = ptr(netPerSearch(k, len(run.Work.Searches)))
 		r.KadSearchLocal = ptr(localFraction(k))
+		remote := remoteOnly(k.SearchFirstMs)
+		r.KadFindProvRemoteP50Ms = ptr(percentile(remote, 50))
+		r.KadFindProvRemoteP99Ms = ptr(percentile(remote, 99))
 		r.KadIdleMsgsPerS = ptr(k.IdleMsgsPerS)
 		r.KadIdleCores = ptr(k.IdleCPU)
 		r.KadProvideP50Ms = ptr(percentile(k.Publish.PerKeyMs, 50))
@@ -169,6 +179,7 @@ func (r *Result) addLatency(run *networkRun) {
 		// sequence, the get itself included (the ring's GetResult.Hops).
 		r.SearchMsgsPer = ptr(mean(o.Hops))
 		r.SearchLocal = ptr(localFraction(o))
+		r.SearchBreakdown = breakdownOf(o)
 		r.IdleMsgsPerS = ptr(o.IdleMsgsPerS)
 		r.IdleCores = ptr(o.IdleCPU)
 		r.PublishS = ptr(o.PublishS)
@@ -253,6 +264,17 @@ func netPerSearch(s *sideResult, searches int) float64 {
 		return math.NaN()
 	}
 	return float64(netMsgs(s.SearchMsgs, s.IdleMsgsPerS, s.SearchWallS)) / float64(searches)
+}
+
+// remoteOnly is xs without the local answers (under 1 ms).
+func remoteOnly(xs []float64) []float64 {
+	var out []float64
+	for _, x := range xs {
+		if x >= 1 {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // localFraction is the share of searches answered in under a millisecond:

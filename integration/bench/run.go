@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // networkRun is both systems measured on one network.
@@ -32,7 +33,7 @@ func runLatency(ctx context.Context, cfg Config, n, files, searches int) (*netwo
 	}
 	defer ln.Close()
 	cfg.logf("latency network: %d hosts, seed %d, RTT %v..%v, mean RTT %.1f ms", n, cfg.Seed, cfg.RTTMin, cfg.RTTMax, ms(ln.MeanRTT))
-	run, err := runBoth(ctx, cfg, label, ln.Hosts, files, searches, 32)
+	run, err := runBoth(ctx, cfg, label, ln.Hosts, files, searches, 32, ln.RTT)
 	if err != nil {
 		return nil, err
 	}
@@ -43,8 +44,10 @@ func runLatency(ctx context.Context, cfg Config, n, files, searches int) (*netwo
 
 // runBoth measures kad-dht, then ours, on the same hosts and workload.
 // dialWidth is how many dials run at once while connecting: mocknet dials
-// are free, real ones (loopback) each cost a handshake's CPU.
-func runBoth(ctx context.Context, cfg Config, label string, hosts []host.Host, files, searches, dialWidth int) (*networkRun, error) {
+// are free, real ones (loopback) each cost a handshake's CPU. rtt, when
+// known, is the link round trip between two hosts.
+func runBoth(ctx context.Context, cfg Config, label string, hosts []host.Host, files, searches, dialWidth int,
+	rtt func(a, b peer.ID) time.Duration) (*networkRun, error) {
 	w, err := newWorkload(seededRand(cfg.Seed, label+"-workload"), len(hosts), files, cfg.KeywordsPerFile, cfg.Vocabulary, searches)
 	if err != nil {
 		return nil, err
@@ -63,7 +66,7 @@ func runBoth(ctx context.Context, cfg Config, label string, hosts []host.Host, f
 		}
 	}
 	if !cfg.SkipOurs {
-		o := newOursSystem(cfg, cfg.Seed)
+		o := newOursSystem(cfg, cfg.Seed, rtt)
 		run.Ours, run.OursErr = measure(ctx, cfg, label+" kwsearch", o, hosts, w)
 		if err := o.Close(); err != nil && run.OursErr == nil {
 			run.OursErr = err

@@ -43,6 +43,12 @@ type searchSample struct {
 	Done    time.Duration
 	Hops    int
 	Results int
+	// OwnerRTT is the link round trip between the searcher and the host
+	// that answered (0: unknown, or answered locally).
+	OwnerRTT time.Duration
+	// Fresh is true when the searcher had no connection to the host that
+	// answered before the search (the read dialed it).
+	Fresh bool
 }
 
 // sideResult is what one system measured on one network.
@@ -65,6 +71,13 @@ type sideResult struct {
 	SearchWallS     float64
 	FirstSearchErr  string
 	SearchedResults int
+	// Per successful search, in SearchFirstMs's order (ours only): the
+	// answering host's link RTT (0: local or unknown) and whether the
+	// searcher dialed it.
+	SearchOwnerRTTms []float64
+	SearchFresh      []bool
+	// Tables is the one-hop tables' completeness (nil: not one-hop).
+	Tables *tableStats
 }
 
 // measure runs a system through start, publish and searches on hosts.
@@ -76,6 +89,11 @@ func measure(ctx context.Context, cfg Config, name string, sys system, hosts []h
 		return nil, fmt.Errorf("%s: start: %w", name, err)
 	}
 	r.StartS = time.Since(t0).Seconds()
+	if tr, ok := sys.(interface{ TableStats() (tableStats, bool) }); ok {
+		if st, ok := tr.TableStats(); ok {
+			r.Tables = &st
+		}
+	}
 	r.HeapStartPerN = perNode(heap0, liveHeap(), len(hosts))
 	m0, t1, c0 := sys.Messages(), time.Now(), cpuTime()
 	select {
@@ -134,6 +152,8 @@ func runSearches(ctx context.Context, cfg Config, name string, sys system, w *wo
 		r.SearchFirstMs = append(r.SearchFirstMs, ms(s.First))
 		r.SearchDoneMs = append(r.SearchDoneMs, ms(s.Done))
 		r.Hops = append(r.Hops, float64(s.Hops))
+		r.SearchOwnerRTTms = append(r.SearchOwnerRTTms, ms(s.OwnerRTT))
+		r.SearchFresh = append(r.SearchFresh, s.Fresh)
 		r.SearchedResults += s.Results
 		return nil
 	})
