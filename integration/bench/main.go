@@ -103,7 +103,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, string, error) {
 	fs.BoolVar(&cfg.SkipXfer, "skip-xfer", false, "skip the transfer benchmark")
 	fs.BoolVar(&cfg.SkipOurs, "skip-ours", false, "measure only kad-dht and raw streams")
 	fs.BoolVar(&cfg.SkipKad, "skip-kad", false, "measure only kwsearch")
-	fs.StringVar(&cfg.FromJSON, "from-json", "", "print the tables (and --plot) of a result saved with --json instead of running")
+	fs.StringVar(&cfg.FromJSON, "from-json", "", "print the tables (and --plot) of results saved with --json instead of running; several files (comma-separated) are merged, the first being the headline")
 	fs.StringVar(&cfg.Plot, "plot", "", "write a PNG of search latency against network size to this file")
 	if err := fs.Parse(args); err != nil {
 		return cfg, false, "", err
@@ -123,21 +123,31 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, string, error) {
 	return cfg, *asJSON, *cpuProfile, nil
 }
 
-// render prints the tables of a saved result and draws its plot.
+// render prints the tables of saved results (a comma-separated list,
+// merged: see mergeResults) and draws their plot.
 func render(cfg Config, stdout, stderr io.Writer) int {
-	b, err := os.ReadFile(cfg.FromJSON)
+	var rs []*Result
+	for _, path := range strings.Split(cfg.FromJSON, ",") {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 1
+		}
+		r := new(Result)
+		if err := json.Unmarshal(b, r); err != nil {
+			fmt.Fprintf(stderr, "bench: %s: %v\n", path, err)
+			return 1
+		}
+		rs = append(rs, r)
+	}
+	r, err := mergeResults(rs)
 	if err != nil {
-		fmt.Fprintln(stderr, "bench:", err)
+		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	var r Result
-	if err := json.Unmarshal(b, &r); err != nil {
-		fmt.Fprintf(stderr, "bench: %s: %v\n", cfg.FromJSON, err)
-		return 1
-	}
-	writeTable(stdout, &r)
+	writeTable(stdout, r)
 	if cfg.Plot != "" {
-		if err := writePlot(cfg.Plot, &r); err != nil {
+		if err := writePlot(cfg.Plot, r); err != nil {
 			fmt.Fprintln(stderr, err)
 			return 1
 		}
