@@ -194,9 +194,11 @@ func (n *Node) sendBatch(batch []memberEvent, rho int) {
 		if !ok {
 			break
 		}
-		if m := eventMessage(batch, l, n.self.ID, to.ID); m != nil {
-			n.sendOneWay(to, m)
+		limit := n.self.ID // the next level's target, where this level's range ends
+		if next, ok := n.oh.table.after(n.self.ID, 2<<l); ok && l+1 < rho {
+			limit = next.ID
 		}
+		n.sendLevel(batch, l, to, limit, membershipTries)
 	}
 	for _, r := range n.oh.relays {
 		if m := eventMessage(batch, -1, n.self.ID, r.p.ID); m != nil {
@@ -204,6 +206,32 @@ func (n *Node) sendBatch(batch []memberEvent, rho int) {
 			n.sendOneWay(r.p, m)
 		}
 	}
+}
+
+// membershipTries bounds the members a level's events are offered to in
+// turn.
+const membershipTries = 3
+
+// sendLevel sends the events of level l to `to`, which acknowledges them.
+// If it does not answer (the timeout removes it from the table), the
+// member after it, still before limit, gets them in its place: a dead
+// target would otherwise take every event for its part of the ring with
+// it, and each member there would keep the dead entries those events
+// remove until a sweep (measured: a third of the lookups that took two
+// hops at 1,000 nodes and 1 h sessions had met such an entry).
+func (n *Node) sendLevel(batch []memberEvent, l int, to Peer, limit ID, tries int) {
+	m := eventMessage(batch, l, n.self.ID, to.ID)
+	if m == nil {
+		return
+	}
+	n.request(to, m, func(r *Message) {
+		if r != nil || tries <= 1 || !n.cfg.OneHop || !n.member || n.left {
+			return
+		}
+		if next, ok := n.oh.table.after(to.ID, 1); ok && next.ID != n.self.ID && Between(n.self.ID, next.ID, limit) {
+			n.sendLevel(batch, l, next, limit, tries-1)
+		}
+	})
 }
 
 // takeBatch splits the queue into what fits one message and the rest.
@@ -292,10 +320,16 @@ func (n *Node) expireRelays() {
 // correctness (a lookup whose table-named nodes fail goes on by the
 // fingers, confirm.go).
 func (n *Node) onMembership(m *Message) {
-	if !n.cfg.OneHop || !n.member || m.Count < 0 || m.Count > maxTTL || len(m.Peers) > maxMembersPerMessage ||
-		len(m.Query)%leavePrefix != 0 || len(m.Query) > maxLeavesPerMessage*leavePrefix {
+	switch {
+	case !n.cfg.OneHop || !n.member:
+		n.replyErr(m, "not a one-hop ring member")
+		return
+	case m.Count < 0 || m.Count > maxTTL || len(m.Peers) > maxMembersPerMessage ||
+		len(m.Query)%leavePrefix != 0 || len(m.Query) > maxLeavesPerMessage*leavePrefix:
+		n.replyErr(m, "membership message out of bounds")
 		return
 	}
+	n.reply(m, &Message{Type: MsgPong})
 	// A TTL above this node's own level count cannot come from EDRA on
 	// tables like this one's: capped, so one message cannot be made to
 	// travel further than an honest one.

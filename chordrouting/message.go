@@ -63,11 +63,12 @@ const (
 	// Err says why.
 	MsgError
 
-	// MsgMembership (one-way, Config.OneHop) carries membership events:
+	// MsgMembership (Config.OneHop) carries membership events:
 	// Peers joined the ring, and Query holds the first 8 bytes of the IDs
 	// of members that left, concatenated; Count is the events' TTL (D1HT's
 	// EDRA: the receiver forwards them in its messages of levels below
-	// Count).
+	// Count). It is acknowledged with MsgPong (relayed copies are not
+	// waited for).
 	MsgMembership
 
 	// MsgGetMembers asks for a page of the membership table: the entries
@@ -96,7 +97,7 @@ func (t MsgType) IsReply() bool {
 // IsRequest reports whether t expects a reply.
 func (t MsgType) IsRequest() bool {
 	switch t {
-	case MsgPing, MsgGetState, MsgFindSuccessor, MsgStore, MsgGet, MsgDigest, MsgGetMembers:
+	case MsgPing, MsgGetState, MsgFindSuccessor, MsgStore, MsgGet, MsgDigest, MsgGetMembers, MsgMembership:
 		return true
 	}
 	return false

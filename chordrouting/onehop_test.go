@@ -490,3 +490,26 @@ func TestJoinerCopiesTableInSlices(t *testing.T) {
 		}
 	}
 }
+
+// TestDisseminationRoutesAroundDeadTarget: when the member an event is
+// sent to for one level is dead (here the detector's level-4 target), the
+// member after it gets the event instead, so nobody in that part of the
+// ring keeps the departed entry.
+func TestDisseminationRoutesAroundDeadTarget(t *testing.T) {
+	const n = 100
+	net, nodes := oneHopStatic(t, n, 23, func(c *Config) { c.AntiEntropyTicks = 1 << 30 })
+	cfg := nodes[0].cfg
+	det, gone := nodes[49], nodes[50]
+	target, _ := det.oh.table.after(det.self.ID, 17) // 16 places on once gone is removed
+	net.down[gone.self.Addr] = true
+	net.down[target.Addr] = true
+	tickAll(net, nodes, 4*cfg.RequestTimeoutTicks+(det.levels()+3)*cfg.DisseminateTicks)
+	for _, nd := range nodes {
+		if net.down[nd.self.Addr] {
+			continue
+		}
+		if _, ok := nd.oh.table.find(gone.self.ID); ok {
+			t.Fatalf("member %s still lists the departed %s (the event's target %s was dead)", nd.self.Addr, gone.self.Addr, target.Addr)
+		}
+	}
+}

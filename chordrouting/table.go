@@ -232,6 +232,17 @@ func (t *memberTable) digest(lo, hi ID, limit int) (count int, sum uint64, ok bo
 // Config.OneHop is off).
 func (n *Node) MembershipSize() int { return n.oh.table.len() }
 
+// TableOwner returns the member the one-hop table names as key's owner
+// (the first entry at or after key, wrapping); false when the table is
+// empty. The simulator uses it to tell why a lookup took more hops.
+func (n *Node) TableOwner(key ID) (Peer, bool) {
+	k := n.oh.table.succIndex(key)
+	if k < 0 {
+		return Peer{}, false
+	}
+	return n.oh.table.peer(k), true
+}
+
 // Members returns a copy of the one-hop membership table, sorted by ID.
 func (n *Node) Members() []Peer {
 	out := make([]Peer, 0, n.oh.table.len())

@@ -36,10 +36,11 @@ const (
 
 // experiment is the state of one Run.
 type experiment struct {
-	opt  Options
-	s    *Sim
-	rep  Report
-	stab time.Duration
+	opt     Options
+	s       *Sim
+	rep     Report
+	stab    time.Duration
+	crashes []crashRec // while lookups run, the last recentWindow (multihop.go)
 	// ringLimit bounds each wait for a correct ring.
 	ringLimit time.Duration
 
@@ -55,6 +56,8 @@ type experiment struct {
 // lookupRec follows one measured lookup.
 type lookupRec struct {
 	asker int
+	start time.Duration // simulated time it started
+	view  tableView     // what the asker's one-hop table said then
 	done  bool
 	key   chordrouting.ID
 	// owners lists every node that was the key's live owner at some
@@ -418,7 +421,8 @@ func (e *experiment) lookup() {
 	}
 	key := s.randomID()
 	n := len(e.lookups)
-	e.lookups = append(e.lookups, lookupRec{asker: asker, key: key, owners: []chordrouting.ID{s.Peer(s.Owner(key)).ID}})
+	e.lookups = append(e.lookups, lookupRec{asker: asker, start: s.net.Elapsed(), key: key,
+		owners: []chordrouting.ID{s.Peer(s.Owner(key)).ID}, view: e.viewOf(asker, key)})
 	e.inflight = append(e.inflight, n)
 	s.Node(asker).Lookup(key, func(res chordrouting.LookupResult) {
 		e.lookups[n].done = true
@@ -445,6 +449,12 @@ func (e *experiment) lookup() {
 			e.hops = append(e.hops, 0)
 		}
 		e.hops[res.Hops]++
+		if res.Hops > 1 && e.opt.OneHop {
+			if e.rep.MultiHopCauses == nil {
+				e.rep.MultiHopCauses = map[string]int{}
+			}
+			e.rep.MultiHopCauses[e.multiHopCause(e.lookups[n])]++
+		}
 	})
 }
 
@@ -585,7 +595,9 @@ func (e *experiment) churnFail() {
 	if e.s.LiveCount() <= 1 {
 		return
 	}
-	e.s.Fail(e.s.RandomLive())
+	victim := e.s.RandomLive()
+	e.noteCrash(victim)
+	e.s.Fail(victim)
 	e.rep.FailedNodes++
 	e.ownersChanged()
 }
@@ -603,6 +615,7 @@ func (e *experiment) scheduleSessionEndIn(i int, d time.Duration) {
 		if !e.churning || !e.s.IsLive(i) || e.s.LiveCount() <= 1 {
 			return
 		}
+		e.noteCrash(i)
 		e.s.Fail(i)
 		e.rep.FailedNodes++
 		e.ownersChanged()

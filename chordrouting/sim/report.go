@@ -27,6 +27,12 @@ type Report struct {
 	// after at most one request (answered locally, or by the first node
 	// asked).
 	OneHopFraction float64 `json:"one_hop_fraction"`
+	// MultiHopCauses sorts the correct lookups of more than one hop in
+	// one-hop mode by what the asker's table could not know yet
+	// (multihop.go): owner_changed, asker_joined_recently,
+	// owner_joined_recently, owner_took_over_recently (a crashed
+	// predecessor), other.
+	MultiHopCauses map[string]int `json:"multi_hop_causes,omitempty"`
 	// FailedLookups = LookupErrors + WrongOwner + HungLookups.
 	FailedLookups int `json:"failed_lookups"`
 	LookupErrors  int `json:"lookup_errors"` // the core returned an error
