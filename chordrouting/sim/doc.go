@@ -78,7 +78,8 @@
 // to be disseminated and the tables are complete, see below), measures
 // the traffic in a quiet window (maint_kbps_per_node, in codec-sized
 // bytes; one_hop_fraction is the share of correct lookups that needed at
-// most one request), and publishes one record per node, each from a
+// most one request, and multi_hop_causes sorts the others by what the
+// asker's table said when the lookup started, multihop.go), and publishes one record per node, each from a
 // random publisher.
 //
 // Then, as asked: Options.Fail crashes that fraction of the nodes at the
