@@ -1,10 +1,12 @@
 package storage
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,17 +23,22 @@ import (
 // kill -9; a power cut may lose the last flush interval, as before). A
 // flush switches to a new file first, so the files up to the switch hold
 // only changes the flush writes, and deletes them once bbolt committed.
-// Opening the database replays what is left, in order.
+// Opening the database replays what is left, in order, except the files
+// bbolt already holds: each flush records the last file it covers in the
+// same transaction (a file whose removal failed never rolls bbolt back).
 //
 // Files are the database's path + ".journal." + a sequence number. A
 // frame is: uint32 length of the entry (little endian), uint32 CRC-32C of
 // the entry, the entry. An entry is 'p', the 32-byte key and the value as
 // bbolt stores it (encodeValue), or 'd', the key and the identity. A file
-// is read up to its first bad frame: a kill can tear only the last one.
+// is read up to its first bad frame: a kill can tear only the last one,
+// and a write that fails part-way is cut off (or the file abandoned for a
+// new one) before the next.
 type journal struct {
-	base string // the database's path
+	base string // the database's path, cleaned
 	seq  uint64 // the current file's number
 	f    *os.File
+	size int64 // bytes of whole frames in f
 }
 
 // Journal entry kinds.
@@ -53,26 +60,28 @@ type journalEntry struct {
 	Value  chordrouting.StoredValue
 }
 
-// openJournal reads the journal files left at base and starts a new one
-// after them. The caller applies the entries, in order; the old files go
-// with the first flush that follows (removeUpTo of the sequence rotate
-// returns then).
-func openJournal(base string) (*journal, []journalEntry, error) {
-	seqs, err := journalSeqs(base)
+// openJournal reads the journal files left at base above covered (the
+// last file bbolt holds) and starts a new one after every number used.
+// The caller applies the entries, in order; the old files go with the
+// first flush that follows (removeUpTo of the sequence rotate returns
+// then).
+func openJournal(base string, covered uint64) (*journal, []journalEntry, error) {
+	j := &journal{base: filepath.Clean(base), seq: covered}
+	seqs, err := j.seqs()
 	if err != nil {
 		return nil, nil, err
 	}
 	var entries []journalEntry
 	for _, s := range seqs {
-		data, err := os.ReadFile(journalPath(base, s))
+		j.seq = max(j.seq, s)
+		if s <= covered {
+			continue
+		}
+		data, err := os.ReadFile(journalPath(j.base, s))
 		if err != nil {
 			return nil, nil, fmt.Errorf("storage: reading record journal: %w", err)
 		}
 		entries = append(entries, readJournal(data)...)
-	}
-	j := &journal{base: base}
-	if len(seqs) > 0 {
-		j.seq = seqs[len(seqs)-1]
 	}
 	if err := j.next(); err != nil {
 		return nil, nil, err
@@ -84,33 +93,24 @@ func journalPath(base string, seq uint64) string {
 	return base + ".journal." + strconv.FormatUint(seq, 10)
 }
 
-// journalSeqs lists the numbers of the journal files at base, ascending.
-func journalSeqs(base string) ([]uint64, error) {
-	names, err := filepath.Glob(globEscape(base) + ".journal.*")
+// seqs lists the numbers of the journal files next to the database,
+// ascending.
+func (j *journal) seqs() ([]uint64, error) {
+	dir, prefix := filepath.Dir(j.base), filepath.Base(j.base)+".journal."
+	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("storage: listing record journals: %w", err)
 	}
 	var seqs []uint64
-	for _, n := range names {
-		s, err := strconv.ParseUint(strings.TrimPrefix(n, base+".journal."), 10, 64)
-		if err == nil {
-			seqs = append(seqs, s)
+	for _, e := range ents {
+		if rest, ok := strings.CutPrefix(e.Name(), prefix); ok {
+			if s, err := strconv.ParseUint(rest, 10, 64); err == nil {
+				seqs = append(seqs, s)
+			}
 		}
 	}
 	slices.Sort(seqs)
 	return seqs, nil
-}
-
-// globEscape quotes the pattern characters of a literal path.
-func globEscape(p string) string {
-	var b strings.Builder
-	for _, r := range p {
-		if strings.ContainsRune(`*?[\`, r) {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 // next closes the current file and creates the one after it.
@@ -126,7 +126,7 @@ func (j *journal) next() error {
 		return fmt.Errorf("storage: creating record journal: %w", err)
 	}
 	j.seq++
-	j.f = f
+	j.f, j.size = f, 0
 	return nil
 }
 
@@ -140,7 +140,7 @@ func (j *journal) rotate() (uint64, error) {
 // removeUpTo deletes the files numbered up to seq (their changes are in
 // bbolt now).
 func (j *journal) removeUpTo(seq uint64) error {
-	seqs, err := journalSeqs(j.base)
+	seqs, err := j.seqs()
 	if err != nil {
 		return err
 	}
@@ -168,15 +168,34 @@ func (j *journal) delete(key chordrouting.ID, identity string) error {
 	return j.write(append(append([]byte{journalDelete}, key[:]...), identity...))
 }
 
-// write appends one framed entry with a single write.
+// write appends one framed entry with a single write. A write that fails
+// part-way is cut off, or, if that fails too, the file is left for a new
+// one, so that no later entry follows a torn frame.
 func (j *journal) write(entry []byte) error {
 	if len(entry) > maxJournalEntry {
 		return fmt.Errorf("storage: journal entry of %d bytes (the cap is %d)", len(entry), maxJournalEntry)
 	}
-	if _, err := j.f.Write(journalFrame(entry)); err != nil {
-		return fmt.Errorf("storage: writing record journal: %w", err)
+	if j.f == nil {
+		if err := j.next(); err != nil {
+			return err
+		}
 	}
+	frame := journalFrame(entry)
+	if n, err := j.f.Write(frame); err != nil || n != len(frame) {
+		j.cutTorn()
+		return fmt.Errorf("storage: writing record journal: %w", cmp.Or(err, io.ErrShortWrite))
+	}
+	j.size += int64(len(frame))
 	return nil
+}
+
+// cutTorn removes what a failed write left after the last whole frame, or,
+// if it cannot, leaves the file so that the next write starts a new one.
+func (j *journal) cutTorn() {
+	if err := j.f.Truncate(j.size); err != nil {
+		_ = j.f.Close()
+		j.f = nil
+	}
 }
 
 // journalFrame prefixes entry with its length and checksum.
@@ -189,8 +208,11 @@ func journalFrame(entry []byte) []byte {
 // close closes the current file and, when its changes are flushed,
 // removes it.
 func (j *journal) close(flushed bool) error {
-	err := j.f.Close()
-	j.f = nil
+	var err error
+	if j.f != nil {
+		err = j.f.Close()
+		j.f = nil
+	}
 	if flushed {
 		return j.removeUpTo(j.seq)
 	}

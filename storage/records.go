@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"sync"
@@ -35,6 +36,11 @@ type dirtyKey struct {
 
 // maxRecordKey bounds a record's bbolt key: the ring key and the identity.
 const maxRecordKey = bolt.MaxKeySize
+
+// metaJournalCovered holds, in the meta bucket, the number of the last
+// journal file whose changes bbolt holds (8 bytes, big endian), written in
+// each flush's transaction.
+var metaJournalCovered = []byte("journal-covered")
 
 // loadRecords reads the records from bbolt and, when journalBase is set,
 // replays the journal left there (the replayed changes are flushed with
@@ -74,7 +80,16 @@ func loadRecords(b *bolt.DB, journalBase string) (*Records, error) {
 	if journalBase == "" {
 		return r, nil
 	}
-	j, entries, err := openJournal(journalBase)
+	var covered uint64
+	if err := b.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketMeta).Get(metaJournalCovered); len(v) == 8 {
+			covered = binary.BigEndian.Uint64(v)
+		}
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("storage: reading the journal mark: %w", err)
+	}
+	j, entries, err := openJournal(journalBase, covered)
 	if err != nil {
 		return nil, err
 	}
@@ -136,6 +151,9 @@ func (r *Records) remove(key chordrouting.ID, identity string) bool {
 func (r *Records) Put(key chordrouting.ID, v chordrouting.StoredValue) error {
 	if len(recordKey(key, v.Identity)) > maxRecordKey {
 		return fmt.Errorf("storage: identity of %d bytes is too long", len(v.Identity))
+	}
+	if len(v.Data) > maxValueSize || len(v.Publisher) > maxValueSize {
+		return fmt.Errorf("storage: value of %d bytes (publisher %d) is over the %d-byte cap", len(v.Data), len(v.Publisher), maxValueSize)
 	}
 	v.Data = bytes.Clone(v.Data)
 	r.mu.Lock()
@@ -238,6 +256,9 @@ func (r *Records) Flush() error {
 				return err
 			}
 		}
+		if r.j != nil {
+			return tx.Bucket(bucketMeta).Put(metaJournalCovered, binary.BigEndian.AppendUint64(nil, covered))
+		}
 		return nil
 	})
 	if err != nil {
@@ -251,14 +272,16 @@ func (r *Records) Flush() error {
 }
 
 // closeJournal closes the journal after the last flush; flushed says
-// whether that flush succeeded (then no journal is left behind).
+// whether that flush succeeded. The journal is removed only if nothing
+// changed since (a Put between the flush and this call stays journaled,
+// for the next open to replay).
 func (r *Records) closeJournal(flushed bool) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.j == nil {
 		return nil
 	}
-	err := r.j.close(flushed)
+	err := r.j.close(flushed && len(r.dirty) == 0)
 	r.j = nil
 	return err
 }

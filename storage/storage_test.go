@@ -92,7 +92,7 @@ func TestRecordsSurviveCrashBeforeFlush(t *testing.T) {
 	must(t, r.Delete(k, "a"))
 	crash(t, db)
 	// A kill in the middle of a write leaves a torn frame at the end.
-	seqs, err := journalSeqs(path)
+	seqs, err := (&journal{base: path}).seqs()
 	if err != nil || len(seqs) == 0 {
 		t.Fatalf("journals after crash: %v %v", seqs, err)
 	}
@@ -108,7 +108,7 @@ func TestRecordsSurviveCrashBeforeFlush(t *testing.T) {
 		t.Fatalf("after crash: %+v, want b (journaled) and c (flushed), a deleted", got)
 	}
 	must(t, db2.Close())
-	if seqs, err := journalSeqs(path); err != nil || len(seqs) != 0 {
+	if seqs, err := (&journal{base: path}).seqs(); err != nil || len(seqs) != 0 {
 		t.Fatalf("journals left after a clean close: %v %v", seqs, err)
 	}
 	db3 := openTest(t, path)
