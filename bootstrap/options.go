@@ -129,7 +129,7 @@ func limiter(cfg Config) rcmgr.Limiter {
 // TestServiceLimitsMatchCaps keeps them equal.
 const (
 	ringService   = "kwsearch.chord"
-	ringProtocol  = protocol.ID("/kwsearch/chord/1.0.0")
+	ringProtocol  = protocol.ID("/kwsearch/chord/1.1.0")
 	blockService  = "kwsearch.blockxfer"
 	blockProtocol = protocol.ID("/kwsearch/blockxfer/1.0.0")
 )

@@ -8,8 +8,8 @@ import (
 // Protocol identifiers.
 const (
 	// ProtocolID is the ring protocol: one message, or one request and its
-	// reply, per stream.
-	ProtocolID = "/kwsearch/chord/1.0.0"
+	// reply, per stream (1.1.0: see the package doc).
+	ProtocolID = "/kwsearch/chord/1.1.0"
 	// ServiceName names the protocol's resource-manager scope.
 	ServiceName = "kwsearch.chord"
 )

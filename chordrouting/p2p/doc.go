@@ -4,10 +4,12 @@
 //
 // # Protocol
 //
-// Protocol ID "/kwsearch/chord/1.0.0" (ProtocolID), resource-manager
-// service "kwsearch.chord" (ServiceName). One stream carries one exchange:
-// a request and its reply, or one one-way message (MsgNotify, MsgLeave,
-// MsgMembership).
+// Protocol ID "/kwsearch/chord/1.1.0" (ProtocolID; SPEC.md names 1.0.0,
+// whose messages named their sender: 1.1.0 leaves the sender out and
+// acknowledges MsgMembership, so the two cannot talk and are told apart
+// by the ID, not by refused messages), resource-manager service
+// "kwsearch.chord" (ServiceName). One stream carries one exchange: a
+// request and its reply, or one one-way message (MsgNotify, MsgLeave).
 // Each message is a frame: a uvarint length, then a protobuf-compatible
 // Message (schema in codec.go), at most Config.MaxMessageSize bytes.
 // Decoding refuses unknown message types, IDs that are not 32 bytes,

@@ -10,6 +10,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/peerstore"
 	ma "github.com/multiformats/go-multiaddr"
 
 	cr "kwsearch/chordrouting"
@@ -317,6 +318,8 @@ func (t *Transport) oneWay(p peer.ID, m *cr.Message) {
 	if err != nil {
 		return
 	}
+	stop := context.AfterFunc(ctx, func() { s.Reset() }) // a silent peer must not hold Close
+	defer stop()
 	if err := WriteMessage(s, m, t.addrsOf, t.cfg.MaxMessageSize); err != nil {
 		s.Reset()
 		return
@@ -390,6 +393,13 @@ func (t *Transport) handleStream(s network.Stream) {
 		return
 	}
 	defer t.endInbound(slot)
+	if ps := t.h.Peerstore(); len(ps.Addrs(remote)) == 0 {
+		// Identify, which runs alongside a new connection's first stream,
+		// has not said where the peer listens yet; the node may name the
+		// peer to others at once (a joiner in a state reply), so the
+		// address it connected from stands in until then.
+		ps.AddAddr(remote, s.Conn().RemoteMultiaddr(), peerstore.TempAddrTTL)
+	}
 	stop := context.AfterFunc(t.ctx, func() { s.Reset() }) // Close ends a stream that waits
 	defer stop()
 	dl := newStreamDeadlines(s, t.cfg, time.Now())

@@ -14,7 +14,7 @@ import (
 )
 
 // TestChordBadFrames sends garbage, truncated, oversized, endless, slow,
-// forged and out-of-place messages on /kwsearch/chord/1.0.0. Each stream
+// forged and out-of-place messages on /kwsearch/chord/1.1.0. Each stream
 // must be ended by the victim within its deadline, nothing may be stored,
 // and honest searches and downloads must keep working around the attack.
 func TestChordBadFrames(t *testing.T) {
