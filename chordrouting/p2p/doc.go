@@ -40,7 +40,8 @@
 //     is the stream's remote peer: the message does not name one (a
 //     message that does is refused), and the transport sets Message.From
 //     (Addr = remote peer ID, ID = NodeID(remote)); the sender's
-//     addresses come from libp2p's identify, like any connected peer's.
+//     addresses come from libp2p's identify, like any connected peer's,
+//     and until identify has run, from the address it connected from.
 //  3. An incoming request is delivered to the Runner and waits (at most
 //     Config.ReplyTimeout) for the Node's reply, which the Node sends with
 //     Transport.Send to the requester with the same request ID; it is
