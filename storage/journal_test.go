@@ -56,9 +56,7 @@ func FuzzReadJournal(f *testing.F) {
 // appended by hand) is cut off before the next entry, so a Put
 // acknowledged afterwards survives a crash.
 func TestJournalCutsTornFrame(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "db")
-	db := openTest(t, path)
-	r := db.Records()
+	path, db, r := openRecords(t)
 	k := chordrouting.KeywordKey("x")
 	torn := journalFrame(encodeEntry(journalEntry{Key: k, Value: val("a", 1, "v")}))
 	if _, err := r.j.f.Write(torn[:len(torn)/2]); err != nil {
@@ -102,9 +100,7 @@ func TestJournalUncleanPathAndCloseWindow(t *testing.T) {
 // TestJournalStaleFileIgnored: a journal file that survived its flush
 // (its removal failed) is not replayed over bbolt.
 func TestJournalStaleFileIgnored(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "db")
-	db := openTest(t, path)
-	r := db.Records()
+	path, db, r := openRecords(t)
 	k := chordrouting.KeywordKey("z")
 	must(t, r.Put(k, val("a", 1, "one")))
 	old, err := os.ReadFile(journalPath(path, r.j.seq))
@@ -120,4 +116,12 @@ func TestJournalStaleFileIgnored(t *testing.T) {
 	if got, _ := db2.Records().Values(k); len(got) != 0 {
 		t.Fatalf("a stale journal brought back a deleted record: %+v", got)
 	}
+}
+
+// openRecords opens a fresh database in a temporary folder.
+func openRecords(t *testing.T) (string, *DB, *Records) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "db")
+	db := openTest(t, path)
+	return path, db, db.Records()
 }

@@ -34,9 +34,7 @@ func val(id string, version int64, data string) chordrouting.StoredValue {
 }
 
 func TestRecordsSurviveReopen(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "db")
-	db := openTest(t, path)
-	r := db.Records()
+	path, db, r := openRecords(t)
 	k1, k2 := chordrouting.KeywordKey("song"), chordrouting.KeywordKey("blue")
 	must(t, r.Put(k1, val("a", 1, "one")))
 	must(t, r.Put(k1, val("b", 1, "two")))
@@ -78,9 +76,7 @@ func TestRecordsSurviveReopen(t *testing.T) {
 // every Put and Delete that returned is there after reopening, and the
 // flush that follows leaves no journal behind.
 func TestRecordsSurviveCrashBeforeFlush(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "db")
-	db := openTest(t, path)
-	r := db.Records()
+	path, db, r := openRecords(t)
 	k := chordrouting.KeywordKey("x")
 	must(t, r.Put(k, val("a", 1, "flushed")))
 	must(t, r.Put(k, val("c", 1, "flushed too")))
@@ -121,9 +117,7 @@ func TestRecordsSurviveCrashBeforeFlush(t *testing.T) {
 // TestRecordsCrashAfterFailedFlush: a flush whose commit failed keeps its
 // journal, so the changes survive a crash that follows.
 func TestRecordsCrashAfterFailedFlush(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "db")
-	db := openTest(t, path)
-	r := db.Records()
+	path, db, r := openRecords(t)
 	k := chordrouting.KeywordKey("y")
 	must(t, r.Put(k, val("a", 1, "one")))
 	must(t, db.bolt.Close()) // every commit fails from now on
