@@ -26,16 +26,7 @@ func lookupTicking(t *testing.T, net *pumpNet, from *Node, key ID) LookupResult 
 	t.Helper()
 	var got *LookupResult
 	from.Lookup(key, func(r LookupResult) { got = &r })
-	for tick := 0; got == nil && tick < 50; tick++ {
-		net.run()
-		if got != nil {
-			break
-		}
-		for _, nd := range net.nodes {
-			nd.Tick()
-		}
-	}
-	if got == nil {
+	if !untilDone(net, 50, func() bool { return got != nil }) {
 		t.Fatalf("lookup of %s did not end within 50 ticks", key.Short())
 	}
 	return *got
@@ -359,4 +350,19 @@ func TestLateRepliesCapTimeouts(t *testing.T) {
 	if got := n.timeoutTicks(); got <= 6 {
 		t.Fatalf("timeout with 600 ms round trips at 100 ms ticks: %d ticks, want more than 6", got)
 	}
+}
+
+// untilDone delivers messages and ticks every node until done reports
+// true or maxTicks ticks have passed; it reports whether done did.
+func untilDone(net *pumpNet, maxTicks int, done func() bool) bool {
+	for tick := 0; !done() && tick < maxTicks; tick++ {
+		net.run()
+		if done() {
+			break
+		}
+		for _, nd := range net.nodes {
+			nd.Tick()
+		}
+	}
+	return done()
 }

@@ -10,16 +10,7 @@ import (
 func putTicking(net *pumpNet, from *Node, items []Item, maxTicks int) (PutResult, bool) {
 	var got *PutResult
 	from.Put(items, func(r PutResult) { got = &r })
-	for tick := 0; got == nil && tick < maxTicks; tick++ {
-		net.run()
-		if got != nil {
-			break
-		}
-		for _, nd := range net.nodes {
-			nd.Tick()
-		}
-	}
-	if got == nil {
+	if !untilDone(net, maxTicks, func() bool { return got != nil }) {
 		return PutResult{}, false
 	}
 	return *got, true
