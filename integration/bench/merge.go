@@ -42,11 +42,13 @@ func mergeResults(rs []*Result) (*Result, error) {
 	return &out, nil
 }
 
-// fillNil sets every nil pointer field of dst (a struct) that src has.
+// fillNil sets every nil pointer field and empty string field of dst (a
+// struct) that src has.
 func fillNil(dst, src reflect.Value) {
 	for i := 0; i < dst.NumField(); i++ {
 		f := dst.Field(i)
-		if f.Kind() == reflect.Pointer && f.IsNil() && f.CanSet() {
+		empty := (f.Kind() == reflect.Pointer && f.IsNil()) || (f.Kind() == reflect.String && f.Len() == 0)
+		if empty && f.CanSet() {
 			f.Set(src.Field(i))
 		}
 	}

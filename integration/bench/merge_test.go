@@ -10,7 +10,7 @@ func TestMergeResults(t *testing.T) {
 		SearchP50Ms: ptr(80), SearchP99Ms: ptr(150), Missing: []string{"a"},
 		Sizes: []sizePoint{{Nodes: 1000, SearchP50Ms: ptr(80)}}}
 	kad := &Result{Nodes: 1000, Seed: 1, RTTMinMs: 10, RTTMaxMs: 150,
-		KadFindProvP50Ms: ptr(100), KadFindProvP99Ms: ptr(600), SearchP50Ms: ptr(999),
+		KadFindProvP50Ms: ptr(100), KadFindProvP99Ms: ptr(600), SearchP50Ms: ptr(999), KadProvideMode: "Provide",
 		Sizes: []sizePoint{{Nodes: 1000, KadFirstP50Ms: ptr(100)}}}
 	small := &Result{Nodes: 50, Seed: 1, RTTMinMs: 10, RTTMaxMs: 150, KadFindProvP50Ms: ptr(5),
 		Sizes: []sizePoint{{Nodes: 50, SearchP50Ms: ptr(70), KadFirstP50Ms: ptr(15)}}}
@@ -26,6 +26,9 @@ func TestMergeResults(t *testing.T) {
 	}
 	if r.SearchP50Ratio == nil || *r.SearchP50Ratio != 0.8 || r.SearchP99Ratio == nil || *r.SearchP99Ratio != 0.25 {
 		t.Errorf("ratios %v / %v, want 0.8 / 0.25", r.SearchP50Ratio, r.SearchP99Ratio)
+	}
+	if r.KadProvideMode != "Provide" {
+		t.Errorf("kad provide mode %q, want the kad run's", r.KadProvideMode)
 	}
 	if len(r.Sizes) != 2 || r.Sizes[0].Nodes != 50 || r.Sizes[1].Nodes != 1000 {
 		t.Fatalf("sizes %+v", r.Sizes)
