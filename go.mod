@@ -16,7 +16,10 @@ require (
 	google.golang.org/protobuf v1.36.12
 )
 
-require github.com/libp2p/go-msgio v0.3.0 // indirect
+require (
+	github.com/libp2p/go-libp2p-xor v0.1.0 // indirect
+	github.com/libp2p/go-msgio v0.3.0 // indirect
+)
 
 require (
 	codeberg.org/go-fonts/liberation v0.5.0 // indirect

@@ -30,6 +30,9 @@ type Config struct {
 	Degree int
 	// KadWorkers is the size of the Provide worker pool.
 	KadWorkers int
+	// KadFullRT, when positive, searches kad-dht from that many
+	// accelerated (fullrt) clients instead of from the server DHTs.
+	KadFullRT int
 	// SizesFiles and SizesSearches are the workload of the --sizes runs.
 	SizesFiles, SizesSearches int
 	// IdleSample is how long each system is watched idle, to tell its
@@ -113,6 +116,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("bench: RTT range %v..%v: need 0 < min <= max", c.RTTMin, c.RTTMax)
 	case c.Degree < 1 || c.Degree >= c.Nodes:
 		return fmt.Errorf("bench: --degree %d must be in 1..nodes-1 (%d)", c.Degree, c.Nodes-1)
+	case c.KadFullRT < 0:
+		return errors.New("bench: --kad-fullrt must not be negative")
 	case c.KadWorkers < 1:
 		return errors.New("bench: --kad-workers must be at least 1")
 	case c.SizesFiles < 1 || c.SizesSearches < 1:

@@ -27,7 +27,10 @@ type latencyNet struct {
 // newLatencyNet builds n hosts with keys drawn from rng and links every pair
 // with a round trip drawn uniformly from [rttMin, rttMax]. mocknet delays
 // each write by the link's latency, one way, so a link gets half the RTT.
-func newLatencyNet(rng *rand.Rand, n int, rttMin, rttMax time.Duration) (*latencyNet, error) {
+// With public, the hosts' addresses are public ones (11.0.0.0/8; nothing
+// leaves the process), which kad-dht's fullrt client requires of the
+// peers it keeps; else private ones (10.0.0.0/8).
+func newLatencyNet(rng *rand.Rand, n int, rttMin, rttMax time.Duration, public bool) (*latencyNet, error) {
 	ln := &latencyNet{mn: mocknet.New()}
 	for i := 0; i < n; i++ {
 		sk, _, err := crypto.GenerateEd25519Key(rng)
@@ -35,7 +38,11 @@ func newLatencyNet(rng *rand.Rand, n int, rttMin, rttMax time.Duration) (*latenc
 			ln.Close()
 			return nil, fmt.Errorf("bench: host key %d: %w", i, err)
 		}
-		addr := ma.StringCast(fmt.Sprintf("/ip4/10.%d.%d.%d/tcp/4001", i>>16&255, i>>8&255, i&255))
+		first := 10
+		if public {
+			first = 11
+		}
+		addr := ma.StringCast(fmt.Sprintf("/ip4/%d.%d.%d.%d/tcp/4001", first, i>>16&255, i>>8&255, i&255))
 		h, err := ln.mn.AddPeer(sk, addr)
 		if err != nil {
 			ln.Close()

@@ -91,6 +91,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, string, error) {
 	fs.DurationVar(&cfg.RTTMax, "rtt-max", cfg.RTTMax, "largest round-trip time between two hosts")
 	fs.IntVar(&cfg.Degree, "degree", cfg.Degree, "random hosts each host dials before bootstrap")
 	fs.IntVar(&cfg.KadWorkers, "kad-workers", cfg.KadWorkers, "kad-dht Provide workers")
+	fs.IntVar(&cfg.KadFullRT, "kad-fullrt", 0, "search kad-dht from this many accelerated (fullrt) clients, each crawling the network first; hosts get public addresses (0: search from the server DHTs)")
 	fs.IntVar(&cfg.SizesFiles, "sizes-files", cfg.SizesFiles, "files published in each --sizes run")
 	fs.IntVar(&cfg.SizesSearches, "sizes-searches", cfg.SizesSearches, "searches per system in each --sizes run")
 	fs.DurationVar(&cfg.IdleSample, "idle-sample", cfg.IdleSample, "how long each system is watched idle to measure its maintenance traffic")

@@ -42,6 +42,9 @@ func writeTable(w io.Writer, r *Result) {
 	if r.OneHop {
 		fmt.Fprintln(w, "kwsearch: one-hop routing (membership tables settled before measuring)")
 	}
+	if r.KadClient != "" {
+		fmt.Fprintf(w, "kad-dht searched from: %s\n", r.KadClient)
+	}
 	fmt.Fprintf(w, "workload: %d files, %d keyword records, %d distinct keywords (%d kad-dht keys), %d searches, %d at a time\n\n",
 		r.Files, r.KeywordRecords, r.DistinctWords, r.KadKeys, r.Searches, r.SearchParallel)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"math"
 	"sort"
 )
@@ -41,6 +42,8 @@ type Result struct {
 	SearchBreakdown *searchBreakdown `json:"search_breakdown,omitempty"`
 
 	// kad-dht FindProvidersAsync: first provider, and lookup complete.
+	// KadClient says who searched: the server DHTs, or fullrt clients.
+	KadClient            string   `json:"kad_client"`
 	KadFindProvP50Ms     *float64 `json:"kad_findprov_p50_ms"`
 	KadFindProvP99Ms     *float64 `json:"kad_findprov_p99_ms"`
 	KadFindProvP50RTT    *float64 `json:"kad_findprov_p50_rtt"`
@@ -125,8 +128,17 @@ func newResult(cfg Config) *Result {
 		Files:          cfg.Files,
 		Searches:       cfg.Searches,
 		SearchParallel: cfg.SearchParallel,
+		KadClient:      kadClientOf(cfg),
 		Missing:        []string{},
 	}
+}
+
+// kadClientOf names who searches kad-dht in cfg's run.
+func kadClientOf(cfg Config) string {
+	if cfg.KadFullRT > 0 {
+		return fmt.Sprintf("fullrt (accelerated client) on %d hosts, after its crawl", cfg.KadFullRT)
+	}
+	return "dht (server mode, every host)"
 }
 
 func iptr(n int) *int       { return &n }

@@ -27,7 +27,7 @@ type networkRun struct {
 // kad-dht opened has been closed.
 func runLatency(ctx context.Context, cfg Config, n, files, searches int) (*networkRun, error) {
 	label := fmt.Sprintf("latency-%d", n)
-	ln, err := newLatencyNet(seededRand(cfg.Seed, label+"-net"), n, cfg.RTTMin, cfg.RTTMax)
+	ln, err := newLatencyNet(seededRand(cfg.Seed, label+"-net"), n, cfg.RTTMin, cfg.RTTMax, cfg.KadFullRT > 0)
 	if err != nil {
 		return nil, err
 	}
@@ -56,8 +56,14 @@ func runBoth(ctx context.Context, cfg Config, label string, hosts []host.Host, f
 	if !cfg.SkipKad {
 		k := newKadSystem(cfg, cfg.Seed, w.Publisher)
 		k.dialWidth = dialWidth
-		run.Kad, run.KadErr = measure(ctx, cfg, label+" kad-dht", k, hosts, w)
-		if err := k.Close(); err != nil && run.KadErr == nil {
+		var sys system = k
+		if cfg.KadFullRT > 0 {
+			f := newFullRTSystem(cfg, cfg.Seed, w.Publisher, cfg.KadFullRT)
+			f.dialWidth = dialWidth
+			sys = f
+		}
+		run.Kad, run.KadErr = measure(ctx, cfg, label+" kad-dht", sys, hosts, w)
+		if err := sys.Close(); err != nil && run.KadErr == nil {
 			run.KadErr = err
 		}
 		disconnectAll(hosts)
