@@ -34,6 +34,16 @@
 // queues, no workers busy) on these small networks, so it is not the
 // baseline here.
 //
+// With --kad-fullrt N the kad-dht side searches from N accelerated
+// (fullrt) clients, each of which crawls the whole network before the
+// searches, instead of from the server DHTs (fullrt.go); the hosts then
+// get public addresses, since fullrt keeps no peer without one.
+//
+// Our side's JSON carries search_breakdown: searches by hops, whether the
+// searcher had to dial the host that answered, the time over that host's
+// own link RTT, and with --one-hop how complete the membership tables
+// were when the searches started.
+//
 // The code is one package main so that the smoke test can drive the same
 // functions in a tiny configuration.
 package main
