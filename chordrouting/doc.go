@@ -261,7 +261,8 @@
 // predecessor fails a ping (rectify.go).
 //
 // A read (Get) skips the confirmation: it goes straight to the owner the
-// table names (onehop_get.go), whose own range check (it answers only for
+// table names, or for a key in the range of its successor list the owner
+// that list names (onehop_get.go), whose own range check (it answers only for
 // a key in (pred, self]) is the check a confirming query would make, so a
 // fresh entry answers a search in one round trip; a refusal or a timeout
 // falls back to the confirmed lookup above, the refused read counted as a
