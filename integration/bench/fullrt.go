@@ -83,17 +83,7 @@ func (f *fullrtSystem) Search(ctx context.Context, s search, w *workload) (searc
 	want := f.hosts[w.Publisher].ID()
 	c := f.clients[s.Host%len(f.clients)]
 	t0 := time.Now()
-	ch := c.FindProvidersAsync(ctx, kadKeywordCID(s.Word), 0)
-	var out searchSample
-	found := false
-	for ai := range ch {
-		if !found && ai.ID == want {
-			found = true
-			out.First = time.Since(t0)
-		}
-		out.Results++
-	}
-	out.Done = time.Since(t0)
+	out, found := firstProvider(c.FindProvidersAsync(ctx, kadKeywordCID(s.Word), 0), want, t0)
 	if !found {
 		return out, fmt.Errorf("bench: fullrt found no provider for %q", s.Word)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/ipfs/go-cid"
 	dht "github.com/libp2p/go-libp2p-kad-dht"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // kadSystem is go-libp2p-kad-dht in server mode with its defaults on every
@@ -128,17 +129,7 @@ func (k *kadSystem) Publish(ctx context.Context, w *workload) (publishStats, err
 func (k *kadSystem) Search(ctx context.Context, s search, w *workload) (searchSample, error) {
 	want := k.hosts[w.Publisher].ID()
 	t0 := time.Now()
-	ch := k.dhts[s.Host].FindProvidersAsync(ctx, kadKeywordCID(s.Word), 0)
-	var out searchSample
-	found := false
-	for ai := range ch {
-		if !found && ai.ID == want {
-			found = true
-			out.First = time.Since(t0)
-		}
-		out.Results++
-	}
-	out.Done = time.Since(t0)
+	out, found := firstProvider(k.dhts[s.Host].FindProvidersAsync(ctx, kadKeywordCID(s.Word), 0), want, t0)
 	if !found {
 		if err := ctx.Err(); err != nil {
 			return out, fmt.Errorf("bench: kad-dht found no provider for %q: %w", s.Word, err)
@@ -158,3 +149,20 @@ func (k *kadSystem) Close() error {
 }
 
 var _ system = (*kadSystem)(nil)
+
+// firstProvider drains a FindProvidersAsync channel: when want first
+// came, when the lookup ended and how many providers came, and whether
+// want was among them.
+func firstProvider(ch <-chan peer.AddrInfo, want peer.ID, t0 time.Time) (searchSample, bool) {
+	var out searchSample
+	found := false
+	for ai := range ch {
+		if !found && ai.ID == want {
+			found = true
+			out.First = time.Since(t0)
+		}
+		out.Results++
+	}
+	out.Done = time.Since(t0)
+	return out, found
+}
