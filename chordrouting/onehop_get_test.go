@@ -15,17 +15,7 @@ func TestOneHopGetOneRoundTrip(t *testing.T) {
 	const n = 100
 	net, nodes := oneHopStatic(t, n, 31, func(c *Config) { c.Validator = recValidator{} })
 	rng := rand.New(rand.NewPCG(31, 2))
-	read := func(from *Node, key ID) GetResult {
-		t.Helper()
-		var got GetResult
-		ran := false
-		from.Get(key, nil, 0, func(r GetResult) { got, ran = r, true })
-		net.run()
-		if !ran {
-			t.Fatalf("get of %s never finished", key.Short())
-		}
-		return got
-	}
+	read := func(from *Node, key ID) GetResult { t.Helper(); return readNow(t, net, from, key) }
 	oneHop := 0
 	for i := range 100 {
 		key := randomKey(rng)
@@ -86,17 +76,7 @@ func TestOneHopGetInSuccessorSpan(t *testing.T) {
 	seed := uint64(47)
 	net, nodes := oneHopStatic(t, n, seed, func(c *Config) { c.Validator = recValidator{} })
 	rng := rand.New(rand.NewPCG(seed, 3))
-	read := func(from *Node, key ID) GetResult {
-		t.Helper()
-		var got GetResult
-		ran := false
-		from.Get(key, nil, 0, func(r GetResult) { got, ran = r, true })
-		net.run()
-		if !ran {
-			t.Fatalf("get of %s never finished", key.Short())
-		}
-		return got
-	}
+	read := func(from *Node, key ID) GetResult { t.Helper(); return readNow(t, net, from, key) }
 	inSpan := 0
 	for i := 0; i < 400 && inSpan < 30; i++ {
 		key := randomKey(rng)
@@ -151,4 +131,17 @@ func findPeerNode(t *testing.T, nodes []*Node, id ID) *Node {
 	}
 	t.Fatalf("no node %s", id.Short())
 	return nil
+}
+
+// readNow runs from's Get of key on a static ring and returns its result.
+func readNow(t *testing.T, net *countingNet, from *Node, key ID) GetResult {
+	t.Helper()
+	var got GetResult
+	ran := false
+	from.Get(key, nil, 0, func(r GetResult) { got, ran = r, true })
+	net.run()
+	if !ran {
+		t.Fatalf("get of %s never finished", key.Short())
+	}
+	return got
 }
