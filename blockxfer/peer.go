@@ -36,7 +36,7 @@ func (f *fetch) runPeer(ctx context.Context, info peer.AddrInfo, pr *PeerResult)
 		f.dropPeer(pr, nil, err)
 		return
 	}
-	defer s.Scope().ReleaseMemory(clientStreamMemory)
+	defer s.Scope().ReleaseMemory(FetchStreamMemory)
 	ps := &peerSched{}
 	err = f.exchange(ctx, newClientConn(s, f.opts.BlockTimeout), ps)
 	unanswered := false
@@ -59,9 +59,10 @@ func (f *fetch) runPeer(ctx context.Context, info peer.AddrInfo, pr *PeerResult)
 	}
 }
 
-// clientStreamMemory is what a fetching stream holds: the buffers queued
-// for or held by its sink workers and the one being filled.
-const clientStreamMemory = sinkBuffers * MaxBlockResponseSize
+// FetchStreamMemory is what a fetching stream reserves with the resource
+// manager, at high priority: the buffers queued for or held by its sink
+// workers and the one being filled (1.25 MiB).
+const FetchStreamMemory = sinkBuffers * MaxBlockResponseSize
 
 // reserve attaches a fetching stream to the service and reserves its
 // buffers with the resource manager.
@@ -69,7 +70,7 @@ func reserve(s network.Stream) error {
 	if err := s.Scope().SetService(ServiceName); err != nil {
 		return fmt.Errorf("blockxfer: attaching stream to service: %w", err)
 	}
-	if err := s.Scope().ReserveMemory(clientStreamMemory, network.ReservationPriorityHigh); err != nil {
+	if err := s.Scope().ReserveMemory(FetchStreamMemory, network.ReservationPriorityHigh); err != nil {
 		return fmt.Errorf("blockxfer: reserving stream memory: %w", err)
 	}
 	return nil
@@ -146,17 +147,17 @@ const recheckInterval = 200 * time.Millisecond
 // sinkWorkers goroutines per provider verify (SHA-256) and write its
 // blocks while the receive loop reads the next ones, so the hash, the
 // largest cost a download adds to the stream (about 0.6 s of CPU per GB
-// with SHA-NI), overlaps the network instead of following it. Two workers
-// let the hash use the second core while the first waits on a write.
-// Measured with blockxfer/bench -mode single -size 1024 on two cores:
-// hashing in the receive loop reached 0.66-0.78 of a raw stream's
-// throughput, hashing in one worker 0.74-0.87, in two 0.74-0.92.
-const sinkWorkers = 2
+// with SHA-NI), overlaps the network instead of following it. Measured
+// with blockxfer/bench -mode single -size 1024 -rounds 5 on two quiet
+// cores, the paired ratio to a raw stream (median over runs): hashing in
+// the receive loop 0.66-0.78, in one worker 0.74-0.87, in two 0.85, in
+// three 0.89-0.92 (runs 0.87-0.98: the machine is noisy).
+const sinkWorkers = 3
 
 // sinkBuffers bounds a provider's memory: one buffer being filled, one
-// held by each sink worker, and the rest queued for the workers, so reading
-// never waits for a worker that is briefly descheduled.
-const sinkBuffers = sinkWorkers + 3
+// held by each sink worker, and one queued, so reading seldom waits for a
+// worker that is briefly descheduled.
+const sinkBuffers = sinkWorkers + 2
 
 // answer is a received block on its way to its check and the partial file.
 type answer struct {

@@ -116,7 +116,7 @@ func TestServiceLimitsMatchCaps(t *testing.T) {
 
 	sc, blk := blockxfer.DefaultServerConfig(), blockLimit()
 	served := int64(sc.Pipeline*blockxfer.MaxBlockResponseSize + blockxfer.MaxRequestSize) // blockxfer/server.go
-	fetching := int64(5 * blockxfer.MaxBlockResponseSize)                                  // blockxfer/peer.go: sinkBuffers
+	fetching := int64(blockxfer.FetchStreamMemory)
 	if blk.perPeer.StreamsInbound != sc.MaxStreamsPerPeer || blk.perPeer.StreamsOutbound < sc.MaxStreamsPerPeer {
 		t.Errorf("block streams per peer %+v do not mirror MaxStreamsPerPeer %d", blk.perPeer, sc.MaxStreamsPerPeer)
 	}
