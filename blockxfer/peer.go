@@ -149,9 +149,9 @@ const recheckInterval = 200 * time.Millisecond
 // largest cost a download adds to the stream (about 0.6 s of CPU per GB
 // with SHA-NI), overlaps the network instead of following it. Measured
 // with blockxfer/bench -mode single -size 1024 -rounds 5 on two quiet
-// cores, the paired ratio to a raw stream (median over runs): hashing in
-// the receive loop 0.66-0.78, in one worker 0.74-0.87, in two 0.85, in
-// three 0.89-0.92 (runs 0.87-0.98: the machine is noisy).
+// cores, the paired ratio to a raw stream: hashing in the receive loop
+// 0.66-0.78, in one worker 0.74-0.87, in two a median of 0.85 over five
+// runs, in three 0.88 over seven (0.86-0.98: the machine is noisy).
 const sinkWorkers = 3
 
 // sinkBuffers bounds a provider's memory: one buffer being filled, one
