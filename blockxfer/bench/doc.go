@@ -20,13 +20,13 @@
 // FetchOptions and ServerConfig.
 //
 // Measured on the two-core test machine, quiet, 1 GiB, paired ratios
-// (blockxfer against the raw stream just before it): over TCP 0.84 in a
-// five-round run (raw median 703 MB/s, blockxfer 594 MB/s; 2.03 against
-// 2.66 s of CPU per GB), 0.74-0.93 across runs; over QUIC, which the
-// daemon dials first, 0.91 and 0.92 (about 280 MB/s: QUIC's per-packet
-// costs dominate). What the download adds to the stream is the SHA-256
-// check (0.6 s of CPU per GB with SHA-NI), the server's CRC-32C re-check,
-// one more copy and the block writes; with both cores busy that is about
-// a quarter more CPU per byte, so over TCP the ratio is bounded by how much
-// of it overlaps the stream (peer.go, sinkWorkers).
+// (blockxfer against the raw stream just before it), with three sink
+// workers: over TCP a median of 0.88 over seven five-round runs
+// (0.86-0.98; raw about 700-780 MB/s, 2.0-2.2 s of CPU per GB, blockxfer
+// 2.3-2.5 s); over QUIC, which the daemon dials first, 0.88-0.92 (about
+// 280-400 MB/s: QUIC's per-packet costs dominate). What the download adds
+// to the stream is the SHA-256 check (0.6 s of CPU per GB with SHA-NI),
+// the server's CRC-32C re-check, one more copy and the block writes; with
+// both cores busy that is about a fifth more CPU per byte, so the ratio is
+// bounded by how much of it overlaps the stream (peer.go, sinkWorkers).
 package main
