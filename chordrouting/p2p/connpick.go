@@ -43,13 +43,15 @@ func newConnLife() *connLife {
 	return &connLife{heard: make(map[network.Conn]time.Time), sweepAt: minSweep}
 }
 
-// heardOn records that the peer showed it is alive on c at now.
-func (l *connLife) heardOn(c network.Conn, now time.Time) {
+// heardOn records that the peer showed it is alive on c at now, and
+// reports whether c was new to it.
+func (l *connLife) heardOn(c network.Conn, now time.Time) (first bool) {
 	if c == nil {
-		return
+		return false
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	_, seen := l.heard[c]
 	if now.After(l.heard[c]) {
 		l.heard[c] = now
 	}
@@ -61,6 +63,7 @@ func (l *connLife) heardOn(c network.Conn, now time.Time) {
 		}
 		l.sweepAt = max(minSweep, 2*len(l.heard))
 	}
+	return !seen
 }
 
 // lastSign is when c last showed that its peer lives: heard on it, or

@@ -383,7 +383,7 @@ func (t *Transport) handleStream(s network.Stream) {
 		return
 	}
 	remote := s.Conn().RemotePeer()
-	t.life.heardOn(s.Conn(), time.Now()) // the peer lives on this connection
+	firstOnConn := t.life.heardOn(s.Conn(), time.Now()) // the peer lives on this connection
 	t.mu.Lock()
 	group := t.group
 	t.mu.Unlock()
@@ -393,8 +393,8 @@ func (t *Transport) handleStream(s network.Stream) {
 		return
 	}
 	defer t.endInbound(slot)
-	if ps := t.h.Peerstore(); len(ps.Addrs(remote)) == 0 {
-		// Identify, which runs alongside a new connection's first stream,
+	if ps := t.h.Peerstore(); firstOnConn && len(ps.Addrs(remote)) == 0 {
+		// Identify, which runs alongside a connection's first stream,
 		// has not said where the peer listens yet; the node may name the
 		// peer to others at once (a joiner in a state reply), so the
 		// address it connected from stands in until then.
