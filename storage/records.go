@@ -48,7 +48,11 @@ var metaJournalCovered = []byte("journal-covered")
 func loadRecords(b *bolt.DB, journalBase string) (*Records, error) {
 	r := &Records{bolt: b, vals: map[chordrouting.ID]map[string]chordrouting.StoredValue{}, dirty: map[dirtyKey]struct{}{}}
 	var bad [][]byte
+	var covered uint64 // the last journal file bbolt holds
 	err := b.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketMeta).Get(metaJournalCovered); len(v) == 8 {
+			covered = binary.BigEndian.Uint64(v)
+		}
 		return tx.Bucket(bucketRecords).ForEach(func(k, v []byte) error {
 			key, identity, ok := splitRecordKey(k)
 			sv, err := decodeValue(v)
@@ -79,15 +83,6 @@ func loadRecords(b *bolt.DB, journalBase string) (*Records, error) {
 	}
 	if journalBase == "" {
 		return r, nil
-	}
-	var covered uint64
-	if err := b.View(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bucketMeta).Get(metaJournalCovered); len(v) == 8 {
-			covered = binary.BigEndian.Uint64(v)
-		}
-		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("storage: reading the journal mark: %w", err)
 	}
 	j, entries, err := openJournal(journalBase, covered)
 	if err != nil {
@@ -131,19 +126,18 @@ func (r *Records) put(key chordrouting.ID, v chordrouting.StoredValue) {
 	m[v.Identity] = v
 }
 
-// remove deletes a value from memory and reports whether it was there;
-// the caller holds mu (or owns r exclusively).
-func (r *Records) remove(key chordrouting.ID, identity string) bool {
+// remove deletes a value from memory, if present; the caller holds mu
+// (or owns r exclusively).
+func (r *Records) remove(key chordrouting.ID, identity string) {
 	m := r.vals[key]
 	if _, ok := m[identity]; !ok {
-		return false
+		return
 	}
 	delete(m, identity)
 	r.n--
 	if len(m) == 0 {
 		delete(r.vals, key)
 	}
-	return true
 }
 
 // Put inserts v, replacing the value of the same key and identity. When
