@@ -160,12 +160,21 @@ func (j *journal) removeUpTo(seq uint64) error {
 
 // put records that key now holds v.
 func (j *journal) put(key chordrouting.ID, v chordrouting.StoredValue) error {
-	return j.write(append(append([]byte{journalPut}, key[:]...), encodeValue(v)...))
+	return j.write(encodeEntry(journalEntry{Key: key, Value: v}))
 }
 
 // delete records that key's value of identity is gone.
 func (j *journal) delete(key chordrouting.ID, identity string) error {
-	return j.write(append(append([]byte{journalDelete}, key[:]...), identity...))
+	return j.write(encodeEntry(journalEntry{Delete: true, Key: key, Value: chordrouting.StoredValue{ValueInfo: chordrouting.ValueInfo{Identity: identity}}}))
+}
+
+// encodeEntry is an entry's form in a journal file (decodeJournalEntry
+// reads it).
+func encodeEntry(e journalEntry) []byte {
+	if e.Delete {
+		return append(append([]byte{journalDelete}, e.Key[:]...), e.Value.Identity...)
+	}
+	return append(append([]byte{journalPut}, e.Key[:]...), encodeValue(e.Value)...)
 }
 
 // write appends one framed entry with a single write. A write that fails

@@ -9,14 +9,6 @@ import (
 	"kwsearch/chordrouting"
 )
 
-// encodeEntry is the entry journal.put or journal.delete writes for e.
-func encodeEntry(e journalEntry) []byte {
-	if e.Delete {
-		return append(append([]byte{journalDelete}, e.Key[:]...), e.Value.Identity...)
-	}
-	return append(append([]byte{journalPut}, e.Key[:]...), encodeValue(e.Value)...)
-}
-
 func TestReadJournalStopsAtFirstBadFrame(t *testing.T) {
 	k := chordrouting.KeywordKey("k")
 	put := journalFrame(encodeEntry(journalEntry{Key: k, Value: val("a", 1, "v")}))
