@@ -595,9 +595,14 @@ func (e *experiment) churnFail() {
 	if e.s.LiveCount() <= 1 {
 		return
 	}
-	victim := e.s.RandomLive()
-	e.noteCrash(victim)
-	e.s.Fail(victim)
+	e.crash(e.s.RandomLive())
+}
+
+// crash fails live member i while churn runs, counting it and noting the
+// lookups in flight whose key changed owner.
+func (e *experiment) crash(i int) {
+	e.noteCrash(i)
+	e.s.Fail(i)
 	e.rep.FailedNodes++
 	e.ownersChanged()
 }
@@ -615,10 +620,7 @@ func (e *experiment) scheduleSessionEndIn(i int, d time.Duration) {
 		if !e.churning || !e.s.IsLive(i) || e.s.LiveCount() <= 1 {
 			return
 		}
-		e.noteCrash(i)
-		e.s.Fail(i)
-		e.rep.FailedNodes++
-		e.ownersChanged()
+		e.crash(i)
 		e.churnJoin(e.scheduleSessionEnd)
 	})
 }

@@ -40,8 +40,11 @@ type tableView struct {
 	ok    bool
 }
 
-// viewOf reads asker's table for key.
+// viewOf reads asker's table for key (nothing without one-hop tables).
 func (e *experiment) viewOf(asker int, key chordrouting.ID) tableView {
+	if !e.opt.OneHop {
+		return tableView{}
+	}
 	p, ok := e.s.Node(asker).TableOwner(key)
 	return tableView{named: p.ID, ok: ok}
 }
