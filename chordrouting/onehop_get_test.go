@@ -28,13 +28,7 @@ func TestOneHopGetOneRoundTrip(t *testing.T) {
 		if _, local := from.spanIndex(key); local || from == o {
 			continue
 		}
-		got := read(from, key)
-		if got.Err != nil || len(got.Values) != 1 || string(got.Values[0]) != string(val) || got.From.ID != o.self.ID {
-			t.Fatalf("get of %s from %s: %+v, want %q from %s", key.Short(), from.self.ID.Short(), got, val, o.self.ID.Short())
-		}
-		if got.Hops != 1 {
-			t.Fatalf("get of %s took %d hops with complete tables, want 1", key.Short(), got.Hops)
-		}
+		requireOneRoundTrip(t, read(from, key), key, from, o, val, "with complete tables")
 		oneHop++
 	}
 	if oneHop < 50 {
@@ -89,13 +83,7 @@ func TestOneHopGetInSuccessorSpan(t *testing.T) {
 		if _, err := o.accept(key, val); err != nil {
 			t.Fatal(err)
 		}
-		got := read(from, key)
-		if got.Err != nil || len(got.Values) != 1 || string(got.Values[0]) != string(val) || got.From.ID != o.self.ID {
-			t.Fatalf("get of %s from %s: %+v, want %q from %s", key.Short(), from.self.ID.Short(), got, val, o.self.ID.Short())
-		}
-		if got.Hops != 1 {
-			t.Fatalf("get of %s (in the reader's successor list) took %d hops, want 1", key.Short(), got.Hops)
-		}
+		requireOneRoundTrip(t, read(from, key), key, from, o, val, "in the reader's successor list")
 		inSpan++
 	}
 	if inSpan < 10 {
@@ -144,4 +132,16 @@ func readNow(t *testing.T, net *countingNet, from *Node, key ID) GetResult {
 		t.Fatalf("get of %s never finished", key.Short())
 	}
 	return got
+}
+
+// requireOneRoundTrip fails unless a read of key from `from` returned
+// exactly val, from its owner o, in one hop.
+func requireOneRoundTrip(t *testing.T, got GetResult, key ID, from, o *Node, val []byte, where string) {
+	t.Helper()
+	if got.Err != nil || len(got.Values) != 1 || string(got.Values[0]) != string(val) || got.From.ID != o.self.ID {
+		t.Fatalf("get of %s from %s: %+v, want %q from %s", key.Short(), from.self.ID.Short(), got, val, o.self.ID.Short())
+	}
+	if got.Hops != 1 {
+		t.Fatalf("get of %s (%s) took %d hops, want 1", key.Short(), where, got.Hops)
+	}
 }
