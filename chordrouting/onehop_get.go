@@ -1,20 +1,30 @@
 package chordrouting
 
 // This file is the one-round-trip read of one-hop mode: a Get goes
-// straight to the owner the membership table names.
+// straight to the key's holders the membership table names, the owner
+// and its replicas at once.
 
 // oneHopGet sends the Get straight to the owner the membership table
 // names, without confirming it first: the owner's own check of its range
 // (onGet answers Done only for a key in (pred, self]) is the same check
 // a confirming state query makes, so a fresh entry answers the read in
-// one round trip, the physical limit. A stale entry (the node has left,
-// or a node joined before it and took the key) answers not Done or
-// times out, and the read falls back to the confirmed lookup. A key in
-// the range of this node's successor list goes the same way to the owner
-// the list names (the list is fresher than the table there; confirming
-// it first would cost a second round trip, for a fifth of all keys at 50
-// nodes with r = 8). It reports false, sending nothing, when neither can
-// name the owner or the answer needs no message (this node owns the key).
+// one round trip, the physical limit. A key in the range of this node's
+// successor list goes the same way to the owner the list names (the list
+// is fresher than the table there; confirming it first would cost a
+// second round trip, for a fifth of all keys at 50 nodes with r = 8).
+//
+// The next ReadFanout-1 members after the owner hold the key's replicas
+// (the owner pushes each store to them, and repair fills what a push
+// missed), and they are asked at the same moment, with Replica set, so
+// the read waits for the nearest of the holders rather than for the
+// owner: the first answer with values ends it. An answer without values
+// ends it only from the owner (a replica may not have the latest push
+// yet). A stale owner entry (the node has left, or a node joined before
+// it and took the key) answers not Done or times out; once every holder
+// asked has answered or timed out without a usable answer, the read
+// falls back to the confirmed lookup. It reports false, sending nothing,
+// when neither can name the owner or the answer needs no message (this
+// node owns the key).
 func (n *Node) oneHopGet(key ID, query []byte, limit int, done func(GetResult)) bool {
 	if !n.member || !n.cfg.OneHop {
 		return false
@@ -22,24 +32,86 @@ func (n *Node) oneHopGet(key ID, query []byte, limit int, done func(GetResult)) 
 	if _, ok := n.localAnswer(key); ok {
 		return false
 	}
-	var o Peer
+	holders := n.readHolders(key)
+	if len(holders) == 0 {
+		return false
+	}
+	op := &readOp{key: key, query: query, limit: limit, done: done, waiting: len(holders)}
+	for k, p := range holders {
+		owner := k == 0
+		n.request(p, &Message{Type: MsgGet, Key: key, Query: query, Count: limit, Replica: !owner}, func(m *Message) {
+			n.readAnswered(op, p, owner, m)
+		})
+	}
+	return true
+}
+
+// readOp is a one-hop read in flight.
+type readOp struct {
+	key     ID
+	query   []byte
+	limit   int
+	done    func(GetResult)
+	waiting int  // holders asked that have not answered or timed out
+	over    bool // done has been called
+}
+
+// readHolders names the key's owner and the members after it, up to
+// ReadFanout (at most Replicas) nodes, this node left out; none when
+// neither the successor list nor the table names the owner, or the owner
+// is this node.
+func (n *Node) readHolders(key ID) []Peer {
+	want := min(n.cfg.ReadFanout, n.cfg.Replicas)
+	var next func(k int) (Peer, bool)
 	if k, ok := n.spanIndex(key); ok {
 		owners, _ := n.spanOwners(k, nil)
-		o = owners[0]
+		next = func(j int) (Peer, bool) {
+			if j >= len(owners) {
+				return Peer{}, false
+			}
+			return owners[j], true
+		}
 	} else if i, _, ok := n.tableOwner(key); ok {
-		o = n.oh.table.peer(i)
+		t := &n.oh.table
+		next = func(j int) (Peer, bool) {
+			if j >= t.len() {
+				return Peer{}, false
+			}
+			return t.peer((i + j) % t.len()), true
+		}
 	} else {
-		return false
+		return nil
 	}
-	if o.ID == n.self.ID {
-		return false
+	holders := make([]Peer, 0, want)
+	for j := 0; len(holders) < want; j++ {
+		p, ok := next(j)
+		if !ok || p.ID == n.self.ID || containsPeer(holders, p.ID) {
+			break
+		}
+		holders = append(holders, p)
 	}
-	n.request(o, &Message{Type: MsgGet, Key: key, Query: query, Count: limit}, func(m *Message) {
-		if m == nil || m.Type != MsgGetReply || !m.Done {
-			n.lookupAndGet(key, query, limit, 1, done)
+	return holders
+}
+
+// readAnswered takes one holder's answer (m nil: it timed out): the
+// owner's answer, or a replica's with values, ends the read; when the
+// last holder has answered without ending it, the read falls back to the
+// confirmed lookup, the refused read counted as a hop.
+func (n *Node) readAnswered(op *readOp, from Peer, owner bool, m *Message) {
+	op.waiting--
+	if op.over {
+		return
+	}
+	if m != nil && m.Type == MsgGetReply && m.Done {
+		vals := keyValues(m.Items, op.key, op.limit)
+		if owner || len(vals) > 0 {
+			op.over = true
+			op.done(GetResult{Values: vals, From: from, Hops: 1})
 			return
 		}
-		done(GetResult{Values: keyValues(m.Items, key, limit), From: o, Hops: 1})
-	})
-	return true
+	}
+	if op.waiting == 0 {
+		op.over = true
+		n.lookupAndGet(op.key, op.query, op.limit, 1, op.done)
+	}
 }

@@ -3,6 +3,7 @@ package chordrouting
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -144,4 +145,102 @@ func requireOneRoundTrip(t *testing.T, got GetResult, key ID, from, o *Node, val
 	if got.Hops != 1 {
 		t.Fatalf("get of %s (%s) took %d hops, want 1", key.Short(), where, got.Hops)
 	}
+}
+
+// TestOneHopGetAsksReplicasAtOnce: a one-hop read asks the owner and the
+// next ReadFanout-1 members at once (the owner plainly, the others for
+// their replicas); a replica's answer with values ends the read when the
+// owner is down, with no timeout waited for; an empty replica answer that
+// comes first does not end it (the owner's values do); with ReadFanout 1
+// only the owner is asked.
+func TestOneHopGetAsksReplicasAtOnce(t *testing.T) {
+	const n = 100
+	seed := uint64(53)
+	net, nodes := oneHopStatic(t, n, seed, func(c *Config) { c.Validator = recValidator{} })
+	rng := rand.New(rand.NewPCG(seed, 4))
+	var key ID
+	var from, o *Node
+	for from == nil {
+		key = randomKey(rng)
+		o = ownerIn(nodes, key)
+		c := nodes[rng.IntN(n)]
+		if _, local := c.spanIndex(key); !local && c != o && !containsPeer(o.succ[:2], c.self.ID) {
+			from = c
+		}
+	}
+	holders := []*Node{o, findPeerNode(t, nodes, o.succ[0].ID), findPeerNode(t, nodes, o.succ[1].ID)}
+	start := func(fanout int) (**GetResult, []*Message) {
+		t.Helper()
+		from.cfg.ReadFanout = fanout
+		var got *GetResult
+		from.Get(key, nil, 0, func(r GetResult) { got = &r })
+		var gets []*Message // sent to the holders that are up
+		var up []int
+		for k, h := range holders[:fanout] {
+			if !net.down[h.self.Addr] {
+				up = append(up, k)
+			}
+		}
+		for k, m := range net.queue {
+			if m.Type != MsgGet {
+				continue
+			}
+			if len(gets) == len(up) {
+				t.Fatalf("the read sent more than %d gets", len(up))
+			}
+			h := up[len(gets)]
+			gets = append(gets, m)
+			if want := holders[h].self.Addr; net.dest[k] != want {
+				t.Fatalf("get %d went to %s, want the holder %s", len(gets), net.dest[k], want)
+			}
+			if m.Replica != (h > 0) {
+				t.Fatalf("get to holder %d has Replica %v", h, m.Replica)
+			}
+		}
+		return &got, gets
+	}
+	finish := func(got **GetResult) GetResult {
+		t.Helper()
+		net.run()
+		if *got == nil {
+			t.Fatal("the read never finished")
+		}
+		return **got
+	}
+
+	// Only the owner holds the value, and the replicas' empty answers
+	// come first: the read waits for the owner.
+	val := []byte("pub|owner-only|1|3600")
+	if _, err := o.accept(key, val); err != nil {
+		t.Fatal(err)
+	}
+	got, gets := start(3)
+	if len(gets) != 3 {
+		t.Fatalf("a read with ReadFanout 3 sent %d gets, want 3", len(gets))
+	}
+	slices.Reverse(net.queue)
+	slices.Reverse(net.dest)
+	requireOneRoundTrip(t, finish(got), key, from, o, val, "with empty replicas answering first")
+
+	// Every holder has the value and the owner is down: the first
+	// replica answers, in one hop.
+	for _, h := range holders[1:] {
+		if _, err := h.accept(key, val); err != nil {
+			t.Fatal(err)
+		}
+	}
+	net.down[o.self.Addr] = true
+	got, _ = start(3)
+	r := finish(got)
+	if r.Err != nil || len(r.Values) != 1 || r.From.ID != holders[1].self.ID || r.Hops != 1 {
+		t.Fatalf("read with the owner down: %+v, want the value from the replica %s in one hop", r, holders[1].self.ID.Short())
+	}
+	delete(net.down, o.self.Addr)
+
+	// ReadFanout 1 asks the owner alone.
+	got, gets = start(1)
+	if len(gets) != 1 {
+		t.Fatalf("a read with ReadFanout 1 sent %d gets, want 1", len(gets))
+	}
+	requireOneRoundTrip(t, finish(got), key, from, o, val, "with ReadFanout 1")
 }
