@@ -115,6 +115,40 @@ type Config struct {
 	// requests fail at once instead of growing memory. 4096.
 	MaxPending int
 
+	// ClientForward makes a client (a node that is not a member, with
+	// entry points) send its Gets and Puts to its entry points as
+	// forwarded requests, which the entry runs with its own routing table
+	// and answers on the same request (forward.go), instead of walking
+	// the ring itself: a client behind NAT then talks to its entry points
+	// only, two requests per search instead of a lookup's hops from both
+	// entry points and a read at the owner, each a dial (or a relay)
+	// away. true; false keeps the iterative path (for comparison).
+	ClientForward bool
+	// ForwardTimeoutTicks is how long a client waits for the answer to a
+	// forwarded request before it runs the operation itself. Not the
+	// request timeout: the answer takes the round trip to the entry plus
+	// the entry's own operation, and the adaptive request timeout
+	// (timeouts.go) would presume the entry dead while it works. 10
+	// (twice RequestTimeoutTicks): the entry's read is one round trip
+	// with a fresh table, and one request timeout and a confirmed lookup
+	// when the owner it names is dead. A client whose measured request
+	// timeout is longer (slow round trips, or a larger
+	// RequestTimeoutTicks) waits twice that, at most LookupTimeoutTicks.
+	ForwardTimeoutTicks int
+	// MaxForwards caps the forwarded requests a member runs at once for
+	// clients, and MaxForwardsPerClient those of one client; beyond them
+	// a forwarded request is refused with MsgError at once (the client
+	// runs the operation itself), not queued. Forwarding is work done for
+	// untrusted peers: each forward holds one of this node's operations
+	// (a read asks up to ReadFanout holders; a put batch looks its keys
+	// up and stores at each owner) and, on libp2p, an incoming stream.
+	// 256: a quarter of the transport's 1024 incoming streams, far below
+	// MaxPending. 8 per client: a search runs one Get per keyword and a
+	// publish keeps forwardWindow (4) batches in flight, so a search and
+	// a publish fit together, under the transport's 32 streams per peer.
+	MaxForwards          int
+	MaxForwardsPerClient int
+
 	// OneHop turns on the membership table and its dissemination (issue
 	// 10): a lookup asks the key's owner as the table names it for its
 	// state, one round trip when the entry is fresh; fingers and successor
@@ -199,6 +233,10 @@ func DefaultConfig() Config {
 		MaxItemsPerMessage:    256,
 		MaxGetValues:          100,
 		MaxPending:            4096,
+		ClientForward:         true,
+		ForwardTimeoutTicks:   10,
+		MaxForwards:           256,
+		MaxForwardsPerClient:  8,
 		OneHop:                false,
 		ReadFanout:            3,
 		QuarantineTicks:       3,
@@ -224,7 +262,8 @@ func (c Config) Validate() error {
 		{"MaxGetValues", c.MaxGetValues}, {"MaxPending", c.MaxPending},
 		{"QuarantineTicks", c.QuarantineTicks}, {"DisseminateTicks", c.DisseminateTicks},
 		{"MaxTableSize", c.MaxTableSize}, {"AntiEntropyTicks", c.AntiEntropyTicks},
-		{"ReadFanout", c.ReadFanout},
+		{"ReadFanout", c.ReadFanout}, {"ForwardTimeoutTicks", c.ForwardTimeoutTicks},
+		{"MaxForwards", c.MaxForwards}, {"MaxForwardsPerClient", c.MaxForwardsPerClient},
 	}
 	for _, f := range pos {
 		if f.v <= 0 {
@@ -246,6 +285,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("chordrouting: config: RepairSettleTicks must not be negative, got %d", c.RepairSettleTicks)
 	case c.LookupTimeoutTicks < c.RequestTimeoutTicks:
 		return fmt.Errorf("chordrouting: config: LookupTimeoutTicks (%d) must be at least RequestTimeoutTicks (%d)", c.LookupTimeoutTicks, c.RequestTimeoutTicks)
+	case c.MaxForwardsPerClient > c.MaxForwards:
+		return fmt.Errorf("chordrouting: config: MaxForwardsPerClient (%d) must not exceed MaxForwards (%d)", c.MaxForwardsPerClient, c.MaxForwards)
 	case c.RepairTicks <= c.RequestTimeoutTicks:
 		return fmt.Errorf("chordrouting: config: RepairTicks (%d) must exceed RequestTimeoutTicks (%d)", c.RepairTicks, c.RequestTimeoutTicks)
 	}

@@ -24,6 +24,9 @@ func TestConfigValidate(t *testing.T) {
 		{"negative heal", func(c *Config) { c.HealTicks = -1 }, "HealTicks"},
 		{"negative repair settle", func(c *Config) { c.RepairSettleTicks = -1 }, "RepairSettleTicks"},
 		{"no value size", func(c *Config) { c.MaxValueSize = 0 }, "MaxValueSize"},
+		{"no forward timeout", func(c *Config) { c.ForwardTimeoutTicks = 0 }, "ForwardTimeoutTicks"},
+		{"no forwards", func(c *Config) { c.MaxForwards = 0 }, "MaxForwards"},
+		{"per-client forwards above the total", func(c *Config) { c.MaxForwardsPerClient = c.MaxForwards + 1 }, "MaxForwardsPerClient"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -16,6 +16,15 @@ func (n *Node) Get(key ID, query []byte, limit int, done func(GetResult)) {
 		done(GetResult{Err: fmt.Errorf("chordrouting: get: query of %d bytes exceeds %d", len(query), n.cfg.MaxValueSize)})
 		return
 	}
+	if n.forwardGet(key, query, limit, done) {
+		return // a client's entry points read it (forward.go)
+	}
+	n.get(key, query, limit, done)
+}
+
+// get is Get without forwarding: the node reads through its own routing.
+// A member runs a client's forwarded Get this way (forward_serve.go).
+func (n *Node) get(key ID, query []byte, limit int, done func(GetResult)) {
 	if n.oneHopGet(key, query, limit, done) {
 		return
 	}
@@ -99,6 +108,10 @@ func (n *Node) responsible(key ID) bool {
 // closer nodes, unless asked (Replica set) to answer from its copies
 // because the owner did not answer.
 func (n *Node) onGet(m *Message) {
+	if m.Forward {
+		n.onForwardGet(m)
+		return
+	}
 	if !n.member {
 		n.replyErr(m, ErrNotMember.Error())
 		return

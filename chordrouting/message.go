@@ -125,6 +125,17 @@ type Message struct {
 	Digests []Digest
 	Done    bool
 	Replica bool
+	// Forward marks a client's MsgGet or MsgStore that the receiving
+	// member is to run itself, as its own Get or Put, answering once that
+	// ends (forward.go): MsgGetReply with Done, the values and in Count
+	// the hops it took; MsgStoreAck with Done and in Count the items its
+	// owners acknowledged (Err set when some went unacknowledged); or
+	// MsgError when it refuses (not a member, over its forwarding caps,
+	// fields over the bounds). A peer that predates the flag ignores it
+	// and answers as to a direct request, without Done unless it owns the
+	// key (a read): the client takes that as "not forwarded" and runs the
+	// operation itself.
+	Forward bool
 	Count   int
 	Err     string
 }

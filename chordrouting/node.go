@@ -65,8 +65,9 @@ type Node struct {
 	hoodSince    uint64 // tick it last changed
 	hoodRepaired uint64 // fingerprint at the last repair round
 
-	oh oneHopState  // one-hop mode: membership table and dissemination (membership.go)
-	sd stateDigests // digests of stabilize answers (statedigest.go)
+	fwd fwdState     // forwards run for clients (forward_serve.go)
+	oh  oneHopState  // one-hop mode: membership table and dissemination (membership.go)
+	sd  stateDigests // digests of stabilize answers (statedigest.go)
 }
 
 // NewNode returns a node that is not yet in a ring: call Create, Join or

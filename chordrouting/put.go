@@ -29,16 +29,35 @@ func (n *Node) Put(items []Item, done func(PutResult)) {
 		done(PutResult{Err: ErrLeft})
 		return
 	}
-	op := &putOp{done: done}
+	op := n.newPut(items, done)
+	if n.forwardPut(op) {
+		return // a client's entry points store it (forward.go)
+	}
+	n.putRound(op)
+}
+
+// newPut returns a Put of the items whose values are within the size
+// bounds, sorted by key (the others are reported in its Err).
+func (n *Node) newPut(items []Item, done func(PutResult)) *putOp {
+	ok := make([]Item, 0, len(items))
+	var err error
 	for _, it := range items {
 		if len(it.Value) == 0 || len(it.Value) > n.cfg.MaxValueSize {
-			op.res.Err = fmt.Errorf("chordrouting: put: value of %d bytes, want 1..%d", len(it.Value), n.cfg.MaxValueSize)
+			err = fmt.Errorf("chordrouting: put: value of %d bytes, want 1..%d", len(it.Value), n.cfg.MaxValueSize)
 			continue
 		}
-		op.items = append(op.items, it)
+		ok = append(ok, it)
 	}
+	op := newPutOp(ok, done)
+	op.res.Err = err
+	return op
+}
+
+// newPutOp returns a Put of items, sorted by key.
+func newPutOp(items []Item, done func(PutResult)) *putOp {
+	op := &putOp{items: items, done: done}
 	sort.SliceStable(op.items, func(i, j int) bool { return op.items[i].Key.Less(op.items[j].Key) })
-	n.putRound(op)
+	return op
 }
 
 // putRound groups op.items by owner and sends the stores.

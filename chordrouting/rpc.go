@@ -9,6 +9,10 @@ type pending struct {
 	deadline uint64
 	sent     time.Time
 	cb       func(*Message) // nil message: timed out or could not be sent
+	// forward: the request waits for the receiver's own work (a
+	// forwarded Get or Put), so its duration is no round trip and its
+	// timeout does not make the peer a suspect.
+	forward bool
 }
 
 // request sends m to `to` and calls cb with the reply, or with nil when no
@@ -17,6 +21,19 @@ type pending struct {
 // dead).
 // cb never runs inside request itself.
 func (n *Node) request(to Peer, m *Message, cb func(*Message)) {
+	n.send(to, m, pending{deadline: n.now + n.timeoutTicks()}, cb)
+}
+
+// requestForward sends a forwarded request (forward.go): its reply waits
+// for the receiver's own operation, so it has its own timeout
+// (forwardTimeout), and neither its duration nor its timeout teaches the
+// round-trip estimate or the failure detector anything.
+func (n *Node) requestForward(to Peer, m *Message, cb func(*Message)) {
+	n.send(to, m, pending{deadline: n.now + n.forwardTimeout(), forward: true}, cb)
+}
+
+// send sends request m to `to`, waiting as p says.
+func (n *Node) send(to Peer, m *Message, p pending, cb func(*Message)) {
 	if n.left || len(n.pending) >= n.cfg.MaxPending || to.ID == n.self.ID {
 		n.deferred = append(n.deferred, cb)
 		return
@@ -24,7 +41,8 @@ func (n *Node) request(to Peer, m *Message, cb func(*Message)) {
 	n.reqID++
 	m.ID = n.reqID
 	m.From = n.self
-	n.pending = append(n.pending, pending{id: m.ID, to: to.ID, deadline: n.now + n.timeoutTicks(), sent: n.clock.Now(), cb: cb})
+	p.id, p.to, p.sent, p.cb = m.ID, to.ID, n.clock.Now(), cb
+	n.pending = append(n.pending, p)
 	n.tr.Send(to, m)
 }
 
@@ -67,7 +85,9 @@ func (n *Node) onReply(m *Message) {
 		if p.to != m.From.ID {
 			return
 		}
-		n.rt.sample(n.clock.Now().Sub(p.sent))
+		if !p.forward {
+			n.rt.sample(n.clock.Now().Sub(p.sent))
+		}
 		cb := p.cb
 		last := len(n.pending) - 1
 		n.pending[k] = n.pending[last]
@@ -95,10 +115,14 @@ func (n *Node) expireRequests() {
 	}
 	n.pending = keep
 	for k := range exp {
-		cb, to := exp[k].cb, exp[k].to
-		n.rt.expired(exp[k].id, exp[k].sent)
+		cb, to, fwd := exp[k].cb, exp[k].to, exp[k].forward
+		if !fwd {
+			n.rt.expired(exp[k].id, exp[k].sent)
+		}
 		exp[k] = pending{}
-		n.suspect(to)
+		if !fwd {
+			n.suspect(to)
+		}
 		cb(nil)
 	}
 	n.scratch = exp[:0]

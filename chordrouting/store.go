@@ -227,6 +227,10 @@ func (n *Node) liveValues(key ID) []StoredValue {
 // onStore stores the items of a MsgStore. The owner (Replica unset)
 // pushes what it accepted on to its next R-1 successors.
 func (n *Node) onStore(m *Message) {
+	if m.Forward {
+		n.onForwardStore(m)
+		return
+	}
 	if !n.member {
 		n.replyErr(m, ErrNotMember.Error())
 		return

@@ -38,7 +38,13 @@ import (
 //	  bool            replica  = 12;
 //	  int64           count    = 13; // 0 ≤ count ≤ MaxInt32
 //	  string          err      = 14; // at most MaxErr bytes
+//	  bool            forward  = 15; // a client's Get or Store for the receiver to run (chordrouting's forward.go)
 //	}
+//
+// forward is new in 1.1.0's life, not a new protocol: a peer that
+// predates it skips the unknown field and answers the request as a
+// direct Get or Store, which the client tells apart (no Done) and then
+// runs the operation itself.
 //
 // Every peer is written in the compact form: pid alone, from which the
 // receiver derives addr and the ring ID: 55 bytes with one QUIC multiaddr
@@ -73,7 +79,7 @@ type AddrBook map[string][]ma.Multiaddr
 
 const (
 	fType, fID, fSender, fKey, fHasPred, fPred, fPeers, fItems = 1, 2, 3, 4, 5, 6, 7, 8
-	fQuery, fDigests, fDone, fReplica, fCount, fErr            = 9, 10, 11, 12, 13, 14
+	fQuery, fDigests, fDone, fReplica, fCount, fErr, fForward  = 9, 10, 11, 12, 13, 14, 15
 )
 
 // Encode returns m's wire form. addrs, when not nil, gives the addresses
@@ -112,6 +118,7 @@ func Encode(m *cr.Message, addrs func(p cr.Peer) []ma.Multiaddr) []byte {
 	b = appendBool(b, fReplica, m.Replica)
 	b = appendVarint(b, fCount, uint64(int64(m.Count)))
 	b = appendBytes(b, fErr, []byte(m.Err))
+	b = appendBool(b, fForward, m.Forward)
 	return b
 }
 
@@ -294,7 +301,9 @@ func (d *decoder) message(b []byte) error {
 				return malformed("error text of %d bytes", len(bs))
 			}
 			m.Err = string(bs)
-		case num <= fErr:
+		case num == fForward && !isBytes:
+			m.Forward = v != 0
+		case num <= fForward:
 			return malformed("field %d has the wrong wire type", num)
 		}
 		return nil
@@ -425,6 +434,11 @@ func (d *decoder) check() error {
 	m := d.m
 	if !m.Type.IsRequest() && !m.Type.IsReply() && m.Type != cr.MsgNotify && m.Type != cr.MsgLeave && m.Type != cr.MsgMembership {
 		return malformed("unknown message type %d", m.Type)
+	}
+	if m.Forward && m.Type != cr.MsgGet && m.Type != cr.MsgStore {
+		// Only a client's Get or Store is forwarded; the flag on
+		// anything else is refused rather than carried unseen.
+		return malformed("forward on message type %d", m.Type)
 	}
 	if m.HasPred && m.Pred.Addr == "" {
 		return malformed("has_pred without pred")

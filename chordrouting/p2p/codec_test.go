@@ -50,6 +50,7 @@ func fullMessage(t testing.TB) *cr.Message {
 		Replica: true,
 		Count:   123456,
 		Err:     "refused",
+		Forward: true,
 	}
 }
 
@@ -97,6 +98,7 @@ func TestCodecRandomRoundTrip(t *testing.T) {
 	for i := 0; i < 500; i++ {
 		m := &cr.Message{Type: types[rng.IntN(len(types))], ID: rng.Uint64(),
 			Done: rng.IntN(2) == 0, Replica: rng.IntN(2) == 0, Count: rng.IntN(1 << 20)}
+		m.Forward = (m.Type == cr.MsgGet || m.Type == cr.MsgStore) && rng.IntN(2) == 0
 		if rng.IntN(2) == 0 {
 			m.Key = randID()
 		}
@@ -168,6 +170,11 @@ func TestDecodeRefuses(t *testing.T) {
 		{"truncated", Encode(good, nil)[:20]},
 		{"bad tag", []byte{0xff, 0xff, 0xff}},
 		{"has pred without pred", enc(func(m *cr.Message) { m.Pred = cr.Peer{}; m.HasPred = true })},
+		{"forward on a reply", enc(func(m *cr.Message) { m.Type = cr.MsgGetReply })},
+		{"forward on a lookup", enc(func(m *cr.Message) { m.Type = cr.MsgFindSuccessor })},
+		{"forward as bytes", raw(func(b []byte) []byte {
+			return protowire.AppendBytes(protowire.AppendTag(b, fForward, protowire.BytesType), []byte{1})
+		})},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -175,6 +182,20 @@ func TestDecodeRefuses(t *testing.T) {
 				t.Fatalf("Decode: %v, want ErrMalformed", err)
 			}
 		})
+	}
+}
+
+// A peer skips fields it does not know: this is how a peer that predates
+// forward (field 15) reads a forwarded request, as a direct one, and how
+// this one will read the fields after it.
+func TestDecodeSkipsUnknownFields(t *testing.T) {
+	m := &cr.Message{Type: cr.MsgGet, ID: 7, Key: cr.HashID([]byte("k")), Count: 3}
+	b := Encode(m, nil)
+	b = protowire.AppendVarint(protowire.AppendTag(b, 16, protowire.VarintType), 1)
+	b = protowire.AppendBytes(protowire.AppendTag(b, 17, protowire.BytesType), []byte("later"))
+	got, _, err := Decode(b)
+	if err != nil || !reflect.DeepEqual(got, m) {
+		t.Fatalf("Decode with unknown fields: %+v, %v; want %+v", got, err, m)
 	}
 }
 
@@ -296,12 +317,15 @@ func FuzzDecodeMessage(f *testing.F) {
 	}))
 	f.Add([]byte{})
 	f.Add([]byte{0x08, 0x01, 0x1a, 0x00})
+	f.Add(Encode(&cr.Message{Type: cr.MsgGet, ID: 3, Key: cr.HashID([]byte("k")), Query: []byte("q"), Count: 10, Forward: true}, nil))
+	f.Add([]byte{0x08, byte(cr.MsgGetReply), 0x78, 0x01}) // forward on a reply
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, book, err := Decode(b)
 		if err != nil {
 			return
 		}
-		if len(m.Peers) > MaxPeers || len(m.Items) > MaxItems || len(m.Digests) > MaxDigests || m.Count < 0 {
+		if len(m.Peers) > MaxPeers || len(m.Items) > MaxItems || len(m.Digests) > MaxDigests || m.Count < 0 ||
+			(m.Forward && m.Type != cr.MsgGet && m.Type != cr.MsgStore) {
 			t.Fatalf("bounds not enforced: %+v", m)
 		}
 		for _, addrs := range book {

@@ -26,7 +26,9 @@ func frameSeeds(f *testing.F) [][]byte {
 	ping := Encode(&cr.Message{Type: cr.MsgPing, ID: 9, From: a}, nil)
 	notify := Encode(&cr.Message{Type: cr.MsgNotify, From: a}, nil)
 	pong := Encode(&cr.Message{Type: cr.MsgPong, ID: 9, From: a}, nil)
+	fwd := Encode(&cr.Message{Type: cr.MsgStore, ID: 9, Forward: true, Items: []cr.Item{{Key: cr.HashID([]byte("k")), Value: []byte("v")}}}, nil)
 	return [][]byte{
+		frameOf(fwd),
 		frameOf(ping),
 		frameOf(notify),
 		frameOf(pong),

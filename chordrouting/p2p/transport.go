@@ -411,7 +411,9 @@ func (t *Transport) handleStream(s network.Stream) {
 		return reserve(n)
 	}
 	err := Serve(s, t.cfg.MaxMessageSize, paced, t.addrsOf,
-		func(m *cr.Message, book AddrBook) (*cr.Message, error) { return t.serve(remote, m, book) })
+		func(m *cr.Message, book AddrBook) (*cr.Message, error) {
+			return t.serve(remote, m, book, dl.start.Add(t.cfg.RequestTimeout))
+		})
 	if err != nil {
 		s.Reset()
 		return
@@ -438,8 +440,9 @@ func (t *Transport) endInbound(s inboundSlot) {
 
 // serve handles one incoming message from remote, its sender: it answers
 // a peer over its rate with an error, and otherwise delivers the message
-// and, for a request, waits for the node's reply.
-func (t *Transport) serve(remote peer.ID, m *cr.Message, book AddrBook) (*cr.Message, error) {
+// and, for a request, waits for the node's reply (replyWait). end is the
+// stream's deadline.
+func (t *Transport) serve(remote peer.ID, m *cr.Message, book AddrBook, end time.Time) (*cr.Message, error) {
 	m.From = PeerOf(remote) // authenticated by libp2p; never on the wire
 	t.learn(book)
 	if lim := t.limiterFor(m); lim != nil && !lim.allow(remote) {
@@ -463,17 +466,30 @@ func (t *Transport) serve(remote peer.ID, m *cr.Message, book AddrBook) (*cr.Mes
 		delete(t.pending, key)
 		t.mu.Unlock()
 	}()
+	wait := t.replyWait(m, end)
 	t.deliverMsg(m)
-	timer := time.NewTimer(t.cfg.ReplyTimeout)
+	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	select {
 	case r := <-ch:
 		return r, nil
 	case <-timer.C:
-		return nil, fmt.Errorf("chordrouting/p2p: no reply to request %d within %v", m.ID, t.cfg.ReplyTimeout)
+		return nil, fmt.Errorf("chordrouting/p2p: no reply to request %d within %v", m.ID, wait)
 	case <-t.ctx.Done():
 		return nil, errClosed
 	}
+}
+
+// replyWait is how long an incoming request waits for the node's reply:
+// ReplyTimeout, or for a forwarded request (a client's Get or Store that
+// the node runs as its own operation, which may wait out request
+// timeouts of its own) until a tenth of RequestTimeout before end, the
+// stream's deadline, which leaves the reply time to be written.
+func (t *Transport) replyWait(m *cr.Message, end time.Time) time.Duration {
+	if !m.Forward {
+		return t.cfg.ReplyTimeout
+	}
+	return max(t.cfg.ReplyTimeout, time.Until(end)-t.cfg.RequestTimeout/10)
 }
 
 // limiterFor returns the per-peer rate limit m is counted against:

@@ -1,0 +1,271 @@
+package chordrouting
+
+import (
+	"slices"
+	"sort"
+)
+
+// This file is a client's side of forwarding (Config.ClientForward): a
+// node that is not a member sends each Get and each batch of a Put to its
+// entry points as one forwarded request (Message.Forward), which the entry
+// runs as its own operation (forward_serve.go) and answers once it ends.
+// The client then talks to its entry points only: behind NAT every other
+// node is a dial (or a relay) away, and the iterative path costs a
+// lookup's hops from two entry points plus the read at the owner.
+//
+// Trust: records are signed by their publishers, so an entry cannot forge
+// a value, only leave values out or drop a store. As crosscheck.go does
+// for lookups, a client with two or more entry points sends each
+// forwarded request to the first two at once:
+//
+//   - A Get merges both answers: the values each sends are validated and
+//     matched against the query here (junk, expired records and removals
+//     are dropped, so that they cannot take the place of real values),
+//     one value per identity is kept (the highest version), taken from
+//     the two answers in turn up to the limit, so that neither fills it
+//     alone. One entry that leaves values out is covered by the other;
+//     two that agree to are not (an eclipse, SECURITY.md). A liar can
+//     still answer with an old version of a record its publisher has
+//     since withdrawn (owners do not send removals), and records of its
+//     own that match take up to half the places.
+//   - A Put batch counts as stored when either entry acknowledges it
+//     (Done, without Err): an entry that drops stores cannot keep a
+//     record off the ring while the other forwards it. It does not help
+//     against an entry that acknowledges and drops when the other
+//     fails, and the owner gets each item twice (the second copy is
+//     stale, and counted as stored).
+//
+// An entry that refuses (MsgError: busy, not a member), does not answer
+// within the forward timeout, or predates forwarding (it answers a direct
+// Get or Store: no Done) leaves the client to run the operation itself,
+// as without forwarding; when both of two fail, it does. With one entry
+// failed the other's answer is taken unchecked, as a failed lookup leaves
+// the other in crosscheck.go. Lookups stay iterative (crosscheck.go):
+// their answer is the owner itself, which the client must see confirmed.
+
+// forwardWindow is how many batches of one Put a client keeps in flight
+// with its entry points at once (MaxForwardsPerClient leaves room for a
+// search beside it).
+const forwardWindow = 4
+
+// forwardEntries returns the entry points a client forwards to (the first
+// two), or nil when this node runs its operations itself: a member (it
+// has its own routing), or forwarding is off.
+func (n *Node) forwardEntries() []Peer {
+	if !n.cfg.ClientForward || n.member || n.left {
+		return nil
+	}
+	es := appendPeers(nil, n.entry, n.self.ID)
+	return es[:min(len(es), 2)]
+}
+
+// forwardTimeout is how many ticks a forwarded request waits for its
+// answer (Config.ForwardTimeoutTicks): at least twice the request
+// timeout, since the answer takes the entry's own requests too.
+func (n *Node) forwardTimeout() uint64 {
+	return max(uint64(n.cfg.ForwardTimeoutTicks), min(2*n.timeoutTicks(), uint64(n.cfg.LookupTimeoutTicks)))
+}
+
+// forwardRound sends m (a forwarded request, copied per entry) to each
+// entry and calls done with the answers, in the entries' order (nil: none,
+// or one that is no answer per ok), once all have come or timed out. Once
+// one has answered, the others get one request timeout more: the entries
+// run the same operation, so a slower one is most likely dead, and a
+// dead entry must not cost every operation the whole forward timeout.
+// An entry that did not answer moves behind the other entry points.
+func (n *Node) forwardRound(entries []Peer, m *Message, ok func(*Message) bool, done func([]*Message)) {
+	answers := make([]*Message, len(entries))
+	ids := make([]uint64, len(entries))
+	left := len(entries)
+	for i, e := range entries {
+		req := *m
+		n.requestForward(e, &req, func(r *Message) {
+			if r != nil && ok(r) {
+				answers[i] = r
+				for j, id := range ids {
+					if j != i && answers[j] == nil {
+						n.hurry(id, n.now+n.timeoutTicks())
+					}
+				}
+			} else if r == nil {
+				n.demoteEntry(e.ID)
+			}
+			if left--; left == 0 {
+				done(answers)
+			}
+		})
+		ids[i] = req.ID
+	}
+}
+
+// hurry brings the deadline of request id forward to at most deadline.
+func (n *Node) hurry(id uint64, deadline uint64) {
+	for k := range n.pending {
+		if p := &n.pending[k]; p.id == id && id != 0 && p.deadline > deadline {
+			p.deadline = deadline
+		}
+	}
+}
+
+// demoteEntry moves entry point id behind the others: it did not answer.
+func (n *Node) demoteEntry(id ID) {
+	if k := slices.IndexFunc(n.entry, func(p Peer) bool { return p.ID == id }); k >= 0 {
+		p := n.entry[k]
+		n.entry = append(append(n.entry[:k:k], n.entry[k+1:]...), p)
+	}
+}
+
+// forwardGet sends a client's Get to its entry points and merges their
+// answers; it reports false, sending nothing, when this node does not
+// forward. When no entry answers, the client reads through its own
+// lookup, the forward counted as a hop.
+func (n *Node) forwardGet(key ID, query []byte, limit int, done func(GetResult)) bool {
+	entries := n.forwardEntries()
+	if len(entries) == 0 {
+		return false
+	}
+	m := &Message{Type: MsgGet, Forward: true, Key: key, Query: query, Count: limit}
+	ok := func(r *Message) bool { return r.Type == MsgGetReply && r.Done }
+	n.forwardRound(entries, m, ok, func(answers []*Message) {
+		var got []*Message
+		var from Peer
+		hops := 0
+		for i, a := range answers {
+			if a == nil {
+				continue
+			}
+			if len(got) == 0 {
+				from = entries[i]
+			}
+			got = append(got, a)
+			hops = max(hops, min(a.Count, n.cfg.MaxLookupHops))
+		}
+		if len(got) == 0 {
+			n.lookupAndGet(key, query, limit, 1, done)
+			return
+		}
+		done(GetResult{Values: n.mergeValues(key, query, limit, got), From: from, Hops: 1 + hops})
+	})
+	return true
+}
+
+// mergeValues returns the values under key of the answers, validated and
+// matching query, one per identity (its highest version), taken from the
+// answers in turn, at most limit.
+func (n *Node) mergeValues(key ID, query []byte, limit int, answers []*Message) [][]byte {
+	type value struct {
+		info ValueInfo
+		data []byte
+	}
+	now := n.clock.Now()
+	lists := make([][]value, len(answers))
+	for i, a := range answers {
+		for _, v := range keyValues(a.Items, key, limit) {
+			info, err := n.val.Validate(key, v, now)
+			if err != nil || info.Removal || (!info.Expiry.IsZero() && !now.Before(info.Expiry)) || !n.val.Match(key, query, v) {
+				continue
+			}
+			lists[i] = append(lists[i], value{info, v})
+		}
+	}
+	var out []value
+	at := map[string]int{}
+	for k := 0; k < limit; k++ {
+		for _, l := range lists {
+			if k >= len(l) {
+				continue
+			}
+			v := l[k]
+			if j, seen := at[v.info.Identity]; seen {
+				if v.info.Version > out[j].info.Version {
+					out[j] = v
+				}
+				continue
+			}
+			if len(out) < limit {
+				at[v.info.Identity] = len(out)
+				out = append(out, v)
+			}
+		}
+	}
+	vals := make([][]byte, len(out))
+	for k, v := range out {
+		vals[k] = v.data
+	}
+	return vals
+}
+
+// forwardPut sends a client's Put to its entry points, a batch of at most
+// MaxItemsPerMessage items at a time (forwardWindow batches in flight);
+// the batches no entry stored go the client's own way (putRound) at the
+// end. It reports false when this node does not forward.
+func (n *Node) forwardPut(op *putOp) bool {
+	entries := n.forwardEntries()
+	if len(entries) == 0 || len(op.items) == 0 {
+		return false
+	}
+	fp := &fwdPut{op: op, entries: entries}
+	for items := op.items; len(items) > 0; {
+		k := min(len(items), n.cfg.MaxItemsPerMessage)
+		fp.batches = append(fp.batches, items[:k:k])
+		items = items[k:]
+	}
+	for fp.next < len(fp.batches) && fp.inFlight < forwardWindow {
+		n.forwardBatch(fp)
+	}
+	return true
+}
+
+// fwdPut is a client's forwarded Put in progress.
+type fwdPut struct {
+	op       *putOp
+	entries  []Peer
+	batches  [][]Item
+	next     int // the next batch to send
+	inFlight int
+	failed   []Item // batches no entry stored
+}
+
+// forwardBatch sends the next batch to the entries.
+func (n *Node) forwardBatch(fp *fwdPut) {
+	batch := fp.batches[fp.next]
+	fp.next++
+	fp.inFlight++
+	fp.op.res.RPCs += len(fp.entries)
+	m := &Message{Type: MsgStore, Forward: true, Items: batch}
+	ok := func(r *Message) bool { return r.Type == MsgStoreAck && r.Done && r.Err == "" }
+	n.forwardRound(fp.entries, m, ok, func(answers []*Message) {
+		fp.inFlight--
+		stored := -1
+		for _, a := range answers {
+			if a != nil {
+				stored = max(stored, min(max(a.Count, 0), len(batch)))
+			}
+		}
+		if stored < 0 {
+			fp.failed = append(fp.failed, batch...)
+		} else {
+			fp.op.res.Stored += stored
+		}
+		if fp.next < len(fp.batches) {
+			n.forwardBatch(fp)
+			return
+		}
+		if fp.inFlight == 0 {
+			n.forwardPutDone(fp)
+		}
+	})
+}
+
+// forwardPutDone reports the Put, or runs the batches no entry stored
+// the client's own way.
+func (n *Node) forwardPutDone(fp *fwdPut) {
+	op := fp.op
+	if len(fp.failed) == 0 {
+		op.done(op.res)
+		return
+	}
+	op.items = fp.failed
+	sort.SliceStable(op.items, func(i, j int) bool { return op.items[i].Key.Less(op.items[j].Key) })
+	n.putRound(op)
+}

@@ -1,0 +1,122 @@
+package chordrouting
+
+import "fmt"
+
+// This file is a member's side of forwarding (forward.go): it runs a
+// client's forwarded Get or Store as its own operation and answers the
+// request once that ends. Forwards are work done for untrusted peers:
+// only members run them, each is checked like a direct request (sizes,
+// limit, every value validated before it goes on), at most MaxForwards
+// run at once and MaxForwardsPerClient for one client, beyond which the
+// request is refused at once (the client runs the operation itself), and
+// the operation is the member's own, which never forwards again.
+
+// fwdState counts the forwards a member runs.
+type fwdState struct {
+	total     int
+	perClient map[ID]int
+}
+
+// maxForwardErr caps the error text a forwarded store's answer carries.
+const maxForwardErr = 200
+
+// startForward counts a forward for client, or says why it is refused.
+func (n *Node) startForward(m *Message) string {
+	switch {
+	case !n.member:
+		return ErrNotMember.Error()
+	case m.Replica:
+		return "a forwarded request cannot be a replica's"
+	case n.fwd.total >= n.cfg.MaxForwards:
+		return "forwarding busy"
+	case n.fwd.perClient[m.From.ID] >= n.cfg.MaxForwardsPerClient:
+		return "forwarding busy for this client"
+	}
+	if n.fwd.perClient == nil {
+		n.fwd.perClient = make(map[ID]int)
+	}
+	n.fwd.total++
+	n.fwd.perClient[m.From.ID]++
+	return ""
+}
+
+// endForward uncounts a forward for client.
+func (n *Node) endForward(client ID) {
+	n.fwd.total--
+	if n.fwd.perClient[client]--; n.fwd.perClient[client] <= 0 {
+		delete(n.fwd.perClient, client)
+	}
+}
+
+// onForwardGet runs a client's Get and answers with its values (Done) and
+// the hops it took, or an error.
+func (n *Node) onForwardGet(m *Message) {
+	if len(m.Query) > n.cfg.MaxValueSize {
+		n.replyErr(m, "query too large")
+		return
+	}
+	if why := n.startForward(m); why != "" {
+		n.replyErr(m, why)
+		return
+	}
+	limit := m.Count
+	if limit <= 0 || limit > n.cfg.MaxGetValues {
+		limit = n.cfg.MaxGetValues
+	}
+	client := m.From.ID
+	n.get(m.Key, m.Query, limit, func(r GetResult) {
+		n.endForward(client)
+		if r.Err != nil {
+			n.replyErr(m, forwardErr("forwarded get", r.Err))
+			return
+		}
+		items := make([]Item, len(r.Values))
+		for k, v := range r.Values {
+			items[k] = Item{Key: m.Key, Value: v}
+		}
+		n.reply(m, &Message{Type: MsgGetReply, Key: m.Key, Done: true, Items: items, Count: r.Hops})
+	})
+}
+
+// onForwardStore runs a client's Put of the valid items and answers with
+// how many its owners acknowledged (Done; Err when some went
+// unacknowledged), or an error.
+func (n *Node) onForwardStore(m *Message) {
+	if len(m.Items) > n.cfg.MaxItemsPerMessage {
+		n.replyErr(m, fmt.Sprintf("%d items, the cap is %d", len(m.Items), n.cfg.MaxItemsPerMessage))
+		return
+	}
+	if why := n.startForward(m); why != "" {
+		n.replyErr(m, why)
+		return
+	}
+	now := n.clock.Now()
+	valid := make([]Item, 0, len(m.Items))
+	for _, it := range m.Items {
+		if len(it.Value) == 0 || len(it.Value) > n.cfg.MaxValueSize {
+			continue
+		}
+		if info, err := n.val.Validate(it.Key, it.Value, now); err != nil || (!info.Expiry.IsZero() && !now.Before(info.Expiry)) {
+			continue
+		}
+		valid = append(valid, it)
+	}
+	client := m.From.ID
+	n.putRound(newPutOp(valid, func(r PutResult) {
+		n.endForward(client)
+		a := &Message{Type: MsgStoreAck, Done: true, Count: r.Stored}
+		if r.Err != nil {
+			a.Err = forwardErr("forwarded put", r.Err)
+		}
+		n.reply(m, a)
+	}))
+}
+
+// forwardErr is the error text of a forward's answer, capped.
+func forwardErr(what string, err error) string {
+	s := what + ": " + err.Error()
+	if len(s) > maxForwardErr {
+		s = s[:maxForwardErr]
+	}
+	return s
+}

@@ -1,0 +1,112 @@
+package p2p
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	cr "kwsearch/chordrouting"
+)
+
+// TestRingClientForwards runs forwarding over libp2p: a client (not a
+// member) publishes and searches through its two entry points, which run
+// the operations with their one-hop tables and answer on the client's
+// streams. The client gets the values, and it never connects to any
+// member but its entry points (the iterative path dials each key's owner).
+func TestRingClientForwards(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cfg := testRingConfig()
+	cfg.OneHop = true
+	cfg.SuccessorListLen, cfg.Replicas = 2, 2
+	var rings []*Ring
+	var infos []peer.AddrInfo
+	for i := 0; i < 6; i++ {
+		seed := uint64(500 + i)
+		h := newTestHost(t, seed)
+		r, err := New(h, cfg, cr.NewMemStorage(), Options{Tick: 10 * time.Millisecond, Rand: rand.New(rand.NewPCG(seed, 1))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Close(false) })
+		if i == 0 {
+			err = r.Create(ctx)
+		} else {
+			err = r.JoinVia(ctx, infos[:1])
+		}
+		if err != nil {
+			t.Fatalf("member %d: %v", i, err)
+		}
+		rings = append(rings, r)
+		infos = append(infos, peer.AddrInfo{ID: r.host.ID(), Addrs: r.host.Addrs()})
+	}
+	waitFor(t, "complete membership tables", func() bool {
+		for _, r := range rings {
+			size := 0
+			if err := r.Runner.Do(ctx, func(n *cr.Node) { size = n.MembershipSize() }); err != nil || size != len(rings)-1 {
+				return false
+			}
+		}
+		return true
+	})
+
+	ch := newTestHost(t, 599)
+	client, err := New(ch, cfg, cr.NewMemStorage(), Options{Tick: 10 * time.Millisecond, Rand: rand.New(rand.NewPCG(599, 1))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close(false) })
+	entries := infos[4:6]
+	if err := client.SetEntryPoints(ctx, entries); err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]cr.ID, len(rings))
+	for i, r := range rings {
+		ids[i] = r.Self().ID
+	}
+	slices.SortFunc(ids, func(a, b cr.ID) int { return a.Cmp(b) })
+	isEntry := func(id cr.ID) bool {
+		return slices.ContainsFunc(entries, func(ai peer.AddrInfo) bool { return PeerOf(ai.ID).ID == id })
+	}
+	// Keys owned by members other than the entry points.
+	rng := rand.New(rand.NewPCG(5, 5))
+	t.Logf("seed 5")
+	var keys []cr.ID
+	for len(keys) < 8 {
+		key := cr.HashID(fmt.Appendf(nil, "key%d", rng.Uint64()))
+		i, _ := slices.BinarySearchFunc(ids, key, func(a, b cr.ID) int { return a.Cmp(b) })
+		if !isEntry(ids[i%len(ids)]) {
+			keys = append(keys, key)
+		}
+	}
+	var items []cr.Item
+	for k, key := range keys {
+		items = append(items, cr.Item{Key: key, Value: fmt.Appendf(nil, "value%d", k)})
+	}
+	pr, err := client.Runner.Put(ctx, items)
+	if err != nil || pr.Stored != len(items) || pr.Lookups != 0 {
+		t.Fatalf("client put: %+v %v; want %d stored by its entry points, no lookups of its own", pr, err, len(items))
+	}
+	for k, key := range keys {
+		gr, err := client.Runner.Get(ctx, key, nil, 10)
+		if err != nil || len(gr.Values) != 1 || string(gr.Values[0]) != string(items[k].Value) {
+			t.Fatalf("client get %d: %+v %v, want %q", k, gr, err, items[k].Value)
+		}
+		if !isEntry(gr.From.ID) {
+			t.Fatalf("client get %d answered by %s, not an entry point", k, gr.From.ID.Short())
+		}
+	}
+	for _, p := range ch.Network().Peers() {
+		if !isEntry(PeerOf(p).ID) {
+			t.Fatalf("the client connected to %s, which is not one of its entry points", p)
+		}
+	}
+	if client.Runner.State().Member {
+		t.Fatal("the client is a member")
+	}
+}
