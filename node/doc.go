@@ -16,7 +16,11 @@
 // or remembered peers that answered, or creates a ring of one when none
 // answers within joinWait and keeps trying to join them afterwards (two
 // rings cannot merge in Chord, so a lonely node must not stay alone); a
-// client sets those peers as the ring's entry points. A mode change at run
+// client sets those peers as the ring's entry points, and its searches and
+// publishes go to two of them as forwarded requests, which they run with
+// their one-hop tables and answer on the client's stream (chordrouting's
+// doc, "Forwarding for clients"): a client behind NAT talks to its entry
+// points only, not to each keyword's owner. A mode change at run
 // time leaves or joins accordingly. Ring members are offered to autorelay as
 // relay candidates. The very first node of a new network has nobody to ask
 // (AutoNAT needs peers): start it with --mode server.

@@ -45,12 +45,15 @@ const joinWait = 8 * time.Second
 // (SECURITY.md), and one-hop routing (chordrouting's doc, "One-hop
 // routing": every member's table of the ring, so a search reaches the
 // keyword's owner in one round trip; at the daemon's one-second tick it
-// costs a few kbit/s per node). It was off for a while because a store
-// right after a member's kill -9 and restart timed out in about one
-// loopback integration run in three: the dead QUIC connection to the old
+// costs a few kbit/s per node). One-hop routing was off for a while
+// because a store right after a member's kill -9 and restart timed out in
+// about one loopback integration run in three: the dead QUIC connection to the old
 // process took the requests meant for the restarted one (fixed in
 // chordrouting/p2p, connpick.go), and a put's retry stored at the same
 // unreachable owner again (fixed in chordrouting's grouping by owner).
+// A client's searches and publishes are forwarded to two of its entry
+// points (Config.ClientForward, on by default), which run them with their
+// tables: behind NAT the client then dials its entry points only.
 func ringConfig(tr *p2p.Transport) (cr.Config, error) {
 	v, err := keyword.NewValidator(keyword.DefaultValidatorConfig())
 	if err != nil {

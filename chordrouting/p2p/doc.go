@@ -12,9 +12,12 @@
 // request and its reply, or one one-way message (MsgNotify, MsgLeave).
 // Each message is a frame: a uvarint length, then a protobuf-compatible
 // Message (schema in codec.go), at most Config.MaxMessageSize bytes.
-// Decoding refuses unknown message types, IDs that are not 32 bytes,
-// counts over the bounds (MaxPeers, MaxItems, MaxDigests, ...) and any
-// peer whose ring ID is not the SHA-256 of its peer ID.
+// The forward flag (field 15) was added within 1.1.0: a peer that
+// predates it skips the field and answers a forwarded request as a direct
+// one, which the client tells apart. Decoding refuses unknown message
+// types, the forward flag on anything but a Get or a Store, IDs that are
+// not 32 bytes, counts over the bounds (MaxPeers, MaxItems, MaxDigests,
+// ...) and any peer whose ring ID is not the SHA-256 of its peer ID.
 //
 // The exchange itself is written as functions over an io.Reader/io.Writer
 // (WriteMessage, ReadMessage, RoundTrip, Serve), tested over net.Pipe and
@@ -45,7 +48,11 @@
 //  3. An incoming request is delivered to the Runner and waits (at most
 //     Config.ReplyTimeout) for the Node's reply, which the Node sends with
 //     Transport.Send to the requester with the same request ID; it is
-//     matched on (remote peer, request ID) and written on that stream.
+//     matched on (remote peer, request ID) and written on that stream. A
+//     forwarded request (a client's Get or Store that the node runs as its
+//     own operation, chordrouting's "Forwarding for clients") waits until
+//     a tenth of RequestTimeout before the stream's deadline instead: its
+//     reply comes after the node's own requests, which may time out.
 //  4. Publish and search requests (non-replica MsgStore, MsgGet) are rate
 //     limited per peer with a token bucket paced by the injected clock;
 //     replica pushes (MsgStore with Replica) have their own, ten times
