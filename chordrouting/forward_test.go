@@ -25,7 +25,7 @@ func (h *hookTransport) Send(to Peer, m *Message) {
 // forwardRing is a static one-hop ring of n members (oneHopStatic, with
 // the record validator) and a client whose entry points are the members
 // at the given indices (in ID order); the client's sends are recorded.
-func forwardRing(t *testing.T, n int, seed uint64, mod func(*Config), entries ...int) (*countingNet, []*Node, *Node, *hookTransport) {
+func forwardRing(t testing.TB, n int, seed uint64, mod func(*Config), entries ...int) (*countingNet, []*Node, *Node, *hookTransport) {
 	t.Helper()
 	net, nodes := oneHopStatic(t, n, seed, func(c *Config) {
 		c.Validator = recValidator{}
@@ -51,7 +51,7 @@ func forwardRing(t *testing.T, n int, seed uint64, mod func(*Config), entries ..
 
 // holdAt stores val under key at the key's owner and its Replicas-1
 // successors, as a put would have.
-func holdAt(t *testing.T, nodes []*Node, key ID, val []byte) {
+func holdAt(t testing.TB, nodes []*Node, key ID, val []byte) {
 	t.Helper()
 	o := ringIndex(nodes, key)
 	for k := range nodes[0].cfg.Replicas {
@@ -63,7 +63,7 @@ func holdAt(t *testing.T, nodes []*Node, key ID, val []byte) {
 
 // clientGet runs c's Get of key to its end, ticking c (its timeouts)
 // between message rounds, at most 60 ticks.
-func clientGet(t *testing.T, net *countingNet, c *Node, key ID, query []byte, limit int) GetResult {
+func clientGet(t testing.TB, net *countingNet, c *Node, key ID, query []byte, limit int) GetResult {
 	t.Helper()
 	var got *GetResult
 	c.Get(key, query, limit, func(r GetResult) { got = &r })
