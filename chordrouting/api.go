@@ -128,7 +128,8 @@ type LookupResult struct {
 type PutResult struct {
 	// Stored counts the items an owner acknowledged.
 	Stored int
-	// RPCs counts store requests sent (at most one per owner per call).
+	// RPCs counts store requests sent (at most one per owner per call;
+	// a client that forwards: one per entry point asked per batch).
 	RPCs int
 	// Lookups counts lookups the call needed.
 	Lookups int
@@ -138,8 +139,11 @@ type PutResult struct {
 // GetResult is the outcome of Get.
 type GetResult struct {
 	Values [][]byte
-	// From is the node that answered.
+	// From is the node that answered (for a client that forwards, the
+	// entry point whose answer came first in its entry points' order).
 	From Peer
+	// Hops counts the nodes asked in sequence (a forwarded read: one for
+	// the entry point plus the hops its own read took).
 	Hops int
 	Err  error
 }

@@ -71,7 +71,10 @@ func (n *Node) forwardTimeout() uint64 {
 // or one that is no answer per ok), once all have come or timed out. Once
 // one has answered, the others get one request timeout more: the entries
 // run the same operation, so a slower one is most likely dead, and a
-// dead entry must not cost every operation the whole forward timeout.
+// dead entry must not cost every operation the whole forward timeout
+// (a liar that answers at once shortens the wait for the other entry
+// too; an honest read is one round trip to the nearest holder with
+// values, ReadFanout, so this cuts only one whose own read met trouble).
 // An entry that did not answer moves behind the other entry points.
 func (n *Node) forwardRound(entries []Peer, m *Message, ok func(*Message) bool, done func([]*Message)) {
 	answers := make([]*Message, len(entries))

@@ -9,7 +9,10 @@ import "fmt"
 // limit, every value validated before it goes on), at most MaxForwards
 // run at once and MaxForwardsPerClient for one client, beyond which the
 // request is refused at once (the client runs the operation itself), and
-// the operation is the member's own, which never forwards again.
+// the operation is the member's own, which never forwards again. A peer
+// ID costs nothing, so the per-client cap only keeps one honest client
+// from taking every place; MaxForwards (and the transport's per-IP stream
+// caps) bound what many identities can make a member do.
 
 // fwdState counts the forwards a member runs.
 type fwdState struct {
