@@ -110,3 +110,33 @@ func TestRingClientForwards(t *testing.T) {
 		t.Fatal("the client is a member")
 	}
 }
+
+// TestTransportForwardWaitsLonger: an incoming forwarded request waits for
+// the node's reply beyond ReplyTimeout (the node runs its own operation
+// first), up to shortly before the stream's deadline; a direct request
+// is dropped at ReplyTimeout.
+func TestTransportForwardWaitsLonger(t *testing.T) {
+	ha, hb := newTestHost(t, 1), newTestHost(t, 2)
+	introduce(ha, hb)
+	clock := &fakeClock{now: time.Unix(0, 0)}
+	cfg := DefaultConfig()
+	cfg.ReplyTimeout = 100 * time.Millisecond
+	a := startFake(t, ha, DefaultConfig(), clock, nil)
+	b := startFake(t, hb, cfg, clock, nil)
+	key := cr.HashID([]byte("k"))
+	a.tr.Send(b.tr.Self(), &cr.Message{Type: cr.MsgGet, ID: 1, Key: key})
+	a.tr.Send(b.tr.Self(), &cr.Message{Type: cr.MsgGet, ID: 2, Key: key, Forward: true})
+	waitFor(t, "both requests delivered", func() bool { return len(b.received()) == 2 })
+	waiting := func(id uint64) bool {
+		b.tr.mu.Lock()
+		defer b.tr.mu.Unlock()
+		_, ok := b.tr.pending[pendingKey{ha.ID(), id}]
+		return ok
+	}
+	waitFor(t, "the direct request dropped while the forwarded one waits", func() bool { return !waiting(1) && waiting(2) })
+	b.tr.Send(a.tr.Self(), &cr.Message{Type: cr.MsgGetReply, ID: 2, Key: key, Done: true, From: b.tr.Self()})
+	waitFor(t, "the forwarded request's reply", func() bool { return len(a.received()) == 1 })
+	if got := a.received()[0]; got.ID != 2 || got.Type != cr.MsgGetReply || !got.Done {
+		t.Fatalf("reply %+v", got)
+	}
+}
