@@ -38,6 +38,9 @@ type Config struct {
 	// IdleSample is how long each system is watched idle, to tell its
 	// maintenance traffic from what publish and search cost.
 	IdleSample time.Duration
+	// RingTick is the ring's tick once it has formed (it forms at
+	// formTick).
+	RingTick time.Duration
 	// RingRequestTimeoutTicks overrides the ring's RequestTimeoutTicks
 	// (0: the daemon's default).
 	RingRequestTimeoutTicks int
@@ -87,7 +90,8 @@ func DefaultConfig() Config {
 		// kad-dht's provide phase (minutes at 1,000 files) short.
 		SizesFiles:    100,
 		SizesSearches: 500,
-		IdleSample:    3 * time.Second, // 30 ring ticks
+		IdleSample:    10 * time.Second, // 10 ring ticks
+		RingTick:      time.Second,      // the daemon's
 		SearchTimeout: 30 * time.Second,
 		LoopbackNodes: 50,
 		// Loopback searches cost about a millisecond: the figure of interest
@@ -122,6 +126,8 @@ func (c Config) Validate() error {
 		return errors.New("bench: --kad-workers must be at least 1")
 	case c.SizesFiles < 1 || c.SizesSearches < 1:
 		return errors.New("bench: --sizes-files and --sizes-searches must be at least 1")
+	case c.RingTick <= 0:
+		return errors.New("bench: --ring-tick must be positive")
 	case c.IdleSample < 0:
 		return errors.New("bench: --idle-sample must not be negative")
 	case c.RingRequestTimeoutTicks < 0:

@@ -19,10 +19,13 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 )
 
-// ringTick is the ring's tick: a tenth of the daemon's second, so a
-// ring of a thousand hosts forms and settles in minutes; lookups do not
-// wait on ticks, only maintenance and failure detection do.
-const ringTick = 100 * time.Millisecond
+// formTick is the ring's tick while it forms: a tenth of the daemon's
+// second, so a ring of a thousand hosts forms and settles in minutes.
+// Once it has, the ring ticks at Config.RingTick (the daemon's second):
+// lookups do not wait on ticks, but maintenance at ten times the daemon's
+// rate took most of a core at 1,000 in-process hosts and queued the
+// searches behind it.
+const formTick = 100 * time.Millisecond
 
 // wallClock is the real clock.
 type wallClock struct{}
@@ -52,10 +55,12 @@ type oursSystem struct {
 	slow atomic.Int64
 	// tables is the one-hop tables' completeness once settled.
 	tables tableStats
+	// clock makes every ring runner's ticker.
+	clock *tickClock
 }
 
 func newOursSystem(cfg Config, seed int64, rtt func(a, b peer.ID) time.Duration) *oursSystem {
-	return &oursSystem{cfg: cfg, seed: seed, rtt: rtt}
+	return &oursSystem{cfg: cfg, seed: seed, rtt: rtt, clock: newTickClock(formTick)}
 }
 
 // Messages counts requests: our transport opens one stream per exchange.
@@ -85,7 +90,7 @@ func (o *oursSystem) Start(ctx context.Context, hosts []host.Host) error {
 		return fmt.Errorf("bench: ring config: %w", err)
 	}
 	for i, h := range hosts {
-		rh, err := newRingHost(&countingHost{Host: h, c: &o.count, inbound: true}, cfg, rand.New(rand.NewPCG(uint64(rng.Int63()), uint64(i))))
+		rh, err := newRingHost(&countingHost{Host: h, c: &o.count, inbound: true}, cfg, rand.New(rand.NewPCG(uint64(rng.Int63()), uint64(i))), o.clock)
 		if err != nil {
 			return fmt.Errorf("bench: ring on host %d: %w", i, err)
 		}
@@ -122,10 +127,14 @@ func (o *oursSystem) Start(ctx context.Context, hosts []host.Host) error {
 			joined = append(joined, i+1)
 		}
 	}
-	return o.waitConverged(ctx)
+	if err := o.waitConverged(ctx); err != nil {
+		return err
+	}
+	o.clock.SetPeriod(o.cfg.RingTick)
+	return nil
 }
 
-func newRingHost(h host.Host, cfg cr.Config, rng *rand.Rand) (*ringHost, error) {
+func newRingHost(h host.Host, cfg cr.Config, rng *rand.Rand, clock *tickClock) (*ringHost, error) {
 	tr, err := p2p.NewTransport(h, p2p.DefaultConfig(), wallClock{})
 	if err != nil {
 		return nil, err
@@ -136,7 +145,7 @@ func newRingHost(h host.Host, cfg cr.Config, rng *rand.Rand) (*ringHost, error) 
 		tr.Close()
 		return nil, err
 	}
-	runner := cr.NewRunner(node, ringTick, wallClock{})
+	runner := cr.NewRunner(node, formTick, clock)
 	tr.Start(runner.Deliver)
 	key := h.Peerstore().PrivKey(h.ID())
 	if key == nil {
