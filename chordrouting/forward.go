@@ -38,7 +38,10 @@ import (
 // An entry that refuses (MsgError: busy, not a member), does not answer
 // within the forward timeout, or predates forwarding (it answers a direct
 // Get or Store: no Done) leaves the client to run the operation itself,
-// as without forwarding; when both of two fail, it does. With one entry
+// as without forwarding; when both of two fail, it does. (An entry that
+// predates forwarding stores a forwarded batch as a direct store, on
+// itself and its replicas though it may not own the keys; repair offers
+// such values to their owner and drops them, repair.go.) With one entry
 // failed the other's answer is taken unchecked, as a failed lookup leaves
 // the other in crosscheck.go. Lookups stay iterative (crosscheck.go):
 // their answer is the owner itself, which the client must see confirmed.

@@ -12,7 +12,13 @@ import "fmt"
 // the operation is the member's own, which never forwards again. A peer
 // ID costs nothing, so the per-client cap only keeps one honest client
 // from taking every place; MaxForwards (and the transport's per-IP stream
-// caps) bound what many identities can make a member do.
+// caps) bound what many identities can make a member do. The work is
+// not free: a forwarded store of k items costs the member up to k small
+// lookups (keys in ranges one answer already names need none) and one
+// store per owner, which carries the items' bytes once more; a search
+// costs ReadFanout small requests. The client pays for its request's
+// bytes, and the transport's per-peer rate limit counts a forward like
+// the direct request it replaces.
 
 // fwdState counts the forwards a member runs.
 type fwdState struct {
