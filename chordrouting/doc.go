@@ -340,8 +340,11 @@
 // and answers the client's request once it ends, on the same stream. A
 // search costs the client one request per entry point it asks instead of
 // a cross-checked lookup's hops and the read at the owner, each of them a
-// dial (or a relay) away behind NAT: at 60 members with complete tables,
-// 2 requests instead of 10.9 (TestForwardGetOneRequestPerEntry).
+// dial (or a relay) away behind NAT. On a static ring of 1,000 members
+// with complete tables and fingers (BenchmarkClientGet), a client's search
+// costs it 2 requests to 2 peers forwarded, 11.5 requests to 9.3 distinct
+// peers iterative; the whole network sends 16 messages per search instead
+// of 23 (each entry reads from ReadFanout holders).
 //
 //   - Trust (forward.go): records are signed by their publishers, so an
 //     entry can leave values out or drop a store, never forge one. As
