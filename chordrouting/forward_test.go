@@ -163,6 +163,7 @@ func TestForwardGetOneRequestPerEntry(t *testing.T) {
 
 	// The same searches without forwarding, for the record.
 	net, nodes, c, tr := forwardRing(t, n, seed, func(c *Config) { c.ClientForward = false }, 5, 40)
+	setFingers(nodes)
 	total := 0
 	for i := range 30 {
 		key := randomKey(rng)
