@@ -201,7 +201,13 @@ func startRing(t testing.TB, o nodeOpts, n int) []*node {
 // asked in this order.
 func startClient(t testing.TB, entry ...peer.AddrInfo) *node {
 	t.Helper()
-	c := startNode(t, defaultOpts(t))
+	return startClientWith(t, defaultOpts(t), entry...)
+}
+
+// startClientWith is startClient with the client's own options.
+func startClientWith(t testing.TB, o nodeOpts, entry ...peer.AddrInfo) *node {
+	t.Helper()
+	c := startNode(t, o)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := c.ring.SetEntryPoints(ctx, entry); err != nil {

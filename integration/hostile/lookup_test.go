@@ -92,44 +92,54 @@ func (f *fakeRing) handle(s network.Stream) {
 // honest ring of three. Lookups must end within their bounds, and every
 // search must find the honest records: the client runs each lookup from
 // both entry points and an owner that names itself loses to one another
-// node named (chordrouting/crosscheck.go).
+// node named (chordrouting/crosscheck.go). Both ways a client searches are
+// attacked: forwarded (the attacker is asked for the whole search, and
+// the client merges its answer with the other entry point's) and
+// iterative (Config.ClientForward off: the lookups' cross-check).
 func TestLookupPoisoning(t *testing.T) {
 	t.Parallel()
-	for _, mode := range []string{"nonexistent", "loop", "self", "claims owner", "nonexistent owners"} {
-		t.Run(mode, func(t *testing.T) {
-			t.Parallel()
-			ring := startRing(t, defaultOpts(t), 3)
-			v := ring[0]
-			root := v.share(t, "honest lookup poison tune.opus", 100<<10)
-			a := newAttacker(t)
-			f := &fakeRing{t: t, a: a, mode: mode}
-			a.h.SetStreamHandler(p2p.ProtocolID, f.handle)
-			if mode == "loop" {
-				a2 := newAttacker(t)
-				f2 := &fakeRing{t: t, a: a2, mode: mode, partner: a.self}
-				f.partner = a2.self
-				a2.h.SetStreamHandler(p2p.ProtocolID, f2.handle)
-				a.h.Peerstore().AddAddrs(a2.h.ID(), a2.h.Addrs(), time.Hour)
-				a2.h.Peerstore().AddAddrs(a.h.ID(), a.h.Addrs(), time.Hour)
-			}
-			cl := startClient(t, infoOf(a.h), infoOf(ring[1].h))
-			var hc honest
-			start := time.Now()
-			const rounds = 3
-			for i := 0; i < rounds; i++ {
-				hc.search(t, cl, []string{"honest", "lookup", "poison"}, root, v.h.ID())
-			}
-			per := time.Since(start) / rounds
-			hc.download(t, cl, root, v.data[root], infoOf(v.h))
-			t.Logf("%s: attacker asked %d times; %s; %v per search", mode, f.asked, hc.String(), per.Round(time.Millisecond))
-			lookupBound := time.Duration(ringConfig(t).LookupTimeoutTicks)*tick*2 + 5*time.Second
-			if per > lookupBound {
-				t.Errorf("a search took %v, above the lookup bound %v", per, lookupBound)
-			}
-			if f.asked == 0 {
-				t.Error("the attacker was never asked: the test tests nothing")
-			}
-			hc.requireAllOK(t)
-		})
+	for _, forward := range []bool{true, false} {
+		for _, mode := range []string{"nonexistent", "loop", "self", "claims owner", "nonexistent owners"} {
+			way := map[bool]string{true: "forwarded", false: "iterative"}[forward]
+			t.Run(way+"/"+mode, func(t *testing.T) { lookupPoisoning(t, mode, forward) })
+		}
 	}
+}
+
+func lookupPoisoning(t *testing.T, mode string, forward bool) {
+	t.Parallel()
+	ring := startRing(t, defaultOpts(t), 3)
+	v := ring[0]
+	root := v.share(t, "honest lookup poison tune.opus", 100<<10)
+	a := newAttacker(t)
+	f := &fakeRing{t: t, a: a, mode: mode}
+	a.h.SetStreamHandler(p2p.ProtocolID, f.handle)
+	if mode == "loop" {
+		a2 := newAttacker(t)
+		f2 := &fakeRing{t: t, a: a2, mode: mode, partner: a.self}
+		f.partner = a2.self
+		a2.h.SetStreamHandler(p2p.ProtocolID, f2.handle)
+		a.h.Peerstore().AddAddrs(a2.h.ID(), a2.h.Addrs(), time.Hour)
+		a2.h.Peerstore().AddAddrs(a.h.ID(), a.h.Addrs(), time.Hour)
+	}
+	co := defaultOpts(t)
+	co.ring.ClientForward = forward
+	cl := startClientWith(t, co, infoOf(a.h), infoOf(ring[1].h))
+	var hc honest
+	start := time.Now()
+	const rounds = 3
+	for i := 0; i < rounds; i++ {
+		hc.search(t, cl, []string{"honest", "lookup", "poison"}, root, v.h.ID())
+	}
+	per := time.Since(start) / rounds
+	hc.download(t, cl, root, v.data[root], infoOf(v.h))
+	t.Logf("%s (forward %v): attacker asked %d times; %s; %v per search", mode, forward, f.asked, hc.String(), per.Round(time.Millisecond))
+	lookupBound := time.Duration(ringConfig(t).LookupTimeoutTicks)*tick*2 + 5*time.Second
+	if per > lookupBound {
+		t.Errorf("a search took %v, above the lookup bound %v", per, lookupBound)
+	}
+	if f.asked == 0 {
+		t.Error("the attacker was never asked: the test tests nothing")
+	}
+	hc.requireAllOK(t)
 }
