@@ -58,3 +58,21 @@ func TestRemoteOnly(t *testing.T) {
 		t.Fatalf("remoteOnly = %v, want [5 1 30]", got)
 	}
 }
+
+// TestNodesAsked: with one-hop routing a read that left the searcher asked
+// the replica holders beside the owner; a local answer asked nobody;
+// without one-hop routing the hops are the nodes asked.
+func TestNodesAsked(t *testing.T) {
+	hops := []float64{0, 1, 3}
+	for _, c := range []struct {
+		oneHop bool
+		want   []float64
+	}{{true, []float64{0, 3, 5}}, {false, []float64{0, 1, 3}}} {
+		got := nodesAsked(hops, c.oneHop)
+		for k := range hops {
+			if got[k] != c.want[k] {
+				t.Fatalf("nodesAsked(%v, one-hop %v) = %v, want %v", hops, c.oneHop, got, c.want)
+			}
+		}
+	}
+}

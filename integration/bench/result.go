@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"sort"
+
+	cr "kwsearch/chordrouting"
 )
 
 // Result is the one JSON object the command prints with --json. Figures
@@ -188,8 +190,10 @@ func (r *Result) addLatency(run *networkRun) {
 		// Our ring's maintenance (about 10 requests per host per second)
 		// drowns a search's few requests in the process-wide count, so
 		// the per-search figure is the API's: the nodes the read asked in
-		// sequence, the get itself included (the ring's GetResult.Hops).
-		r.SearchMsgsPer = ptr(mean(o.Hops))
+		// sequence, the get itself included (the ring's GetResult.Hops),
+		// plus, with one-hop routing, the replica holders a read asks
+		// beside the owner.
+		r.SearchMsgsPer = ptr(mean(nodesAsked(o.Hops, r.OneHop)))
 		r.SearchLocal = ptr(localFraction(o))
 		r.SearchBreakdown = breakdownOf(o)
 		r.IdleMsgsPerS = ptr(o.IdleMsgsPerS)
@@ -302,4 +306,24 @@ func localFraction(s *sideResult) float64 {
 		}
 	}
 	return float64(n) / float64(len(s.SearchFirstMs))
+}
+
+// nodesAsked is, per search, the nodes its read asked: its hops, and with
+// one-hop routing the ReadFanout-1 replica holders a read that left this
+// node (hops >= 1) asked at the same moment as the owner (the daemon's
+// chordrouting defaults; rings of more than ReadFanout hosts).
+func nodesAsked(hops []float64, oneHop bool) []float64 {
+	extra := 0.0
+	if oneHop {
+		c := cr.DefaultConfig()
+		extra = float64(min(c.ReadFanout, c.Replicas) - 1)
+	}
+	out := make([]float64, len(hops))
+	for k, h := range hops {
+		out[k] = h
+		if h >= 1 {
+			out[k] += extra
+		}
+	}
+	return out
 }
