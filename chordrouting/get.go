@@ -105,8 +105,11 @@ func (n *Node) responsible(key ID) bool {
 }
 
 // onGet answers a MsgGet. A node that does not own the key answers with
-// closer nodes, unless asked (Replica set) to answer from its copies
-// because the owner did not answer.
+// closer nodes, unless asked (Replica set) to answer from its copies (the
+// owner did not answer, or a one-hop read asks the holders at once) and
+// it has held them for a repair round: a node that joined less than
+// RepairTicks + RepairSettleTicks ago may hold only the values stored
+// since, which would end a one-hop read with a part of them.
 func (n *Node) onGet(m *Message) {
 	if m.Forward {
 		n.onForwardGet(m)
@@ -120,7 +123,7 @@ func (n *Node) onGet(m *Message) {
 		n.replyErr(m, "query too large")
 		return
 	}
-	if !n.responsible(m.Key) && !m.Replica {
+	if !n.responsible(m.Key) && (!m.Replica || n.now < n.youngUntil) {
 		n.reply(m, &Message{Type: MsgGetReply, Key: m.Key,
 			Peers: n.closestPreceding(m.Key, n.cfg.LookupCandidates, nil)})
 		return

@@ -119,6 +119,7 @@ func (n *Node) joinAt(op *joinOp, s Peer, back int, prev *Message) {
 func (n *Node) joinDone(op *joinOp, s Peer, m *Message) {
 	n.joinOp = nil
 	n.member = true
+	n.youngUntil = n.now + uint64(n.cfg.RepairTicks+n.cfg.RepairSettleTicks) + 1
 	n.setList(s, m.Peers)
 	n.notify(s)
 	switch {

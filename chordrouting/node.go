@@ -21,7 +21,12 @@ type Node struct {
 	val   Validator
 
 	member bool // created the ring or joined it
-	left   bool // Leave was called: the node is inert
+	// youngUntil is the tick until which a node that joined may lack
+	// the replicas it holds for its predecessors' keys (they come with
+	// their owners' next repair round): until then it answers no read
+	// from its replicas (onGet).
+	youngUntil uint64
+	left       bool // Leave was called: the node is inert
 
 	hasPred bool
 	pred    Peer

@@ -151,8 +151,9 @@ func requireOneRoundTrip(t *testing.T, got GetResult, key ID, from, o *Node, val
 // next ReadFanout-1 members at once (the owner plainly, the others for
 // their replicas); a replica's answer with values ends the read when the
 // owner is down, with no timeout waited for; an empty replica answer that
-// comes first does not end it (the owner's values do); with ReadFanout 1
-// only the owner is asked.
+// comes first does not end it (the owner's values do); a replica that
+// joined less than a repair round ago does not answer from its replicas;
+// with ReadFanout 1 only the owner is asked.
 func TestOneHopGetAsksReplicasAtOnce(t *testing.T) {
 	const n = 100
 	seed := uint64(53)
@@ -234,6 +235,16 @@ func TestOneHopGetAsksReplicasAtOnce(t *testing.T) {
 	r := finish(got)
 	if r.Err != nil || len(r.Values) != 1 || r.From.ID != holders[1].self.ID || r.Hops != 1 {
 		t.Fatalf("read with the owner down: %+v, want the value from the replica %s in one hop", r, holders[1].self.ID.Short())
+	}
+
+	// A replica that joined less than a repair round ago (it may hold
+	// only the values stored since) does not answer from its replicas:
+	// the next one does.
+	holders[1].youngUntil = holders[1].now + 10
+	got, _ = start(3)
+	r = finish(got)
+	if r.Err != nil || len(r.Values) != 1 || r.From.ID != holders[2].self.ID || r.Hops != 1 {
+		t.Fatalf("read with the owner down and a young replica: %+v, want the value from %s in one hop", r, holders[2].self.ID.Short())
 	}
 	delete(net.down, o.self.Addr)
 
