@@ -161,10 +161,13 @@ type Config struct {
 	// which hold the key's replicas (onehop_get.go). The first answer that
 	// has values ends the read; answers without values wait for the
 	// owner's. 3 (= Replicas): a search waits for the nearest of the three
-	// holders instead of the owner alone; with round trips spread evenly
-	// over 10-150 ms that is about 40 ms instead of 80 at the median, for
-	// two more small messages per read. 1 asks the owner only; a value
-	// above Replicas asks the Replicas holders.
+	// holders instead of the owner alone; at 1,000 hosts with round trips
+	// spread evenly over 10-150 ms, 41 ms instead of 82 at the median and
+	// 123 ms instead of 158 at p99 (BENCHMARKS.md), for two more small
+	// messages per read. The price (doc.go): a replica may lag the owner,
+	// and a holder that leaves values out hides them from the readers it
+	// is nearest to. 1 asks the owner only; a value above Replicas asks
+	// the Replicas holders.
 	ReadFanout int
 	// QuarantineTicks is how long a joiner must stay before its successor
 	// announces it to the ring (its lookups and its keys work at once; only

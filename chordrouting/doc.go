@@ -271,9 +271,19 @@
 // nearest holder, not for the owner (with round trips spread over
 // 10-150 ms, the nearest of three is about 40 ms away at the median, the
 // owner 80); an answer without values counts only from the owner, because
-// a replica may lack the latest push. When no holder gives a usable
-// answer (the owner refused or timed out), the read falls back to the
-// confirmed lookup above, the refused read counted as a hop.
+// a replica may lack the latest push, and a node that joined less than a
+// repair round ago (RepairTicks + RepairSettleTicks) answers no replica
+// read, because it may hold only the values stored since it joined. When
+// no holder gives a usable answer (the owner refused or timed out), the
+// read falls back to the confirmed lookup above, the refused read counted
+// as a hop. What this trades: a replica answers with the values it holds,
+// which lag the owner's by the push of a store (one message) or, for a
+// value a push missed, up to a repair round; and a holder that leaves
+// values out (a malicious node) hides them from the readers it is the
+// nearest of the three to, where before only a malicious owner could
+// (from every reader). A client that forwards through two entry points
+// merges two reads, usually from different nearest holders. ReadFanout 1
+// reads the owner alone.
 //
 // A write (Put) groups its keys by owner from its lookups' answers
 // (route.go): a key's own lookup names its confirmed owner, and a key in
