@@ -112,7 +112,11 @@ type Config struct {
 	// page; callers ask again with a narrower query.
 	MaxGetValues int
 	// MaxPending caps this node's outstanding requests; beyond it new
-	// requests fail at once instead of growing memory. 4096.
+	// requests fail at once instead of growing memory. 4096. Operations
+	// (lookups, reads and stores of Lookup, Get, Put and of forwards run
+	// for clients) may hold three quarters of it; the last quarter is
+	// ring maintenance's (rpc.go), and a request that could not be sent
+	// never counts as a timeout of its target.
 	MaxPending int
 
 	// ClientForward makes a client (a node that is not a member, with
@@ -142,8 +146,11 @@ type Config struct {
 	// untrusted peers: each forward holds one of this node's operations
 	// (a read asks up to ReadFanout holders; a put batch looks its keys
 	// up and stores at each owner) and, on libp2p, an incoming stream.
-	// 256: a quarter of the transport's 1024 incoming streams, far below
-	// MaxPending. 8 per client: a search runs one Get per keyword and a
+	// 256: a quarter of the transport's 1024 incoming streams. A forward
+	// holds up to 8 stores and its lookups in flight (forward_serve.go),
+	// so 256 forwards can hold about 2,300 pending requests, within the
+	// operations' share of MaxPending (3,072); a forward that would not
+	// fit in that share is refused at once. 8 per client: a search runs one Get per keyword and a
 	// publish keeps forwardWindow (4) batches in flight, so a search and
 	// a publish fit together, under the transport's 32 streams per peer.
 	MaxForwards          int

@@ -222,7 +222,13 @@ func (n *Node) askState(op *lookupOp, p Peer, cb func(*Message)) {
 		return
 	}
 	op.hops++
-	n.request(p, &Message{Type: MsgGetState}, func(m *Message) {
+	n.requestAs(p, &Message{Type: MsgGetState}, op.op, func(m *Message) {
+		if n.unsent(m) {
+			// Not asked: nothing is known of p, which must not be
+			// skipped as dead (the next candidate would be named owner).
+			op.done(lookupAnswer{hops: op.hops, err: ErrBusy})
+			return
+		}
 		if m == nil || m.Type != MsgState {
 			cb(nil)
 			return

@@ -31,9 +31,11 @@ package chordrouting
 // it win there for sure (SECURITY.md, eclipse). The cost: a client sends
 // every lookup twice, and a lookup waits for the slower of the two.
 
-// crossCheck runs the lookup of key from the first two entry points, as
-// described above, and reports whether it did (false: fewer than two).
-func (n *Node) crossCheck(key ID, confirm bool, done func(lookupAnswer)) bool {
+// crossCheck runs lookup tmpl (its key, kind and done) from the first two
+// entry points, as described above, and reports whether it did (false:
+// fewer than two).
+func (n *Node) crossCheck(tmpl *lookupOp) bool {
+	key, done := tmpl.key, tmpl.done
 	entries := appendPeers(nil, n.entry, n.self.ID)
 	if len(entries) < 2 {
 		return false
@@ -41,7 +43,7 @@ func (n *Node) crossCheck(key ID, confirm bool, done func(lookupAnswer)) bool {
 	var got [2]crossAnswer
 	left := 2
 	for i := range 2 {
-		op := &lookupOp{key: key, start: n.now, confirm: confirm}
+		op := &lookupOp{key: key, start: n.now, confirm: tmpl.confirm, op: tmpl.op}
 		// Each lookup starts at its own entry point and falls back only
 		// to entry points beyond the two: were the other one among its
 		// candidates, a liar closer to the key would be asked next and

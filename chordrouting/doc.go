@@ -384,7 +384,20 @@
 //     client, and more are refused at once, not queued; the entry runs
 //     the operation as its own, which never forwards again (a node that
 //     is not a member refuses a forward, even with entry points of its
-//     own).
+//     own). A forwarded store keeps at most 8 stores in flight, and a
+//     forward is refused while the operations' share of the pending
+//     table is nearly full (below).
+//   - The pending table (rpc.go): operations (lookups, reads, stores,
+//     forwards) may hold three quarters of MaxPending, the rest is kept
+//     for ring maintenance (stabilize, pings, fingers, membership,
+//     repair), so no load of operations can leave a stabilize query
+//     unsent; and a request that could not be sent gets a stand-in
+//     answer, never taken for a timeout: it drops no head, replaces no
+//     predecessor and announces no departure. (Before, forwarded stores
+//     that sent every owner's store at once filled MaxPending, the
+//     entry's stabilize query was refused and taken for a dead head, and
+//     its successor list emptied within a tick: it then claimed every
+//     key.)
 //   - Lookups stay iterative and cross-checked: their answer is an owner,
 //     which the client must see confirmed itself. Members never forward.
 //

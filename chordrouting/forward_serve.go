@@ -29,6 +29,16 @@ type fwdState struct {
 // maxForwardErr caps the error text a forwarded store's answer carries.
 const maxForwardErr = 200
 
+// forwardStoreWindow caps the store requests one forwarded put keeps in
+// flight: a batch's keys have up to one owner each, and without a window
+// MaxForwards batches would hold far more than MaxPending.
+const forwardStoreWindow = 8
+
+// forwardRoom is the pending requests one forward may hold at once: its
+// stores' window and its lookups (groupWindow, route.go); a get holds
+// ReadFanout reads or one lookup, fewer.
+const forwardRoom = forwardStoreWindow + groupWindow
+
 // startForward counts a forward for client, or says why it is refused.
 func (n *Node) startForward(m *Message) string {
 	switch {
@@ -40,6 +50,10 @@ func (n *Node) startForward(m *Message) string {
 		return "forwarding busy"
 	case n.fwd.perClient[m.From.ID] >= n.cfg.MaxForwardsPerClient:
 		return "forwarding busy for this client"
+	case n.opPending+forwardRoom > n.opShare():
+		// The operations' share of the pending table (rpc.go) is nearly
+		// full: this forward's requests would not be sent.
+		return "forwarding busy: too many requests pending"
 	}
 	if n.fwd.perClient == nil {
 		n.fwd.perClient = make(map[ID]int)
@@ -111,14 +125,16 @@ func (n *Node) onForwardStore(m *Message) {
 		valid = append(valid, it)
 	}
 	client := m.From.ID
-	n.putRound(newPutOp(valid, func(r PutResult) {
+	op := newPutOp(valid, func(r PutResult) {
 		n.endForward(client)
 		a := &Message{Type: MsgStoreAck, Done: true, Count: r.Stored}
 		if r.Err != nil {
 			a.Err = forwardErr("forwarded put", r.Err)
 		}
 		n.reply(m, a)
-	}))
+	})
+	op.window = forwardStoreWindow
+	n.putRound(op)
 }
 
 // forwardErr is the error text of a forward's answer, capped.

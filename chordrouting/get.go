@@ -35,7 +35,7 @@ func (n *Node) get(key ID, query []byte, limit int, done func(GetResult)) {
 // from it, then from the next replicas if it does not answer; spent is
 // the hops already spent on this read.
 func (n *Node) lookupAndGet(key ID, query []byte, limit, spent int, done func(GetResult)) {
-	n.lookup(key, nil, true, func(a lookupAnswer) {
+	n.opLookup(key, func(a lookupAnswer) {
 		if a.err != nil {
 			done(GetResult{Hops: spent + a.hops, Err: fmt.Errorf("chordrouting: get: %w", a.err)})
 			return

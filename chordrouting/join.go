@@ -90,7 +90,7 @@ func (n *Node) joinAt(op *joinOp, s Peer, back int, prev *Message) {
 			return
 		}
 		if m == nil || m.Type != MsgState {
-			if prev != nil {
+			if prev != nil && !n.unsent(m) {
 				// A stale predecessor: start over with a fresh lookup
 				// (the last answer is a timeout old by now), and do not
 				// step back to this node again.

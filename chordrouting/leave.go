@@ -39,7 +39,7 @@ func (n *Node) Leave() {
 	for _, p := range n.pending {
 		n.deferred = append(n.deferred, p.cb)
 	}
-	n.pending = nil
+	n.pending, n.opPending = nil, 0
 	n.runDeferred()
 }
 

@@ -32,29 +32,43 @@ type lookupOp struct {
 	reasks  int // times a node was asked again (confirm.go)
 	start   uint64
 	confirm bool // ask the owner itself before answering (confirm.go)
+	op      bool // an operation's lookup, not maintenance's (rpc.go, opShare)
 	done    func(lookupAnswer)
 }
 
 // Lookup finds the owner of key and its successors. done runs inside a
 // later Step or Tick (or at once when this node knows the answer).
 func (n *Node) Lookup(key ID, done func(LookupResult)) {
-	n.lookup(key, nil, true, func(a lookupAnswer) {
+	n.opLookup(key, func(a lookupAnswer) {
 		done(LookupResult{Key: key, Successors: a.owners, Hops: a.hops, Err: a.err})
 	})
 }
 
-// lookup starts a lookup of key. With via, it starts at those peers and
+// opLookup starts an operation's lookup of key (Lookup, Get, Put): a
+// confirmed one whose requests count against the operations' share of
+// the pending table (rpc.go, opShare).
+func (n *Node) opLookup(key ID, done func(lookupAnswer)) {
+	n.startLookup(&lookupOp{key: key, start: n.now, confirm: true, op: true, done: done}, nil)
+}
+
+// lookup starts a maintenance lookup of key (finger refreshes, joins,
+// partition checks, repair). With via, it starts at those peers and
 // uses nothing this node knows (client mode, joins, partition checks);
 // without, a member starts at its own closest preceding nodes and a
 // non-member at its entry points. With confirm, the owner the lookup
 // finds is asked for its state before done runs (confirm.go): the answer
 // then names a live owner that agrees it owns the key.
 func (n *Node) lookup(key ID, via []Peer, confirm bool, done func(lookupAnswer)) {
+	n.startLookup(&lookupOp{key: key, start: n.now, confirm: confirm, done: done}, via)
+}
+
+// startLookup starts op, at via when given.
+func (n *Node) startLookup(op *lookupOp, via []Peer) {
+	key, done := op.key, op.done
 	if n.left {
 		done(lookupAnswer{err: ErrLeft})
 		return
 	}
-	op := &lookupOp{key: key, start: n.now, confirm: confirm, done: done}
 	switch {
 	case via != nil:
 		op.cands = appendPeers(op.cands, via, n.self.ID)
@@ -83,7 +97,7 @@ func (n *Node) lookup(key ID, via []Peer, confirm bool, done func(lookupAnswer))
 		}
 		op.cands = n.closestPreceding(key, maxCandidates, make([]Peer, 0, 4))
 	default:
-		if n.crossCheck(key, confirm, done) {
+		if n.crossCheck(op) {
 			return // a client asks two entry points (crosscheck.go)
 		}
 		op.cands = appendPeers(op.cands, n.entry, n.self.ID)
@@ -184,7 +198,11 @@ func (n *Node) lookupStep(op *lookupOp) {
 	}
 	op.tried = append(op.tried, next.ID)
 	op.hops++
-	n.request(next, &Message{Type: MsgFindSuccessor, Key: op.key}, func(m *Message) {
+	n.requestAs(next, &Message{Type: MsgFindSuccessor, Key: op.key}, op.op, func(m *Message) {
+		if n.unsent(m) {
+			op.done(lookupAnswer{hops: op.hops, err: ErrBusy}) // the next one would not be sent either
+			return
+		}
 		if m == nil || m.Type != MsgFindSuccessorReply {
 			n.lookupStep(op) // dead or refused: route around it
 			return

@@ -37,12 +37,13 @@ type Node struct {
 	entry []Peer // client mode: ring nodes to start lookups at
 	known []Peer // remembered peers for partition checks and rejoins
 
-	now      uint64 // ticks since NewNode
-	phase    uint64 // offset of the periodic tasks, so nodes do not act in lockstep
-	reqID    uint64
-	pending  []pending
-	deferred []func(*Message) // callbacks of requests that could not be sent
-	scratch  []pending
+	now       uint64 // ticks since NewNode
+	phase     uint64 // offset of the periodic tasks, so nodes do not act in lockstep
+	reqID     uint64
+	pending   []pending
+	opPending int              // of which operations' (rpc.go, opShare)
+	deferred  []func(*Message) // callbacks of requests that could not be sent
+	scratch   []pending
 
 	stabBusy   bool
 	stabGen    uint32 // bumped to abandon the stabilize round in flight

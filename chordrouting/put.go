@@ -14,6 +14,16 @@ type putOp struct {
 	dropped []ID // owners whose store failed: the retry does not take them unconfirmed
 	retried bool
 	done    func(PutResult)
+	// window, when positive, caps the stores in flight (a forwarded put:
+	// forward_serve.go); queue holds the stores waiting for a place.
+	window int
+	queue  []storeJob
+}
+
+// storeJob is one store request a put has yet to send.
+type storeJob struct {
+	owner Peer
+	items []Item
 }
 
 // Put stores items on their owners: the keys are grouped by owner with as
@@ -70,7 +80,7 @@ func (n *Node) putRound(op *putOp) {
 	for k, it := range op.items {
 		keys[k] = it.Key
 	}
-	n.groupAvoiding(keys, op.dropped, func(groups []ownerGroup, lookups int, failed []int, err error) {
+	n.groupAvoiding(keys, op.dropped, true, func(groups []ownerGroup, lookups int, failed []int, err error) {
 		op.res.Lookups += lookups
 		if err != nil {
 			op.res.Err = fmt.Errorf("chordrouting: put: lookup of %d keys: %w", len(failed), err)
@@ -80,16 +90,15 @@ func (n *Node) putRound(op *putOp) {
 			for k, i := range g.idx {
 				items[k] = op.items[i]
 			}
-			n.putSend(op, g.owner, items)
+			n.putQueue(op, g.owner, items)
 		}
-		if op.waiting == 0 {
-			n.putFinish(op)
-		}
+		n.putPump(op)
 	})
 }
 
-// putSend sends one owner its items.
-func (n *Node) putSend(op *putOp, owner Peer, items []Item) {
+// putQueue stores one owner's items at once if it is this node, else
+// queues its store requests.
+func (n *Node) putQueue(op *putOp, owner Peer, items []Item) {
 	for len(items) > 0 {
 		k := min(len(items), n.cfg.MaxItemsPerMessage)
 		batch := items[:k:k]
@@ -99,21 +108,32 @@ func (n *Node) putSend(op *putOp, owner Peer, items []Item) {
 			op.res.Stored += n.storeLocal(batch)
 			continue
 		}
+		op.queue = append(op.queue, storeJob{owner, batch})
+	}
+}
+
+// putPump sends queued stores while the window allows, and finishes the
+// round when none is queued or in flight.
+func (n *Node) putPump(op *putOp) {
+	for len(op.queue) > 0 && (op.window <= 0 || op.waiting < op.window) {
+		j := op.queue[0]
+		op.queue = op.queue[1:]
 		op.waiting++
-		n.request(owner, &Message{Type: MsgStore, Items: batch}, func(m *Message) {
+		n.request(j.owner, &Message{Type: MsgStore, Items: j.items}, func(m *Message) {
 			op.waiting--
 			if m != nil && m.Type == MsgStoreAck {
-				op.res.Stored += min(max(m.Count, 0), len(batch))
+				op.res.Stored += min(max(m.Count, 0), len(j.items))
 			} else {
-				op.failed = append(op.failed, batch...)
-				if !containsID(op.dropped, owner.ID) {
-					op.dropped = append(op.dropped, owner.ID)
+				op.failed = append(op.failed, j.items...)
+				if !n.unsent(m) && !containsID(op.dropped, j.owner.ID) {
+					op.dropped = append(op.dropped, j.owner.ID)
 				}
 			}
-			if op.waiting == 0 {
-				n.putFinish(op)
-			}
+			n.putPump(op)
 		})
+	}
+	if op.waiting == 0 && len(op.queue) == 0 {
+		n.putFinish(op)
 	}
 }
 

@@ -87,8 +87,8 @@ func (n *Node) rectify(from Peer) {
 		n.predPing = predPing{to: old.ID, tick: n.now, at: n.clock.Now()}
 		n.request(old, &Message{Type: MsgPing}, func(m *Message) {
 			n.predCheck = false
-			if m != nil && m.Type == MsgPong {
-				return
+			if n.unsent(m) || (m != nil && m.Type == MsgPong) {
+				return // alive, or never asked (rpc.go): no reason to replace it
 			}
 			if n.member && n.hasPred && n.pred.ID == old.ID {
 				n.setPred(n.predCand)

@@ -4,6 +4,9 @@ package chordrouting
 // lookup names the owner and its successors, whose key ranges are
 // consecutive, so the sorted keys that fall in them need no new lookup.
 
+// groupWindow is how many lookups one grouping runs at once (route.go).
+const groupWindow = 1
+
 // ownerGroup is the keys (by index into the caller's slice) one owner
 // holds.
 type ownerGroup struct {
@@ -38,16 +41,18 @@ func (n *Node) coverOf(a *lookupAnswer, key ID) (Peer, bool) {
 // groupByOwner finds the owner of every key (keys must be sorted) and
 // calls done with the groups, the lookups it needed and the indices of
 // keys whose lookup failed.
+// Its lookups are maintenance's (repair offers misplaced values with it).
 func (n *Node) groupByOwner(keys []ID, done func(groups []ownerGroup, lookups int, failed []int, err error)) {
-	n.groupAvoiding(keys, nil, done)
+	n.groupAvoiding(keys, nil, false, done)
 }
 
 // groupAvoiding is groupByOwner that takes none of avoid as the owner of
 // a key from another key's lookup answer (unconfirmed): a put's retry
 // avoids the owners whose stores just failed. A key's own lookup confirms
-// its owner, which is taken even if avoided (it has just answered).
-func (n *Node) groupAvoiding(keys []ID, avoid []ID, done func(groups []ownerGroup, lookups int, failed []int, err error)) {
-	g := &grouper{n: n, keys: keys, avoid: avoid, done: done}
+// its owner, which is taken even if avoided (it has just answered). With
+// op its lookups are an operation's (rpc.go, opShare).
+func (n *Node) groupAvoiding(keys []ID, avoid []ID, op bool, done func(groups []ownerGroup, lookups int, failed []int, err error)) {
+	g := &grouper{n: n, keys: keys, avoid: avoid, op: op, done: done}
 	g.next()
 }
 
@@ -55,6 +60,7 @@ type grouper struct {
 	n       *Node
 	keys    []ID
 	avoid   []ID
+	op      bool
 	pos     int
 	last    *lookupAnswer
 	groups  []ownerGroup
@@ -73,7 +79,7 @@ func (g *grouper) next() {
 		}
 		g.lookups++
 		key := g.keys[g.pos]
-		g.n.lookup(key, nil, true, func(a lookupAnswer) {
+		lookup := func(a lookupAnswer) {
 			switch {
 			case a.err != nil:
 				g.failed = append(g.failed, g.pos)
@@ -94,7 +100,12 @@ func (g *grouper) next() {
 			}
 			g.pos++
 			g.next()
-		})
+		}
+		if g.op {
+			g.n.opLookup(key, lookup)
+		} else {
+			g.n.lookup(key, nil, true, lookup)
+		}
 		return
 	}
 	g.done(g.groups, g.lookups, g.failed, g.err)

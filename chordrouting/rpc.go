@@ -8,11 +8,49 @@ type pending struct {
 	to       ID
 	deadline uint64
 	sent     time.Time
-	cb       func(*Message) // nil message: timed out or could not be sent
+	cb       func(*Message) // nil message: timed out; see unsent for one that was not sent
 	// forward: the request waits for the receiver's own work (a
 	// forwarded Get or Put), so its duration is no round trip and its
 	// timeout does not make the peer a suspect.
 	forward bool
+	// op: the request is an operation's (a Lookup, Get or Put, this
+	// node's or a client's forwarded one), not ring maintenance: see
+	// opShare.
+	op bool
+}
+
+// Requests are of two kinds. Ring maintenance (stabilize, notify
+// answers, pings, finger refreshes, joins, partition checks, repair,
+// membership) is bounded by the ring's own pace. Operations (lookups,
+// reads and stores for Lookup, Get and Put, and the forwards a member
+// runs for clients) are driven by callers and by clients, and one put
+// can send a store to every owner at once. Operations may fill at most
+// opShare of MaxPending; the rest stays for maintenance, so that no
+// amount of operations makes a stabilize query go unsent (a head whose
+// query was never sent must not be dropped as dead: see unsent).
+
+// opShare is how many of MaxPending outstanding requests operations may
+// hold: three quarters.
+func (n *Node) opShare() int { return max(1, n.cfg.MaxPending-n.cfg.MaxPending/4) }
+
+// isOperation reports whether m is an operation's request whatever the
+// caller says: a read, a store that is not a replica push, a forward.
+func isOperation(m *Message) bool {
+	return m.Forward || m.Type == MsgGet || (m.Type == MsgStore && !m.Replica)
+}
+
+// errUnsent is the Err of the stand-in answer a request that was not sent
+// gets (see unsent).
+const errUnsent = "chordrouting: request not sent (too many pending, or the node has left)"
+
+// unsent reports whether m, given to a request's callback, says that the
+// request was never sent (the pending table was full, the node left, the
+// target was this node) rather than answered or timed out: the target
+// said nothing, so nothing may be concluded about it. The stand-in is a
+// MsgError from this node itself, which no peer can send (Step drops
+// messages from this node's own ID).
+func (n *Node) unsent(m *Message) bool {
+	return m != nil && m.Type == MsgError && m.From.ID == n.self.ID && m.Err == errUnsent
 }
 
 // request sends m to `to` and calls cb with the reply, or with nil when no
@@ -21,7 +59,13 @@ type pending struct {
 // dead).
 // cb never runs inside request itself.
 func (n *Node) request(to Peer, m *Message, cb func(*Message)) {
-	n.send(to, m, pending{deadline: n.now + n.timeoutTicks()}, cb)
+	n.requestAs(to, m, false, cb)
+}
+
+// requestAs is request for an operation's request (op), or maintenance's
+// unless m is an operation's by its type (isOperation).
+func (n *Node) requestAs(to Peer, m *Message, op bool, cb func(*Message)) {
+	n.send(to, m, pending{deadline: n.now + n.timeoutTicks(), op: op}, cb)
 }
 
 // requestForward sends a forwarded request (forward.go): its reply waits
@@ -29,12 +73,15 @@ func (n *Node) request(to Peer, m *Message, cb func(*Message)) {
 // (forwardTimeout), and neither its duration nor its timeout teaches the
 // round-trip estimate or the failure detector anything.
 func (n *Node) requestForward(to Peer, m *Message, cb func(*Message)) {
-	n.send(to, m, pending{deadline: n.now + n.forwardTimeout(), forward: true}, cb)
+	n.send(to, m, pending{deadline: n.now + n.forwardTimeout(), forward: true, op: true}, cb)
 }
 
-// send sends request m to `to`, waiting as p says.
+// send sends request m to `to`, waiting as p says. A request that cannot
+// be sent (the node has left, the pending table is full, or operations
+// hold their whole share of it) gets the unsent stand-in at the next tick.
 func (n *Node) send(to Peer, m *Message, p pending, cb func(*Message)) {
-	if n.left || len(n.pending) >= n.cfg.MaxPending || to.ID == n.self.ID {
+	p.op = p.op || isOperation(m)
+	if n.left || len(n.pending) >= n.cfg.MaxPending || to.ID == n.self.ID || (p.op && n.opPending >= n.opShare()) {
 		n.deferred = append(n.deferred, cb)
 		return
 	}
@@ -43,6 +90,9 @@ func (n *Node) send(to Peer, m *Message, p pending, cb func(*Message)) {
 	m.From = n.self
 	p.id, p.to, p.sent, p.cb = m.ID, to.ID, n.clock.Now(), cb
 	n.pending = append(n.pending, p)
+	if p.op {
+		n.opPending++
+	}
 	n.tr.Send(to, m)
 }
 
@@ -89,6 +139,9 @@ func (n *Node) onReply(m *Message) {
 			n.rt.sample(n.clock.Now().Sub(p.sent))
 		}
 		cb := p.cb
+		if p.op {
+			n.opPending--
+		}
 		last := len(n.pending) - 1
 		n.pending[k] = n.pending[last]
 		n.pending[last] = pending{}
@@ -116,6 +169,9 @@ func (n *Node) expireRequests() {
 	n.pending = keep
 	for k := range exp {
 		cb, to, fwd := exp[k].cb, exp[k].to, exp[k].forward
+		if exp[k].op {
+			n.opPending--
+		}
 		if !fwd {
 			n.rt.expired(exp[k].id, exp[k].sent)
 		}
@@ -128,13 +184,14 @@ func (n *Node) expireRequests() {
 	n.scratch = exp[:0]
 }
 
-// runDeferred fails the requests that could not be sent.
+// runDeferred fails the requests that could not be sent, with the
+// unsent stand-in.
 func (n *Node) runDeferred() {
 	for len(n.deferred) > 0 {
 		d := n.deferred
 		n.deferred = nil
 		for _, cb := range d {
-			cb(nil)
+			cb(&Message{Type: MsgError, From: n.self, Err: errUnsent})
 		}
 	}
 }

@@ -27,8 +27,11 @@ func (n *Node) stabilize() {
 		if gen != n.stabGen {
 			return // abandoned (the head left gracefully)
 		}
-		m = n.expandState(head.ID, m) // an unchanged state comes back whole
 		n.stabBusy, n.stabTo = false, ID{}
+		if n.unsent(m) {
+			return // never asked (rpc.go): not a dead head; the next round asks again
+		}
+		m = n.expandState(head.ID, m) // an unchanged state comes back whole
 		if m != nil {
 			n.sampleRTT(n.clock.Now().Sub(n.stabSentAt))
 		}
