@@ -34,13 +34,25 @@ func (c *tickClock) NewTicker(time.Duration) cr.Ticker {
 }
 
 // SetPeriod changes the period of every ticker the clock made, and of
-// those it will make.
+// those it will make. The tickers' phases are spread evenly over one new
+// period (ticker k of n is reset k·d/n later): reset at one instant, a
+// thousand in-process nodes would all tick at once every period, and the
+// burst would delay the searches in flight then (one daemon per machine
+// has no such burst).
 func (c *tickClock) SetPeriod(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.period = d
+	k, n := 0, len(c.tickers)
 	for t := range c.tickers {
-		t.Reset(d)
+		time.AfterFunc(d*time.Duration(k)/time.Duration(n), func() {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			if c.tickers[t] && c.period == d { // not stopped or changed since
+				t.Reset(d)
+			}
+		})
+		k++
 	}
 }
 
