@@ -139,6 +139,21 @@ type Config struct {
 	// timeout is longer (slow round trips, or a larger
 	// RequestTimeoutTicks) waits twice that, at most LookupTimeoutTicks.
 	ForwardTimeoutTicks int
+	// ForwardBatchItems caps the items of one forwarded store: a client
+	// sends its Put in batches of at most this many, and an entry refuses
+	// a larger one. The entry groups a batch's keys by owner with lookups
+	// (8 chains at once, route.go) and stores 8 owners' items at a time,
+	// and must answer before the client's forward timeout: ten seconds at
+	// the daemon's one-second tick, less the transport's margin
+	// (chordrouting/p2p). 32: on a static ring of 1,000 members a full
+	// batch takes the entry 10 round trips (1.5 s at 150 ms round trips;
+	// 30 with one lookup after another), a batch of MaxItemsPerMessage
+	// (256) 40 (6 s; 109, over 16 s, with one lookup after another), as
+	// measured by `go test -run '^$' -bench ForwardedBatch -benchtime 4x
+	// ./chordrouting/`; so a full batch still ends in time after one
+	// request timeout (a dead owner's store: the entry makes no retry
+	// round, the client stores what failed itself).
+	ForwardBatchItems int
 	// MaxForwards caps the forwarded requests a member runs at once for
 	// clients, and MaxForwardsPerClient those of one client; beyond them
 	// a forwarded request is refused with MsgError at once (the client
@@ -147,10 +162,12 @@ type Config struct {
 	// (a read asks up to ReadFanout holders; a put batch looks its keys
 	// up and stores at each owner) and, on libp2p, an incoming stream.
 	// 256: a quarter of the transport's 1024 incoming streams. A forward
-	// holds up to 8 stores and its lookups in flight (forward_serve.go),
-	// so 256 forwards can hold about 2,300 pending requests, within the
-	// operations' share of MaxPending (3,072); a forward that would not
-	// fit in that share is refused at once. 8 per client: a search runs one Get per keyword and a
+	// holds up to 8 stores and 8 lookups in flight (forward_serve.go), so
+	// 256 forwards could hold 4,096 pending requests: not far below
+	// MaxPending, and more than the operations' share of it (3,072); a
+	// forward that would not fit in that share is refused at once, and
+	// the last quarter is ring maintenance's whatever the forwards do.
+	// 8 per client: a search runs one Get per keyword and a
 	// publish keeps forwardWindow (4) batches in flight, so a search and
 	// a publish fit together, under the transport's 32 streams per peer.
 	MaxForwards          int
@@ -245,6 +262,7 @@ func DefaultConfig() Config {
 		MaxPending:            4096,
 		ClientForward:         true,
 		ForwardTimeoutTicks:   10,
+		ForwardBatchItems:     32,
 		MaxForwards:           256,
 		MaxForwardsPerClient:  8,
 		OneHop:                false,
@@ -272,7 +290,7 @@ func (c Config) Validate() error {
 		{"MaxGetValues", c.MaxGetValues}, {"MaxPending", c.MaxPending},
 		{"QuarantineTicks", c.QuarantineTicks}, {"DisseminateTicks", c.DisseminateTicks},
 		{"MaxTableSize", c.MaxTableSize}, {"AntiEntropyTicks", c.AntiEntropyTicks},
-		{"ReadFanout", c.ReadFanout}, {"ForwardTimeoutTicks", c.ForwardTimeoutTicks},
+		{"ReadFanout", c.ReadFanout}, {"ForwardTimeoutTicks", c.ForwardTimeoutTicks}, {"ForwardBatchItems", c.ForwardBatchItems},
 		{"MaxForwards", c.MaxForwards}, {"MaxForwardsPerClient", c.MaxForwardsPerClient},
 	}
 	for _, f := range pos {
@@ -295,6 +313,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("chordrouting: config: RepairSettleTicks must not be negative, got %d", c.RepairSettleTicks)
 	case c.LookupTimeoutTicks < c.RequestTimeoutTicks:
 		return fmt.Errorf("chordrouting: config: LookupTimeoutTicks (%d) must be at least RequestTimeoutTicks (%d)", c.LookupTimeoutTicks, c.RequestTimeoutTicks)
+	case c.ForwardBatchItems > c.MaxItemsPerMessage:
+		return fmt.Errorf("chordrouting: config: ForwardBatchItems (%d) must not exceed MaxItemsPerMessage (%d)", c.ForwardBatchItems, c.MaxItemsPerMessage)
 	case c.MaxForwardsPerClient > c.MaxForwards:
 		return fmt.Errorf("chordrouting: config: MaxForwardsPerClient (%d) must not exceed MaxForwards (%d)", c.MaxForwardsPerClient, c.MaxForwards)
 	case c.RepairTicks <= c.RequestTimeoutTicks:

@@ -202,7 +202,7 @@ func (n *Node) mergeValues(key ID, query []byte, limit int, answers []*Message) 
 }
 
 // forwardPut sends a client's Put to its entry points, a batch of at most
-// MaxItemsPerMessage items at a time (forwardWindow batches in flight);
+// ForwardBatchItems items at a time (forwardWindow batches in flight);
 // the batches no entry stored go the client's own way (putRound) at the
 // end. It reports false when this node does not forward.
 func (n *Node) forwardPut(op *putOp) bool {
@@ -212,7 +212,7 @@ func (n *Node) forwardPut(op *putOp) bool {
 	}
 	fp := &fwdPut{op: op, entries: entries}
 	for items := op.items; len(items) > 0; {
-		k := min(len(items), n.cfg.MaxItemsPerMessage)
+		k := min(len(items), n.cfg.ForwardBatchItems)
 		fp.batches = append(fp.batches, items[:k:k])
 		items = items[k:]
 	}

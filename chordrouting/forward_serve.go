@@ -105,8 +105,8 @@ func (n *Node) onForwardGet(m *Message) {
 // how many its owners acknowledged (Done; Err when some went
 // unacknowledged), or an error.
 func (n *Node) onForwardStore(m *Message) {
-	if len(m.Items) > n.cfg.MaxItemsPerMessage {
-		n.replyErr(m, fmt.Sprintf("%d items, the cap is %d", len(m.Items), n.cfg.MaxItemsPerMessage))
+	if len(m.Items) > n.cfg.ForwardBatchItems {
+		n.replyErr(m, fmt.Sprintf("%d items, the cap is %d", len(m.Items), n.cfg.ForwardBatchItems))
 		return
 	}
 	if why := n.startForward(m); why != "" {
@@ -133,7 +133,9 @@ func (n *Node) onForwardStore(m *Message) {
 		}
 		n.reply(m, a)
 	})
-	op.window = forwardStoreWindow
+	// No retry round: it would take a request timeout more, past the
+	// client's forward timeout; the client stores what failed itself.
+	op.window, op.retried = forwardStoreWindow, true
 	n.putRound(op)
 }
 

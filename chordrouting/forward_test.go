@@ -185,8 +185,8 @@ func TestForwardGetOneRequestPerEntry(t *testing.T) {
 func TestForwardPutLandsAtOwnerAndReplicas(t *testing.T) {
 	const n, seed = 50, 62
 	rng := rand.New(rand.NewPCG(seed, 1))
-	for _, perMsg := range []int{256, 4} {
-		net, nodes, c, tr := forwardRing(t, n, seed, func(c *Config) { c.MaxItemsPerMessage = perMsg }, 8, 30)
+	for _, perMsg := range []int{32, 4} {
+		net, nodes, c, tr := forwardRing(t, n, seed, func(c *Config) { c.ForwardBatchItems = perMsg }, 8, 30)
 		items := make([]Item, 20)
 		for i := range items {
 			items[i] = Item{Key: randomKey(rng), Value: []byte(fmt.Sprintf("pub|put%d|1|3600", i))}
