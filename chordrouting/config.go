@@ -137,7 +137,9 @@ type Config struct {
 	// with a fresh table, and one request timeout and a confirmed lookup
 	// when the owner it names is dead. A client whose measured request
 	// timeout is longer (slow round trips, or a larger
-	// RequestTimeoutTicks) waits twice that, at most LookupTimeoutTicks.
+	// RequestTimeoutTicks) waits twice that, at most LookupTimeoutTicks,
+	// and never past its transport's deadline for the exchange
+	// (ForwardWaiter: 10 s on libp2p, chordrouting/p2p).
 	ForwardTimeoutTicks int
 	// ForwardBatchItems caps the items of one forwarded store: a client
 	// sends its Put in batches of at most this many, and an entry refuses

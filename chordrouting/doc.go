@@ -376,7 +376,11 @@
 //     plus the entry's own requests, so it waits ForwardTimeoutTicks (at
 //     least twice the measured request timeout), and neither its duration
 //     nor its timeout feeds the round-trip estimate or the failure
-//     detector (rpc.go).
+//     detector (rpc.go). On a transport whose exchanges have a deadline
+//     of their own (ForwardWaiter: chordrouting/p2p's streams live
+//     RequestTimeout, 10 s) it waits no longer than that, at the first
+//     tick after it: twice a long request timeout (up to 40 ticks, 40 s
+//     at the daemon's tick) would wait on a stream that is gone.
 //   - Bounds on the entry (forward_serve.go): only members run forwards;
 //     a forward's fields are checked like a direct request's (query size,
 //     item count, limit) and every value is validated before it goes on;

@@ -3,6 +3,7 @@ package chordrouting
 import (
 	"slices"
 	"sort"
+	"time"
 )
 
 // This file is a client's side of forwarding (Config.ClientForward): a
@@ -62,9 +63,20 @@ func (n *Node) forwardEntries() []Peer {
 	return es[:min(len(es), 2)]
 }
 
+// ForwardWaiter is an optional interface of a Transport whose exchanges
+// end at a deadline of their own (chordrouting/p2p: a request's stream
+// lives RequestTimeout). ForwardWait is the longest a forwarded request's
+// answer can come back after it was sent: a client waits no longer for it
+// (requestForward), whatever its forward timeout in ticks.
+type ForwardWaiter interface {
+	ForwardWait() time.Duration
+}
+
 // forwardTimeout is how many ticks a forwarded request waits for its
 // answer (Config.ForwardTimeoutTicks): at least twice the request
-// timeout, since the answer takes the entry's own requests too.
+// timeout, since the answer takes the entry's own requests too. On a
+// transport with a deadline of its own (ForwardWaiter) the request also
+// ends at the first tick at or after that deadline.
 func (n *Node) forwardTimeout() uint64 {
 	return max(uint64(n.cfg.ForwardTimeoutTicks), min(2*n.timeoutTicks(), uint64(n.cfg.LookupTimeoutTicks)))
 }

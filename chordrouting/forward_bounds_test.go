@@ -229,3 +229,43 @@ func TestForwardTimeout(t *testing.T) {
 		t.Fatalf("after the forward timeout the client sent %v, want a lookup through each entry point", lookups)
 	}
 }
+
+// waitTransport is a toTransport whose exchanges end ForwardWait after
+// they begin (ForwardWaiter), like chordrouting/p2p's streams.
+type waitTransport struct {
+	toTransport
+	wait time.Duration
+}
+
+func (w *waitTransport) ForwardWait() time.Duration { return w.wait }
+
+// TestForwardTimeoutCappedByTransport: a client whose forward timeout in
+// ticks (twice a long request timeout) outlasts its transport's deadline
+// gives up on its entry points at that deadline, not at the forward
+// timeout: no answer can come back after it.
+func TestForwardTimeoutCappedByTransport(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Validator = recValidator{}
+	cfg.RequestTimeoutTicks = 20 // a forward timeout of 40 ticks
+	tr := &waitTransport{wait: 10 * time.Second}
+	clock := &fakeClock{now: epoch}
+	c, err := NewNode(Peer{ID: idAt(0x05), Addr: "client"}, cfg, tr, NewMemStorage(), clock, rand.New(rand.NewPCG(69, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetEntryPoints([]Peer{{ID: idAt(0x20), Addr: "e1"}, {ID: idAt(0x80), Addr: "e2"}})
+	if c.forwardTimeout() < 40 {
+		t.Fatalf("forward timeout %d ticks, want 40 (the test needs one past the transport's 10 s)", c.forwardTimeout())
+	}
+	c.Get(idAt(0x50), nil, 0, func(GetResult) {})
+	for k := 1; k <= 10; k++ {
+		if len(tr.sent) != 2 {
+			t.Fatalf("after %d s the client sent %d messages: it gave up on its entry points before the transport's 10 s", k-1, len(tr.sent))
+		}
+		clock.now = clock.now.Add(time.Second)
+		c.Tick()
+	}
+	if len(tr.sent) == 2 {
+		t.Fatalf("10 s after the forwards (the transport's deadline) the client still waits for its entry points")
+	}
+}

@@ -13,6 +13,9 @@ type pending struct {
 	// forwarded Get or Put), so its duration is no round trip and its
 	// timeout does not make the peer a suspect.
 	forward bool
+	// until, if set, ends the request at the first tick at or after it
+	// (a forward on a transport with deadlines of its own: ForwardWaiter).
+	until time.Time
 	// op: the request is an operation's (a Lookup, Get or Put, this
 	// node's or a client's forwarded one), not ring maintenance: see
 	// opShare.
@@ -73,7 +76,11 @@ func (n *Node) requestAs(to Peer, m *Message, op bool, cb func(*Message)) {
 // (forwardTimeout), and neither its duration nor its timeout teaches the
 // round-trip estimate or the failure detector anything.
 func (n *Node) requestForward(to Peer, m *Message, cb func(*Message)) {
-	n.send(to, m, pending{deadline: n.now + n.forwardTimeout(), forward: true, op: true}, cb)
+	p := pending{deadline: n.now + n.forwardTimeout(), forward: true, op: true}
+	if w, ok := n.tr.(ForwardWaiter); ok {
+		p.until = n.clock.Now().Add(w.ForwardWait())
+	}
+	n.send(to, m, p, cb)
 }
 
 // send sends request m to `to`, waiting as p says. A request that cannot
@@ -156,8 +163,9 @@ func (n *Node) onReply(m *Message) {
 func (n *Node) expireRequests() {
 	exp := n.scratch[:0]
 	keep := n.pending[:0]
+	now := n.clock.Now()
 	for _, p := range n.pending {
-		if p.deadline <= n.now {
+		if p.deadline <= n.now || (!p.until.IsZero() && !now.Before(p.until)) {
 			exp = append(exp, p)
 		} else {
 			keep = append(keep, p)

@@ -24,7 +24,11 @@ type Config struct {
 	// RequestTimeout bounds a whole outgoing exchange (dial, write, read
 	// the reply) and an incoming stream. 10s: longer than any ring timeout
 	// in ticks, so the core, not the transport, decides a node is dead; a
-	// stalled peer still cannot hold a stream for long.
+	// stalled peer still cannot hold a stream for long. A forwarded
+	// request (a client's Get or Put run by an entry point) lives no
+	// longer either: the entry answers by a tenth of it before the end
+	// (replyWait), and the client's core stops waiting at it
+	// (Transport.ForwardWait), whatever its forward timeout in ticks.
 	RequestTimeout time.Duration
 	// ReplyTimeout bounds how long an incoming request waits for the local
 	// node's reply. 5s: the node answers at once unless its loop is

@@ -140,3 +140,15 @@ func TestTransportForwardWaitsLonger(t *testing.T) {
 		t.Fatalf("reply %+v", got)
 	}
 }
+
+// TestTransportForwardWait: the core's wait for a forward's answer is
+// capped at the transport's stream deadline (chordrouting.ForwardWaiter).
+func TestTransportForwardWait(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.RequestTimeout = 7 * time.Second
+	tr := startFake(t, newTestHost(t, 1), cfg, &fakeClock{now: time.Unix(0, 0)}, nil).tr
+	var w cr.ForwardWaiter = tr
+	if got := w.ForwardWait(); got != cfg.RequestTimeout {
+		t.Fatalf("ForwardWait %v, want RequestTimeout %v", got, cfg.RequestTimeout)
+	}
+}

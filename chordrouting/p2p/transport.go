@@ -51,7 +51,17 @@ type pendingKey struct {
 	id   uint64
 }
 
-var _ cr.Transport = (*Transport)(nil)
+var (
+	_ cr.Transport     = (*Transport)(nil)
+	_ cr.ForwardWaiter = (*Transport)(nil)
+)
+
+// ForwardWait implements chordrouting.ForwardWaiter: an outgoing
+// request's stream, a forwarded one's too, ends RequestTimeout after it
+// began (and the entry answers by a tenth of that before, replyWait), so
+// a client's core stops waiting for a forward's answer then, even when
+// its forward timeout in ticks is longer (twice a long request timeout).
+func (t *Transport) ForwardWait() time.Duration { return t.cfg.RequestTimeout }
 
 // errRateLimited is the Err text of the MsgError sent to a peer over its
 // request rate.
