@@ -369,9 +369,12 @@
 //   - Failure: an entry that refuses (MsgError), does not answer within
 //     ForwardTimeoutTicks, or predates the flag (it answers a direct Get
 //     or Store, without Done) leaves the client to run the operation the
-//     iterative way, as before. Once one entry has answered, the other
-//     gets one request timeout more, and an entry that did not answer
-//     moves behind the other entry points.
+//     iterative way, as before. Once one entry has answered in full (a
+//     read with a valid value, a store acknowledged for every item), the
+//     other gets one request timeout more; an empty read or a partial
+//     store shortens nothing. An entry that refused, predates the flag or
+//     did not answer within its own wait moves behind the other entry
+//     points; one whose wait was shortened does not.
 //   - Timeouts: a forwarded request's answer takes the client's round trip
 //     plus the entry's own requests, so it waits ForwardTimeoutTicks (at
 //     least twice the measured request timeout), and neither its duration

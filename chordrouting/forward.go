@@ -83,29 +83,45 @@ func (n *Node) forwardTimeout() uint64 {
 
 // forwardRound sends m (a forwarded request, copied per entry) to each
 // entry and calls done with the answers, in the entries' order (nil: none,
-// or one that is no answer per ok), once all have come or timed out. Once
-// one has answered, the others get one request timeout more: the entries
-// run the same operation, so a slower one is most likely dead, and a
-// dead entry must not cost every operation the whole forward timeout
-// (a liar that answers at once shortens the wait for the other entry
-// too; an honest read is one round trip to the nearest holder with
-// values, ReadFanout, so this cuts only one whose own read met trouble).
-// An entry that did not answer moves behind the other entry points.
-func (n *Node) forwardRound(entries []Peer, m *Message, ok func(*Message) bool, done func([]*Message)) {
+// or one that is no answer per ok), once all have come or timed out.
+//
+// Once one has answered in full (full: a Get's answer with a valid value,
+// a store acknowledged for every item), the others get one request
+// timeout more: the entries run the same operation, so a much slower one
+// is most likely dead, and a dead entry must not cost every operation the
+// whole forward timeout. An answer that is not full (an empty read, a
+// partial store) shortens nothing: a liar answering "nothing" at once
+// would otherwise cut the wait for an honest entry whose read needs a
+// fallback. (A liar that answers with records of its own still shortens
+// it; an honest read is one round trip to the nearest holder with
+// values, ReadFanout, so this cuts only one whose own read met trouble.)
+//
+// An entry that refuses (MsgError), predates forwarding (it answers
+// without Done) or does not answer within its own timeout moves behind
+// the other entry points; one whose wait was shortened does not.
+func (n *Node) forwardRound(entries []Peer, m *Message, ok, full func(*Message) bool, done func([]*Message)) {
 	answers := make([]*Message, len(entries))
 	ids := make([]uint64, len(entries))
+	hurried := make([]bool, len(entries))
 	left := len(entries)
 	for i, e := range entries {
 		req := *m
 		n.requestForward(e, &req, func(r *Message) {
-			if r != nil && ok(r) {
+			switch {
+			case r != nil && ok(r):
 				answers[i] = r
-				for j, id := range ids {
-					if j != i && answers[j] == nil {
-						n.hurry(id, n.now+n.timeoutTicks())
+				if full(r) {
+					for j, id := range ids {
+						if j != i && answers[j] == nil && n.hurry(id, n.now+n.timeoutTicks()) {
+							hurried[j] = true
+						}
 					}
 				}
-			} else if r == nil {
+			case n.unsent(r):
+				// Never asked: nothing is known of the entry.
+			case r == nil && hurried[i]:
+				// Its wait was cut short: it may be slow, not dead.
+			case r == nil || r.Type == MsgError || !r.Done:
 				n.demoteEntry(e.ID)
 			}
 			if left--; left == 0 {
@@ -116,13 +132,16 @@ func (n *Node) forwardRound(entries []Peer, m *Message, ok func(*Message) bool, 
 	}
 }
 
-// hurry brings the deadline of request id forward to at most deadline.
-func (n *Node) hurry(id uint64, deadline uint64) {
+// hurry brings the deadline of request id forward to at most deadline,
+// and reports whether it did.
+func (n *Node) hurry(id uint64, deadline uint64) bool {
+	cut := false
 	for k := range n.pending {
 		if p := &n.pending[k]; p.id == id && id != 0 && p.deadline > deadline {
-			p.deadline = deadline
+			p.deadline, cut = deadline, true
 		}
 	}
+	return cut
 }
 
 // demoteEntry moves entry point id behind the others: it did not answer.
@@ -144,7 +163,8 @@ func (n *Node) forwardGet(key ID, query []byte, limit int, done func(GetResult))
 	}
 	m := &Message{Type: MsgGet, Forward: true, Key: key, Query: query, Count: limit}
 	ok := func(r *Message) bool { return r.Type == MsgGetReply && r.Done }
-	n.forwardRound(entries, m, ok, func(answers []*Message) {
+	full := func(r *Message) bool { return len(n.mergeValues(key, query, limit, []*Message{r})) > 0 }
+	n.forwardRound(entries, m, ok, full, func(answers []*Message) {
 		var got []*Message
 		var from Peer
 		hops := 0
@@ -252,7 +272,8 @@ func (n *Node) forwardBatch(fp *fwdPut) {
 	fp.op.res.RPCs += len(fp.entries)
 	m := &Message{Type: MsgStore, Forward: true, Items: batch}
 	ok := func(r *Message) bool { return r.Type == MsgStoreAck && r.Done && r.Err == "" }
-	n.forwardRound(fp.entries, m, ok, func(answers []*Message) {
+	full := func(r *Message) bool { return r.Count >= len(batch) }
+	n.forwardRound(fp.entries, m, ok, full, func(answers []*Message) {
 		fp.inFlight--
 		stored := -1
 		for _, a := range answers {

@@ -339,6 +339,102 @@ func TestForwardCrossChecksEntryPoints(t *testing.T) {
 			}
 		}
 	}
+
+	// A slow honest entry: the liar answers a read with nothing at once,
+	// the honest entry only after more than a request timeout (its own
+	// read needed a fallback), within the forward timeout. An empty answer
+	// must not cut the wait for the other entry; the liar's acknowledgement
+	// of a whole store does, and the honest entry, whose wait was cut, is
+	// not demoted for it.
+	for _, order := range [][2]int{{0, 1}, {1, 0}} {
+		net, nodes, c, tr := forwardRing(t, n, seed, nil, 5, 25)
+		liar, honest, third := nodes[5], nodes[25], nodes[33]
+		es := []Peer{liar.self, honest.self}
+		c.SetEntryPoints([]Peer{es[order[0]], es[order[1]], third.self})
+		var held []*Message // forwards to the honest entry, delivered late
+		tr.hook = func(to Peer, m *Message) bool {
+			switch {
+			case !m.Forward:
+				return true
+			case to.ID == honest.self.ID:
+				held = append(held, m)
+				return false
+			}
+			a := &Message{ID: m.ID, From: liar.self, Done: true, Type: MsgGetReply, Key: m.Key}
+			if m.Type == MsgStore {
+				a.Type, a.Key, a.Count = MsgStoreAck, ID{}, len(m.Items)
+			}
+			net.queue, net.dest = append(net.queue, a), append(net.dest, c.self.Addr)
+			return false
+		}
+		slow := func(over func() bool) {
+			t.Helper()
+			net.run()
+			for range c.timeoutTicks() + 2 {
+				c.Tick()
+				net.run()
+			}
+			for _, m := range held {
+				honest.Step(m)
+			}
+			held = nil
+			net.run()
+			for k := 0; k < 60 && !over(); k++ {
+				net.run()
+				c.Tick()
+			}
+			if !over() {
+				t.Fatalf("entry points %v: the operation did not end", order)
+			}
+		}
+		key := randomKey(rng)
+		val := []byte("pub|slow-honest|1|3600")
+		holdAt(t, nodes, key, val)
+		var got *GetResult
+		c.Get(key, nil, 10, func(r GetResult) { got = &r })
+		slow(func() bool { return got != nil })
+		if len(got.Values) != 1 || string(got.Values[0]) != string(val) {
+			t.Fatalf("entry points %v, the honest one slow: %q, want %q (the liar's empty answer cut the wait)", order, got.Values, val)
+		}
+		item := Item{Key: randomKey(rng), Value: []byte("pub|slow-put|1|3600")}
+		var res *PutResult
+		c.Put([]Item{item}, func(r PutResult) { res = &r })
+		slow(func() bool { return res != nil })
+		if o := ownerIn(nodes, item.Key); !holds(o, item.Key, item.Value) {
+			t.Fatalf("entry points %v: the slow honest entry did not store", order)
+		}
+		if c.entry[0].ID != es[order[0]].ID || c.entry[1].ID != es[order[1]].ID {
+			t.Fatalf("entry points %v: after a wait cut short the order is %s %s %s, want it unchanged", order, c.entry[0].Addr, c.entry[1].Addr, c.entry[2].Addr)
+		}
+	}
+}
+
+// TestForwardDemotesRefusingEntries: an entry point that refuses a
+// forward (busy) or predates forwarding (it answers a forwarded Get as a
+// direct one, without Done) moves behind the other entry points.
+func TestForwardDemotesRefusingEntries(t *testing.T) {
+	for _, name := range []string{"busy", "old"} {
+		net, nodes, c, tr := forwardRing(t, 40, 64, nil, 5, 25, 33)
+		bad := nodes[5]
+		if name == "busy" {
+			bad.fwd.total = bad.cfg.MaxForwards
+		} else {
+			tr.hook = func(to Peer, m *Message) bool {
+				if to.ID == bad.self.ID {
+					m.Forward = false // its decoder skips the field
+				}
+				return true
+			}
+		}
+		key := nodes[20].self.ID // owned by member 20, not by the bad entry
+		holdAt(t, nodes, key, []byte("pub|demote|1|3600"))
+		if got := clientGet(t, net, c, key, nil, 0); len(got.Values) != 1 {
+			t.Fatalf("%s: get %+v", name, got)
+		}
+		if last := c.entry[len(c.entry)-1]; last.ID != bad.self.ID {
+			t.Fatalf("%s: entry points %s %s %s, want the %s one last", name, c.entry[0].Addr, c.entry[1].Addr, c.entry[2].Addr, name)
+		}
+	}
 }
 
 // TestMergeValues: the merge of two answers keeps valid, matching,
