@@ -354,7 +354,11 @@
 // with complete tables and fingers (BenchmarkClientGet), a client's search
 // costs it 2 requests to 2 peers forwarded, 11.5 requests to 9.3 distinct
 // peers iterative; the whole network sends 16 messages per search instead
-// of 23 (each entry reads from ReadFanout holders).
+// of 23 (each entry reads from ReadFanout holders). The entry's transport
+// counts a forward as one request against the client's rate, but it buys
+// the entry's whole operation: with fresh tables up to 64 requests for a
+// store batch of 32 items, 3 to 7 for a search (forward_serve.go gives
+// the bounds).
 //
 //   - Trust (forward.go): records are signed by their publishers, so an
 //     entry can leave values out or drop a store, never forge one. As
@@ -365,7 +369,13 @@
 //     up to the limit, so that neither fills it alone) and counts a Put
 //     batch stored when either entry acknowledges it. Two entries that
 //     agree to hide a record still hide it; one can still answer with a
-//     withdrawn record's older version. With one entry nothing is checked.
+//     withdrawn record's older version. A liar's fast answer also
+//     shortens the wait for the honest entry when it is full (records of
+//     its own that match, or a store acknowledged for every item): the
+//     honest entry then has one request timeout more, and a read of its
+//     that needs a fallback (a dead holder) misses it, so the liar's
+//     answer stands alone; an empty answer shortens nothing (forward.go).
+//     With one entry nothing is checked.
 //   - Failure: an entry that refuses (MsgError), does not answer within
 //     ForwardTimeoutTicks, or predates the flag (it answers a direct Get
 //     or Store, without Done) leaves the client to run the operation the

@@ -12,13 +12,29 @@ import "fmt"
 // the operation is the member's own, which never forwards again. A peer
 // ID costs nothing, so the per-client cap only keeps one honest client
 // from taking every place; MaxForwards (and the transport's per-IP stream
-// caps) bound what many identities can make a member do. The work is
-// not free: a forwarded store of k items costs the member up to k small
-// lookups (keys in ranges one answer already names need none) and one
-// store per owner, which carries the items' bytes once more; a search
-// costs ReadFanout small requests. The client pays for its request's
-// bytes, and the transport's per-peer rate limit counts a forward like
-// the direct request it replaces.
+// caps) bound what many identities can make a member do.
+//
+// The work is not free, and a forward costs its client less than the
+// work it starts. The transport's per-peer rate limit (chordrouting/p2p,
+// RequestRate) counts a forward as one request, but it buys the entry's
+// whole operation: a forwarded store of k items (k at most
+// ForwardBatchItems, 32) costs the entry up to k small lookups (one
+// round trip each with a fresh table; keys in ranges one answer already
+// names need none) and up to k stores, one per owner, which carry the
+// items' bytes once more (each owner then pushes them to its R-1
+// replicas, as for any store); a search costs ReadFanout (3) small
+// reads, and a lookup and up to Replicas reads more when no holder
+// answers. So with fresh tables one token buys up to 2k = 64 requests
+// from the entry for a store, 3 to 7 for a search (a lookup that meets
+// dead entries costs more, at most MaxLookupHops requests, and ends
+// within LookupTimeoutTicks), where the same operation run by the client
+// itself would have cost it a token per store and read at the owners
+// (lookups are not limited there either). What bounds it:
+// MaxForwardsPerClient (8) forwards in flight per client and
+// MaxForwards (256) in all, each with at most 8 stores and 8 lookups in
+// flight, and none while operations hold their share of the pending
+// table (rpc.go); the entry's own requests count against its own rate
+// at the owners. The client pays for its request's bytes.
 
 // fwdState counts the forwards a member runs.
 type fwdState struct {
