@@ -2,7 +2,6 @@ package chordrouting
 
 import (
 	"slices"
-	"sort"
 	"time"
 )
 
@@ -199,8 +198,8 @@ func (n *Node) mergeValues(key ID, query []byte, limit int, answers []*Message) 
 	lists := make([][]value, len(answers))
 	for i, a := range answers {
 		for _, v := range keyValues(a.Items, key, limit) {
-			info, err := n.val.Validate(key, v, now)
-			if err != nil || info.Removal || (!info.Expiry.IsZero() && !now.Before(info.Expiry)) || !n.val.Match(key, query, v) {
+			info, err := n.checkValue(key, v, now)
+			if err != nil || info.Removal || !n.val.Match(key, query, v) {
 				continue
 			}
 			lists[i] = append(lists[i], value{info, v})
@@ -305,6 +304,6 @@ func (n *Node) forwardPutDone(fp *fwdPut) {
 		return
 	}
 	op.items = fp.failed
-	sort.SliceStable(op.items, func(i, j int) bool { return op.items[i].Key.Less(op.items[j].Key) })
+	sortByKey(op.items)
 	n.putRound(op)
 }

@@ -98,22 +98,14 @@ func (n *Node) onForwardGet(m *Message) {
 		n.replyErr(m, why)
 		return
 	}
-	limit := m.Count
-	if limit <= 0 || limit > n.cfg.MaxGetValues {
-		limit = n.cfg.MaxGetValues
-	}
 	client := m.From.ID
-	n.get(m.Key, m.Query, limit, func(r GetResult) {
+	n.get(m.Key, m.Query, n.getLimit(m.Count), func(r GetResult) {
 		n.endForward(client)
 		if r.Err != nil {
 			n.replyErr(m, forwardErr("forwarded get", r.Err))
 			return
 		}
-		items := make([]Item, len(r.Values))
-		for k, v := range r.Values {
-			items[k] = Item{Key: m.Key, Value: v}
-		}
-		n.reply(m, &Message{Type: MsgGetReply, Key: m.Key, Done: true, Items: items, Count: r.Hops})
+		n.reply(m, &Message{Type: MsgGetReply, Key: m.Key, Done: true, Items: valueItems(m.Key, r.Values), Count: r.Hops})
 	})
 }
 
@@ -132,13 +124,9 @@ func (n *Node) onForwardStore(m *Message) {
 	now := n.clock.Now()
 	valid := make([]Item, 0, len(m.Items))
 	for _, it := range m.Items {
-		if len(it.Value) == 0 || len(it.Value) > n.cfg.MaxValueSize {
-			continue
+		if _, err := n.checkValue(it.Key, it.Value, now); err == nil {
+			valid = append(valid, it)
 		}
-		if info, err := n.val.Validate(it.Key, it.Value, now); err != nil || (!info.Expiry.IsZero() && !now.Before(info.Expiry)) {
-			continue
-		}
-		valid = append(valid, it)
 	}
 	client := m.From.ID
 	op := newPutOp(valid, func(r PutResult) {

@@ -464,3 +464,33 @@ func TestMergeValues(t *testing.T) {
 		t.Fatalf("merge with a query: %q, want %q", got, want)
 	}
 }
+
+// TestValueHelpers: the checks and conversions a direct and a forwarded
+// request share: checkValue (size, validator, expiry), getLimit,
+// valueItems and sortByKey (stable).
+func TestValueHelpers(t *testing.T) {
+	_, _, c, _ := forwardRing(t, 3, 65, nil, 0)
+	key := randomKey(rand.New(rand.NewPCG(65, 2)))
+	for _, v := range []string{"", "junk", "p|old|1|0", string(make([]byte, c.cfg.MaxValueSize+1))} {
+		if _, err := c.checkValue(key, []byte(v), c.clock.Now()); err == nil {
+			t.Fatalf("checkValue accepted %.20q", v)
+		}
+	}
+	if info, err := c.checkValue(key, []byte("p|a|2|3600"), c.clock.Now()); err != nil || info.Version != 2 {
+		t.Fatalf("checkValue of a valid record: %+v, %v", info, err)
+	}
+	for in, want := range map[int]int{0: c.cfg.MaxGetValues, -1: c.cfg.MaxGetValues, 5: 5, c.cfg.MaxGetValues + 1: c.cfg.MaxGetValues} {
+		if got := c.getLimit(in); got != want {
+			t.Fatalf("getLimit(%d) = %d, want %d", in, got, want)
+		}
+	}
+	if its := valueItems(key, [][]byte{[]byte("a"), []byte("b")}); len(its) != 2 || its[1].Key != key || string(its[1].Value) != "b" {
+		t.Fatalf("valueItems: %+v", its)
+	}
+	lo, hi := idAt(0x10), idAt(0x90)
+	items := []Item{{Key: hi, Value: []byte("1")}, {Key: lo, Value: []byte("2")}, {Key: hi, Value: []byte("3")}}
+	sortByKey(items)
+	if got := fmt.Sprintf("%s%s%s", items[0].Value, items[1].Value, items[2].Value); got != "213" {
+		t.Fatalf("sortByKey: order %s, want 213", got)
+	}
+}

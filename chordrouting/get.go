@@ -9,9 +9,7 @@ func (n *Node) Get(key ID, query []byte, limit int, done func(GetResult)) {
 	if done == nil {
 		done = func(GetResult) {}
 	}
-	if limit <= 0 || limit > n.cfg.MaxGetValues {
-		limit = n.cfg.MaxGetValues
-	}
+	limit = n.getLimit(limit)
 	if len(query) > n.cfg.MaxValueSize {
 		done(GetResult{Err: fmt.Errorf("chordrouting: get: query of %d bytes exceeds %d", len(query), n.cfg.MaxValueSize)})
 		return
@@ -128,14 +126,24 @@ func (n *Node) onGet(m *Message) {
 			Peers: n.closestPreceding(m.Key, n.cfg.LookupCandidates, nil)})
 		return
 	}
-	limit := m.Count
+	vals := n.matching(m.Key, m.Query, n.getLimit(m.Count))
+	n.reply(m, &Message{Type: MsgGetReply, Key: m.Key, Done: true, Items: valueItems(m.Key, vals)})
+}
+
+// getLimit is a Get's limit as asked (by a caller, or a request's Count):
+// MaxGetValues when it is not positive or above it.
+func (n *Node) getLimit(limit int) int {
 	if limit <= 0 || limit > n.cfg.MaxGetValues {
-		limit = n.cfg.MaxGetValues
+		return n.cfg.MaxGetValues
 	}
-	vals := n.matching(m.Key, m.Query, limit)
+	return limit
+}
+
+// valueItems returns the values under key as a reply's items.
+func valueItems(key ID, vals [][]byte) []Item {
 	items := make([]Item, len(vals))
 	for k, v := range vals {
-		items[k] = Item{Key: m.Key, Value: v}
+		items[k] = Item{Key: key, Value: v}
 	}
-	n.reply(m, &Message{Type: MsgGetReply, Key: m.Key, Done: true, Items: items})
+	return items
 }

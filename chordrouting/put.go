@@ -66,8 +66,13 @@ func (n *Node) newPut(items []Item, done func(PutResult)) *putOp {
 // newPutOp returns a Put of items, sorted by key.
 func newPutOp(items []Item, done func(PutResult)) *putOp {
 	op := &putOp{items: items, done: done}
-	sort.SliceStable(op.items, func(i, j int) bool { return op.items[i].Key.Less(op.items[j].Key) })
+	sortByKey(op.items)
 	return op
+}
+
+// sortByKey sorts items by key, keeping the order of items under one key.
+func sortByKey(items []Item) {
+	sort.SliceStable(items, func(i, j int) bool { return items[i].Key.Less(items[j].Key) })
 }
 
 // putRound groups op.items by owner and sends the stores.
@@ -164,7 +169,7 @@ func (n *Node) putFinish(op *putOp) {
 	if len(op.failed) > 0 && !op.retried && !n.left {
 		op.retried = true
 		op.items, op.failed = op.failed, nil
-		sort.SliceStable(op.items, func(i, j int) bool { return op.items[i].Key.Less(op.items[j].Key) })
+		sortByKey(op.items)
 		n.putRound(op)
 		return
 	}

@@ -67,19 +67,30 @@ var errStale = errors.New("chordrouting: a newer version is held")
 // (nil error) or why it was refused; errStale means a newer version is
 // already held, which is not a failure of the sender.
 func (n *Node) accept(key ID, data []byte) (StoredValue, error) {
-	if len(data) == 0 || len(data) > n.cfg.MaxValueSize {
-		return StoredValue{}, fmt.Errorf("chordrouting: value of %d bytes, want 1..%d", len(data), n.cfg.MaxValueSize)
-	}
-	now := n.clock.Now()
-	info, err := n.val.Validate(key, data, now)
+	info, err := n.checkValue(key, data, n.clock.Now())
 	if err != nil {
-		return StoredValue{}, fmt.Errorf("chordrouting: validate: %w", err)
-	}
-	if !info.Expiry.IsZero() && !now.Before(info.Expiry) {
-		return StoredValue{}, errors.New("chordrouting: value already expired")
+		return StoredValue{}, err
 	}
 	v := StoredValue{ValueInfo: info, Data: append([]byte(nil), data...)}
 	return v, n.store(key, v)
+}
+
+// checkValue checks one value under key from the network as of now: its
+// size, the Validator's verdict, and that it has not expired. Every value
+// is checked so before it is stored, passed on by a forward or taken from
+// a forward's answer.
+func (n *Node) checkValue(key ID, data []byte, now time.Time) (ValueInfo, error) {
+	if len(data) == 0 || len(data) > n.cfg.MaxValueSize {
+		return ValueInfo{}, fmt.Errorf("chordrouting: value of %d bytes, want 1..%d", len(data), n.cfg.MaxValueSize)
+	}
+	info, err := n.val.Validate(key, data, now)
+	if err != nil {
+		return ValueInfo{}, fmt.Errorf("chordrouting: validate: %w", err)
+	}
+	if !info.Expiry.IsZero() && !now.Before(info.Expiry) {
+		return ValueInfo{}, errors.New("chordrouting: value already expired")
+	}
+	return info, nil
 }
 
 // store merges v under key: same identity and lower version is replaced,
