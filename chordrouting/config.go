@@ -154,7 +154,10 @@ type Config struct {
 	// measured by `go test -run '^$' -bench ForwardedBatch -benchtime 4x
 	// ./chordrouting/`; so a full batch still ends in time after one
 	// request timeout (a dead owner's store: the entry makes no retry
-	// round, the client stores what failed itself).
+	// round, the client stores what failed itself). On libp2p the
+	// entry's stores also end by seven tenths of the transport's deadline
+	// (7 s), so that its answer still reaches the client after a longer
+	// request timeout (slow links).
 	ForwardBatchItems int
 	// MaxForwards caps the forwarded requests a member runs at once for
 	// clients, and MaxForwardsPerClient those of one client; beyond them

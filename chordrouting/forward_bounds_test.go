@@ -269,3 +269,48 @@ func TestForwardTimeoutCappedByTransport(t *testing.T) {
 		t.Fatalf("10 s after the forwards (the transport's deadline) the client still waits for its entry points")
 	}
 }
+
+// waitHook is a hookTransport with a deadline of its own (ForwardWaiter).
+type waitHook struct {
+	*hookTransport
+	wait time.Duration
+}
+
+func (w waitHook) ForwardWait() time.Duration { return w.wait }
+
+// TestForwardStoreEndsBeforeTransportDeadline: an entry whose owners do
+// not acknowledge a forwarded store, with a request timeout longer than
+// its transport keeps the client's stream, answers before that deadline
+// (by seven tenths of it, at the first tick after), with what was stored
+// and an error, and does not take the owners for dead.
+func TestForwardStoreEndsBeforeTransportDeadline(t *testing.T) {
+	net, nodes, _, _ := forwardRing(t, 30, 72, func(c *Config) { c.RequestTimeoutTicks = 20 }, 0)
+	entry := nodes[0]
+	etr := &hookTransport{inner: entry.tr}
+	etr.hook = func(_ Peer, m *Message) bool { return !(m.Type == MsgStore && !m.Forward && !m.Replica) }
+	entry.tr = waitHook{etr, 10 * time.Second}
+	clock := entry.clock.(*fakeClock)
+	var items []Item
+	for _, k := range []int{7, 15, 23} {
+		items = append(items, Item{Key: nodes[k].self.ID, Value: []byte(fmt.Sprintf("pub|cut%d|1|3600", k))})
+	}
+	from := Peer{ID: idAt(0x33), Addr: "client"}
+	entry.Step(&Message{Type: MsgStore, Forward: true, ID: 1, From: from, Items: items})
+	net.run()
+	var a []*Message
+	for k := 1; k <= 8 && len(a) == 0; k++ {
+		clock.now = clock.now.Add(time.Second)
+		entry.Tick()
+		net.run()
+		a = answersTo(etr, from, 1)
+	}
+	if len(a) != 1 || a[0].Type != MsgStoreAck || !a[0].Done || a[0].Err == "" || a[0].Count != 0 {
+		t.Fatalf("8 s after a forwarded store to silent owners: answers %+v, want one with nothing stored and an error", a)
+	}
+	for _, k := range []int{7, 15, 23} {
+		tb := &entry.oh.table
+		if i := tb.search(nodes[k].self.ID); i >= tb.len() || *tb.id(i) != nodes[k].self.ID {
+			t.Fatalf("the entry forgot owner %d, whose store it cut short", k)
+		}
+	}
+}

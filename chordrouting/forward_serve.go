@@ -140,6 +140,14 @@ func (n *Node) onForwardStore(m *Message) {
 	// No retry round: it would take a request timeout more, past the
 	// client's forward timeout; the client stores what failed itself.
 	op.window, op.retried = forwardStoreWindow, true
+	if w, ok := n.tr.(ForwardWaiter); ok {
+		// The transport keeps the client's stream for ForwardWait and
+		// drops this answer a tenth of it before the end (chordrouting/p2p,
+		// replyWait); the stores end by seven tenths, which leaves a tenth
+		// for the tick that ends them (a second of the daemon's ten) and
+		// a tenth for the answer.
+		op.until = n.clock.Now().Add(w.ForwardWait() * 7 / 10)
+	}
 	n.putRound(op)
 }
 

@@ -3,6 +3,7 @@ package chordrouting
 import (
 	"fmt"
 	"sort"
+	"time"
 )
 
 // putOp is a Put in progress.
@@ -18,6 +19,10 @@ type putOp struct {
 	// forward_serve.go); queue holds the stores waiting for a place.
 	window int
 	queue  []storeJob
+	// until, if set, is when the put must end (a forwarded put: its
+	// answer must reach the client before the transport's deadline):
+	// stores in flight then end, and queued ones are not sent.
+	until time.Time
 }
 
 // storeJob is one store request a put has yet to send.
@@ -123,8 +128,13 @@ func (n *Node) putPump(op *putOp) {
 	for len(op.queue) > 0 && (op.window <= 0 || op.waiting < op.window) {
 		j := op.queue[0]
 		op.queue = op.queue[1:]
+		if !op.until.IsZero() && !n.clock.Now().Before(op.until) {
+			op.failed = append(op.failed, j.items...) // out of time
+			continue
+		}
 		op.waiting++
-		n.request(j.owner, &Message{Type: MsgStore, Items: j.items}, func(m *Message) {
+		p := pending{deadline: n.now + n.timeoutTicks(), until: op.until}
+		n.send(j.owner, &Message{Type: MsgStore, Items: j.items}, p, func(m *Message) {
 			op.waiting--
 			if m != nil && m.Type == MsgStoreAck {
 				op.res.Stored += min(max(m.Count, 0), len(j.items))

@@ -14,7 +14,9 @@ type pending struct {
 	// timeout does not make the peer a suspect.
 	forward bool
 	// until, if set, ends the request at the first tick at or after it
-	// (a forward on a transport with deadlines of its own: ForwardWaiter).
+	// (a forward on a transport with deadlines of its own, ForwardWaiter,
+	// and the stores of a forwarded put: forward_serve.go); ended so
+	// before its own timeout, it makes the peer no suspect.
 	until time.Time
 	// op: the request is an operation's (a Lookup, Get or Put, this
 	// node's or a client's forwarded one), not ring maintenance: see
@@ -176,15 +178,18 @@ func (n *Node) expireRequests() {
 	}
 	n.pending = keep
 	for k := range exp {
-		cb, to, fwd := exp[k].cb, exp[k].to, exp[k].forward
+		cb, to := exp[k].cb, exp[k].to
 		if exp[k].op {
 			n.opPending--
 		}
-		if !fwd {
+		// A forward's wait, or a request cut short by its until before
+		// its own timeout, says nothing of the peer's round trip or life.
+		quiet := exp[k].forward || exp[k].deadline > n.now
+		if !quiet {
 			n.rt.expired(exp[k].id, exp[k].sent)
 		}
 		exp[k] = pending{}
-		if !fwd {
+		if !quiet {
 			n.suspect(to)
 		}
 		cb(nil)
