@@ -27,7 +27,7 @@ func TestForwardsKeepRingMaintenance(t *testing.T) {
 	cfg := entry.cfg
 	rng := rand.New(rand.NewPCG(71, 8))
 	batch := func(tag int) []Item {
-		items := make([]Item, cfg.MaxItemsPerMessage)
+		items := make([]Item, cfg.ForwardBatchItems)
 		for i := range items {
 			items[i] = Item{Key: randomKey(rng), Value: []byte(fmt.Sprintf("pub|f%d-%d|1|3600", tag, i))}
 		}
@@ -46,20 +46,27 @@ func TestForwardsKeepRingMaintenance(t *testing.T) {
 			}
 		}
 	}
+	if entry.fwd.total < cfg.MaxForwards/2 {
+		t.Fatalf("only %d forwards run (%d refused): the test needs them", entry.fwd.total, refused)
+	}
 	// The member's own publishes: one store per owner each, no window.
-	for k := range 6 {
-		entry.Put(append(batch(-2*k-1), batch(-2*k-2)...), nil)
+	for k := range 12 {
+		var items []Item
+		for j := range 8 {
+			items = append(items, batch(-8*k-j-1)...)
+		}
+		entry.Put(items, nil)
 		net.run()
 	}
 	t.Logf("forwards running %d (%d refused), pending %d (operations %d, share %d) of MaxPending %d",
 		entry.fwd.total, refused, len(entry.pending), entry.opPending, entry.opShare(), cfg.MaxPending)
-	if entry.opPending > entry.opShare() {
-		t.Fatalf("operations hold %d pending requests, their share is %d", entry.opPending, entry.opShare())
+	if entry.opPending != entry.opShare() {
+		t.Fatalf("operations hold %d pending requests, want their whole share, %d (no more, and the test needs it full)", entry.opPending, entry.opShare())
 	}
 	from := Peer{ID: randomKey(rng), Addr: "late client"}
 	id++
 	entry.Step(&Message{Type: MsgStore, Forward: true, ID: id, From: from, Items: batch(0)})
-	if a := answersTo(etr, from, id); entry.opPending+forwardRoom > entry.opShare() && (len(a) != 1 || a[0].Type != MsgError) {
+	if a := answersTo(etr, from, id); len(a) != 1 || a[0].Type != MsgError {
 		t.Fatalf("a forward with the operations' share full: %+v, want a refusal", a)
 	}
 
