@@ -372,9 +372,9 @@
 //     withdrawn record's older version. A liar's fast answer also
 //     shortens the wait for the honest entry when it is full (records of
 //     its own that match, or a store acknowledged for every item): the
-//     honest entry then has one request timeout more, and a read of its
-//     that needs a fallback (a dead holder) misses it, so the liar's
-//     answer stands alone; an empty answer shortens nothing (forward.go).
+//     honest entry then has one request timeout more, and when its read
+//     needs a fallback (a dead holder) its answer comes too late and the
+//     liar's stands alone; an empty answer shortens nothing (forward.go).
 //     With one entry nothing is checked.
 //   - Failure: an entry that refuses (MsgError), does not answer within
 //     ForwardTimeoutTicks, or predates the flag (it answers a direct Get
@@ -432,8 +432,12 @@
 //     which the client must see confirmed itself. Members never forward.
 //
 // Not done: forwarding as the path for a member whose dial to an owner
-// would cost more than a forward (members always route themselves), and
-// 100,000 nodes in the simulator (4·N² bytes of tables is 40 GB).
+// would cost more than a forward (members always route themselves); an
+// entry's forwarded read, and the lookups that group a forwarded store,
+// are not cut to the transport's deadline as its stores are (a read that
+// falls back to a lookup after a dead holder's timeout can outlast it,
+// and the client then reads itself); and 100,000 nodes in the simulator
+// (4·N² bytes of tables is 40 GB).
 //
 // A Node's memory is a few hundred bytes plus its successor list, fingers
 // (about log2(N/r) distinct entries), outstanding requests and, in one-hop
