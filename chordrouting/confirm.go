@@ -226,7 +226,7 @@ func (n *Node) askState(op *lookupOp, p Peer, cb func(*Message)) {
 		if n.unsent(m) {
 			// Not asked: nothing is known of p, which must not be
 			// skipped as dead (the next candidate would be named owner).
-			op.done(lookupAnswer{hops: op.hops, err: ErrBusy})
+			op.done(lookupAnswer{hops: op.hops, err: n.unsentErr()})
 			return
 		}
 		if m == nil || m.Type != MsgState {

@@ -200,7 +200,7 @@ func (n *Node) lookupStep(op *lookupOp) {
 	op.hops++
 	n.requestAs(next, &Message{Type: MsgFindSuccessor, Key: op.key}, op.op, func(m *Message) {
 		if n.unsent(m) {
-			op.done(lookupAnswer{hops: op.hops, err: ErrBusy}) // the next one would not be sent either
+			op.done(lookupAnswer{hops: op.hops, err: n.unsentErr()}) // the next one would not be sent either
 			return
 		}
 		if m == nil || m.Type != MsgFindSuccessorReply {

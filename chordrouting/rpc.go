@@ -48,6 +48,15 @@ func isOperation(m *Message) bool {
 // gets (see unsent).
 const errUnsent = "chordrouting: request not sent (too many pending, or the node has left)"
 
+// unsentErr is why a request was not sent: the node left, or too many
+// were pending.
+func (n *Node) unsentErr() error {
+	if n.left {
+		return ErrLeft
+	}
+	return ErrBusy
+}
+
 // unsent reports whether m, given to a request's callback, says that the
 // request was never sent (the pending table was full, the node left, the
 // target was this node) rather than answered or timed out: the target
