@@ -29,4 +29,10 @@
 // the server's CRC-32C re-check, one more copy and the block writes; with
 // both cores busy that is about a fifth more CPU per byte, so the ratio is
 // bounded by how much of it overlaps the stream (peer.go, sinkWorkers).
+// Again on 2026-11-29 (load 1-2): nine TCP runs, paired medians 0.84-0.96,
+// median 0.87 (raw 1.7-1.9 s of CPU per GB, blockxfer 2.1-2.5 s); a sixth
+// sink buffer gave 0.78, 0.88 and 0.89 against 0.85, 0.90 and 0.92 in
+// alternating runs, so the buffers are not what bounds it. A profile of
+// the download side (-only blockxfer -cpuprofile) puts SHA-256 at 18% of
+// all samples, which is about what the ratio misses.
 package main
