@@ -59,6 +59,15 @@ func staticRing(tb testing.TB, n int, seed uint64) (*pumpNet, []*Node) {
 	linkStatic(nodes, cfg.SuccessorListLen)
 	for _, nd := range nodes {
 		net.nodes[nd.self.Addr] = nd
+	}
+	setFingers(nodes)
+	return net, nodes
+}
+
+// setFingers gives every member of a static ring (nodes sorted by ID) its
+// correct fingers beyond its successor list.
+func setFingers(nodes []*Node) {
+	for _, nd := range nodes {
 		for b := IDBits - 1; b >= 0; b-- {
 			start := nd.self.ID.AddPow2(b)
 			if BetweenRightIncl(nd.self.ID, start, nd.lastKnown()) {
@@ -71,7 +80,6 @@ func staticRing(tb testing.TB, n int, seed uint64) (*pumpNet, []*Node) {
 			nd.setFinger(start, end, ownerIn(nodes, start).self)
 		}
 	}
-	return net, nodes
 }
 
 // linkStatic sorts nodes by ID and makes each a member with its correct

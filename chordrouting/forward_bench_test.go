@@ -6,24 +6,6 @@ import (
 	"testing"
 )
 
-// setFingers gives every member of a static ring (nodes sorted by ID) its
-// correct fingers beyond its successor list, as staticRing does.
-func setFingers(nodes []*Node) {
-	for _, nd := range nodes {
-		for b := IDBits - 1; b >= 0; b-- {
-			start := nd.self.ID.AddPow2(b)
-			if BetweenRightIncl(nd.self.ID, start, nd.lastKnown()) {
-				break
-			}
-			end := nd.self.ID
-			if b+1 < IDBits {
-				end = nd.self.ID.AddPow2(b + 1)
-			}
-			nd.setFinger(start, end, ownerIn(nodes, start).self)
-		}
-	}
-}
-
 // BenchmarkClientGet measures what one search costs a client with two
 // entry points on a static one-hop ring of 1,000 members (complete tables
 // and fingers), forwarded and iterative (ClientForward off): the requests

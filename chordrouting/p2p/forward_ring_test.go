@@ -24,36 +24,7 @@ func TestRingClientForwards(t *testing.T) {
 	cfg := testRingConfig()
 	cfg.OneHop = true
 	cfg.SuccessorListLen, cfg.Replicas = 2, 2
-	var rings []*Ring
-	var infos []peer.AddrInfo
-	for i := 0; i < 6; i++ {
-		seed := uint64(500 + i)
-		h := newTestHost(t, seed)
-		r, err := New(h, cfg, cr.NewMemStorage(), Options{Tick: 10 * time.Millisecond, Rand: rand.New(rand.NewPCG(seed, 1))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { r.Close(false) })
-		if i == 0 {
-			err = r.Create(ctx)
-		} else {
-			err = r.JoinVia(ctx, infos[:1])
-		}
-		if err != nil {
-			t.Fatalf("member %d: %v", i, err)
-		}
-		rings = append(rings, r)
-		infos = append(infos, peer.AddrInfo{ID: r.host.ID(), Addrs: r.host.Addrs()})
-	}
-	waitFor(t, "complete membership tables", func() bool {
-		for _, r := range rings {
-			size := 0
-			if err := r.Runner.Do(ctx, func(n *cr.Node) { size = n.MembershipSize() }); err != nil || size != len(rings)-1 {
-				return false
-			}
-		}
-		return true
-	})
+	rings, infos := oneHopRing(t, ctx, cfg, 6, 500)
 
 	ch := newTestHost(t, 599)
 	client, err := New(ch, cfg, cr.NewMemStorage(), Options{Tick: 10 * time.Millisecond, Rand: rand.New(rand.NewPCG(599, 1))})

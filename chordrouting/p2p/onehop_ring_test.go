@@ -23,10 +23,39 @@ func TestRingOneHop(t *testing.T) {
 	cfg.OneHop = true
 	cfg.SuccessorListLen = 2 // so that most keys lie beyond the list
 	cfg.Replicas = 2
+	rings, _ := oneHopRing(t, ctx, cfg, 8, 400)
+	ids := make([]cr.ID, len(rings))
+	for i, r := range rings {
+		ids[i] = r.Self().ID
+	}
+	slices.SortFunc(ids, func(a, b cr.ID) int { return a.Cmp(b) })
+	rng := rand.New(rand.NewPCG(4, 4))
+	for k := 0; k < 40; k++ {
+		var key cr.ID
+		for b := range key {
+			key[b] = byte(rng.Uint32())
+		}
+		i, _ := slices.BinarySearchFunc(ids, key, func(a, b cr.ID) int { return a.Cmp(b) })
+		want := ids[i%len(ids)]
+		res, err := rings[k%len(rings)].Runner.Lookup(ctx, key)
+		if err != nil || len(res.Successors) == 0 || res.Successors[0].ID != want {
+			t.Fatalf("lookup %d: %+v %v, want owner %s", k, res, err, want.Short())
+		}
+		if res.Hops > 1 {
+			t.Fatalf("lookup %d took %d hops with complete tables", k, res.Hops)
+		}
+	}
+}
+
+// oneHopRing starts n one-hop members on real hosts (seeds seed0...),
+// the first creating the ring and the others joining through it, and
+// waits until every membership table names every other member.
+func oneHopRing(t *testing.T, ctx context.Context, cfg cr.Config, n int, seed0 uint64) ([]*Ring, []peer.AddrInfo) {
+	t.Helper()
 	var rings []*Ring
 	var infos []peer.AddrInfo
-	for i := 0; i < 8; i++ {
-		seed := uint64(400 + i)
+	for i := 0; i < n; i++ {
+		seed := seed0 + uint64(i)
 		h := newTestHost(t, seed)
 		r, err := New(h, cfg, cr.NewMemStorage(), Options{Tick: 10 * time.Millisecond, Rand: rand.New(rand.NewPCG(seed, 1))})
 		if err != nil {
@@ -53,25 +82,5 @@ func TestRingOneHop(t *testing.T) {
 		}
 		return true
 	})
-	ids := make([]cr.ID, len(rings))
-	for i, r := range rings {
-		ids[i] = r.Self().ID
-	}
-	slices.SortFunc(ids, func(a, b cr.ID) int { return a.Cmp(b) })
-	rng := rand.New(rand.NewPCG(4, 4))
-	for k := 0; k < 40; k++ {
-		var key cr.ID
-		for b := range key {
-			key[b] = byte(rng.Uint32())
-		}
-		i, _ := slices.BinarySearchFunc(ids, key, func(a, b cr.ID) int { return a.Cmp(b) })
-		want := ids[i%len(ids)]
-		res, err := rings[k%len(rings)].Runner.Lookup(ctx, key)
-		if err != nil || len(res.Successors) == 0 || res.Successors[0].ID != want {
-			t.Fatalf("lookup %d: %+v %v, want owner %s", k, res, err, want.Short())
-		}
-		if res.Hops > 1 {
-			t.Fatalf("lookup %d took %d hops with complete tables", k, res.Hops)
-		}
-	}
+	return rings, infos
 }
