@@ -1,5 +1,7 @@
 package chordrouting
 
+import "slices"
+
 // This file groups keys by owner with as few lookups as possible: one
 // lookup names the owner and its successors, whose key ranges are
 // consecutive, so the sorted keys that fall in them need no new lookup.
@@ -139,12 +141,25 @@ func (g *grouper) add(o Peer, i int) {
 
 // fanOut groups the keys from g.pos on in up to groupWindow runs at once,
 // each a chain of lookups of its own, and ends g when all have ended.
+// Runs are cut between different keys, so that the items of one key go
+// in one store, in their order; the groups are put in key order once all
+// runs have ended, whatever order they ended in.
 func (g *grouper) fanOut() {
 	rest, base := g.keys[g.pos:], g.pos
 	runs := min(groupWindow, len(rest)/groupRunMin)
-	left := runs
-	for r := range runs {
-		lo, hi := r*len(rest)/runs, (r+1)*len(rest)/runs
+	cuts := []int{0}
+	for r := 1; r <= runs; r++ {
+		c := r * len(rest) / runs
+		for c < len(rest) && c > 0 && rest[c] == rest[c-1] {
+			c++
+		}
+		if c > cuts[len(cuts)-1] {
+			cuts = append(cuts, c)
+		}
+	}
+	left := len(cuts) - 1
+	for r := range left {
+		lo, hi := cuts[r], cuts[r+1]
 		off := base + lo
 		sub := &grouper{n: g.n, keys: rest[lo:hi], avoid: g.avoid, op: g.op, last: g.last}
 		sub.done = func(groups []ownerGroup, lookups int, failed []int, err error) {
@@ -161,6 +176,11 @@ func (g *grouper) fanOut() {
 				g.err = err
 			}
 			if left--; left == 0 {
+				for _, gr := range g.groups {
+					slices.Sort(gr.idx)
+				}
+				slices.SortFunc(g.groups, func(a, b ownerGroup) int { return a.idx[0] - b.idx[0] })
+				slices.Sort(g.failed)
 				g.done(g.groups, g.lookups, g.failed, g.err)
 			}
 		}
