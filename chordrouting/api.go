@@ -57,6 +57,17 @@ type Transport interface {
 	Send(to Peer, m *Message)
 }
 
+// TrySender is an optional interface of a Transport that bounds what it
+// has in flight: TrySend is Send that reports false, sending nothing,
+// when the transport refuses the message at once (chordrouting/p2p:
+// MaxOutbound exchanges in flight). A request so refused is one that was
+// not sent (rpc.go, unsent), so its target is not presumed dead; through
+// Send alone, a refused request would look like the target's timeout,
+// and a full transport would make a node drop its live successors.
+type TrySender interface {
+	TrySend(to Peer, m *Message) bool
+}
+
 // ValueInfo is what the layer above tells the core about a value it has
 // validated. chordrouting never interprets value bytes itself.
 type ValueInfo struct {

@@ -421,9 +421,11 @@
 //     forwards) may hold three quarters of MaxPending, the rest is kept
 //     for ring maintenance (stabilize, pings, fingers, membership,
 //     repair), so no load of operations can leave a stabilize query
-//     unsent; and a request that could not be sent gets a stand-in
-//     answer, never taken for a timeout: it drops no head, replaces no
-//     predecessor and announces no departure. (Before, forwarded stores
+//     unsent; and a request that could not be sent (the table full, or
+//     the transport refusing it at once: TrySender, which the libp2p
+//     transport implements for its MaxOutbound exchanges in flight) gets
+//     a stand-in answer, never taken for a timeout: it drops no head,
+//     replaces no predecessor and announces no departure. (Before, forwarded stores
 //     that sent every owner's store at once filled MaxPending, the
 //     entry's stabilize query was refused and taken for a dead head, and
 //     its successor list emptied within a tick: it then claimed every

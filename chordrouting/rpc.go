@@ -95,8 +95,9 @@ func (n *Node) requestForward(to Peer, m *Message, cb func(*Message)) {
 }
 
 // send sends request m to `to`, waiting as p says. A request that cannot
-// be sent (the node has left, the pending table is full, or operations
-// hold their whole share of it) gets the unsent stand-in at the next tick.
+// be sent (the node has left, the pending table is full, operations hold
+// their whole share of it, or the transport refuses it: TrySender) gets
+// the unsent stand-in at the next tick.
 func (n *Node) send(to Peer, m *Message, p pending, cb func(*Message)) {
 	p.op = p.op || isOperation(m)
 	if n.left || len(n.pending) >= n.cfg.MaxPending || to.ID == n.self.ID || (p.op && n.opPending >= n.opShare()) {
@@ -110,6 +111,16 @@ func (n *Node) send(to Peer, m *Message, p pending, cb func(*Message)) {
 	n.pending = append(n.pending, p)
 	if p.op {
 		n.opPending++
+	}
+	if ts, ok := n.tr.(TrySender); ok {
+		if !ts.TrySend(to, m) {
+			n.pending = n.pending[:len(n.pending)-1]
+			if p.op {
+				n.opPending--
+			}
+			n.deferred = append(n.deferred, cb)
+		}
+		return
 	}
 	n.tr.Send(to, m)
 }

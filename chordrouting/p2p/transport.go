@@ -147,13 +147,19 @@ func (t *Transport) Close() error {
 // replies to incoming requests are handed to the waiting stream, other
 // messages are sent from a goroutine. Messages to self are delivered
 // locally; messages beyond MaxOutbound, or after Close, are dropped.
-func (t *Transport) Send(to cr.Peer, m *cr.Message) {
+func (t *Transport) Send(to cr.Peer, m *cr.Message) { t.TrySend(to, m) }
+
+// TrySend implements chordrouting.TrySender: it is Send, and reports
+// false when it drops m at once (MaxOutbound exchanges in flight, or
+// closed), so that the core knows the request was never sent rather than
+// taking it for the peer's timeout.
+func (t *Transport) TrySend(to cr.Peer, m *cr.Message) bool {
 	if m.Type.IsReply() && to.Addr != t.self.Addr {
 		t.reply(to, m)
-		return
+		return true
 	}
 	if !t.startOutbound() {
-		return
+		return false
 	}
 	go func() {
 		defer t.endOutbound()
@@ -171,6 +177,7 @@ func (t *Transport) Send(to cr.Peer, m *cr.Message) {
 			t.oneWay(pid, m)
 		}
 	}()
+	return true
 }
 
 func (t *Transport) startOutbound() bool {

@@ -320,3 +320,29 @@ func TestTransportReplyTimeoutAndClose(t *testing.T) {
 		t.Fatalf("a received %+v", a.received())
 	}
 }
+
+// TestTransportTrySendRefusesBeyondMaxOutbound: with MaxOutbound exchanges
+// in flight (requests the peer does not answer), TrySend refuses at once
+// and reports it, so that the core takes the request as never sent; once
+// an exchange ends, it sends again.
+func TestTransportTrySendRefusesBeyondMaxOutbound(t *testing.T) {
+	ha, hb := newTestHost(t, 1), newTestHost(t, 2)
+	introduce(ha, hb)
+	clock := &fakeClock{now: time.Unix(0, 0)}
+	cfg := DefaultConfig()
+	cfg.MaxOutbound = 2
+	a := startFake(t, ha, cfg, clock, nil)
+	b := startFake(t, hb, DefaultConfig(), clock, nil) // never answers
+	ping := func(id uint64) *cr.Message { return &cr.Message{Type: cr.MsgPing, ID: id, From: a.tr.Self()} }
+	for id := uint64(1); id <= 2; id++ {
+		if !a.tr.TrySend(b.tr.Self(), ping(id)) {
+			t.Fatalf("request %d refused under MaxOutbound", id)
+		}
+	}
+	waitFor(t, "both deliveries", func() bool { return len(b.received()) == 2 })
+	if a.tr.TrySend(b.tr.Self(), ping(3)) {
+		t.Fatal("a third request was taken beyond MaxOutbound 2")
+	}
+	b.tr.Send(a.tr.Self(), pong(b.tr.Self(), &cr.Message{ID: 1}))
+	waitFor(t, "a place freed by the reply", func() bool { return a.tr.TrySend(b.tr.Self(), ping(4)) })
+}
