@@ -119,7 +119,10 @@ func (n *Node) forwardRound(entries []Peer, m *Message, ok, full func(*Message) 
 			case n.unsent(r):
 				// Never asked: nothing is known of the entry.
 			case r == nil && hurried[i]:
-				// Its wait was cut short: it may be slow, not dead.
+				// Its wait was cut short: it may be slow, not dead. A
+				// ping tells: a dead entry must not cost every later
+				// operation the shortened wait.
+				n.demoteIfSilent(e)
 			case r == nil || r.Type == MsgError || !r.Done:
 				n.demoteEntry(e.ID)
 			}
@@ -141,6 +144,16 @@ func (n *Node) hurry(id uint64, deadline uint64) bool {
 		}
 	}
 	return cut
+}
+
+// demoteIfSilent pings entry e and demotes it if the ping times out (a
+// ping that was never sent says nothing).
+func (n *Node) demoteIfSilent(e Peer) {
+	n.request(e, &Message{Type: MsgPing}, func(r *Message) {
+		if r == nil {
+			n.demoteEntry(e.ID)
+		}
+	})
 }
 
 // demoteEntry moves entry point id behind the others: it did not answer.

@@ -494,3 +494,28 @@ func TestValueHelpers(t *testing.T) {
 		t.Fatalf("sortByKey: order %s, want 213", got)
 	}
 }
+
+// TestForwardDemotesDeadEntry: an entry point that has crashed, while the
+// other answers every read in full, has its wait cut short each time; a
+// ping then finds it silent and it moves behind the other entry points, so
+// that later reads stop waiting for it.
+func TestForwardDemotesDeadEntry(t *testing.T) {
+	net, nodes, c, tr := forwardRing(t, 40, 65, nil, 5, 25, 33)
+	dead := nodes[5]
+	tr.hook = func(to Peer, m *Message) bool { return to.ID != dead.self.ID }
+	key := nodes[20].self.ID
+	holdAt(t, nodes, key, []byte("pub|dead-entry|1|3600"))
+	var got *GetResult
+	c.Get(key, nil, 0, func(r GetResult) { got = &r })
+	for k := 0; k < 10*int(c.timeoutTicks()) && (got == nil || c.entry[0].ID == dead.self.ID); k++ {
+		net.run()
+		c.Tick()
+	}
+	net.run()
+	if got == nil || len(got.Values) != 1 {
+		t.Fatalf("get through a dead and a live entry: %+v", got)
+	}
+	if last := c.entry[len(c.entry)-1]; last.ID != dead.self.ID {
+		t.Fatalf("entry points %s %s %s, want the dead one (%s) last", c.entry[0].Addr, c.entry[1].Addr, c.entry[2].Addr, dead.self.Addr)
+	}
+}
