@@ -384,7 +384,8 @@
 //     other gets one request timeout more; an empty read or a partial
 //     store shortens nothing. An entry that refused, predates the flag or
 //     did not answer within its own wait moves behind the other entry
-//     points; one whose wait was shortened does not.
+//     points; one whose wait was shortened does only if a ping then
+//     times out too (a crashed entry, not a slow one).
 //   - Timeouts: a forwarded request's answer takes the client's round trip
 //     plus the entry's own requests, so it waits ForwardTimeoutTicks (at
 //     least twice the measured request timeout), and neither its duration

@@ -97,7 +97,8 @@ func (n *Node) forwardTimeout() uint64 {
 //
 // An entry that refuses (MsgError), predates forwarding (it answers
 // without Done) or does not answer within its own timeout moves behind
-// the other entry points; one whose wait was shortened does not.
+// the other entry points; one whose wait was shortened is pinged, and
+// moves only if the ping times out too (dead, not slow).
 func (n *Node) forwardRound(entries []Peer, m *Message, ok, full func(*Message) bool, done func([]*Message)) {
 	answers := make([]*Message, len(entries))
 	ids := make([]uint64, len(entries))
