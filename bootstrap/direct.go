@@ -10,6 +10,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/net/swarm"
+	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 )
 
 // ErrNoDirect means no direct connection to a peer could be made: it is
@@ -25,6 +26,11 @@ type DirectConfig struct {
 	PerAttempt time.Duration
 	// Pause is the wait between attempts.
 	Pause time.Duration
+	// Liveness, when positive, bounds a ping over an existing direct
+	// connection before it is returned: one that does not answer in time
+	// is closed and a fresh one made. 0 returns an existing connection
+	// unchecked.
+	Liveness time.Duration
 }
 
 // DefaultDirectConfig returns the settings a download uses.
@@ -38,12 +44,18 @@ func DefaultDirectConfig() DirectConfig {
 		PerAttempt: 10 * time.Second,
 		// A short pause lets a NAT mapping that was just refused expire.
 		Pause: 2 * time.Second,
+		// A provider that restarted (or moved networks) leaves a QUIC
+		// connection behind that looks open until its idle timeout
+		// (30 s); a download over it stalls for its block timeout (a
+		// minute). One round trip proves the connection; 5 s is far
+		// above any round trip a download could use.
+		Liveness: 5 * time.Second,
 	}
 }
 
 // Validate reports the first inconsistent field.
 func (c DirectConfig) Validate() error {
-	if c.Attempts < 1 || c.PerAttempt <= 0 || c.Pause < 0 {
+	if c.Attempts < 1 || c.PerAttempt <= 0 || c.Pause < 0 || c.Liveness < 0 {
 		return fmt.Errorf("bootstrap: direct config: Attempts %d must be at least 1, PerAttempt %v positive, Pause %v not negative", c.Attempts, c.PerAttempt, c.Pause)
 	}
 	return nil
@@ -75,7 +87,10 @@ func DirectConnect(ctx context.Context, h host.Host, info peer.AddrInfo, cfg Dir
 	var lastErr error
 	for attempt := 1; attempt <= cfg.Attempts; attempt++ {
 		if c := directConn(h, info.ID); c != nil {
-			return c, nil
+			if cfg.Liveness <= 0 || !silent(ctx, h, info.ID, cfg.Liveness) {
+				return c, nil
+			}
+			closeDirect(h, info.ID) // and dial afresh below
 		}
 		c, err := directAttempt(ctx, h, info, cfg.PerAttempt, direct)
 		if c != nil {
@@ -126,6 +141,28 @@ func directConn(h host.Host, p peer.ID) network.Conn {
 		}
 	}
 	return nil
+}
+
+// silent pings p over the host's connection to it and reports whether
+// no answer came within d. A peer that answers without running the ping
+// protocol (it refuses the stream) is not silent, and neither is one
+// whose ping ctx cut short: only a ping that timed out means a dead
+// connection.
+func silent(ctx context.Context, h host.Host, p peer.ID, d time.Duration) bool {
+	pctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	// Ping's channel closes without a result when pctx ends first.
+	res, answered := <-ping.Ping(pctx, h, p)
+	return (!answered || res.Error != nil) && ctx.Err() == nil && pctx.Err() != nil
+}
+
+// closeDirect closes the direct connections to p.
+func closeDirect(h host.Host, p peer.ID) {
+	for _, c := range h.Network().ConnsToPeer(p) {
+		if !IsRelayed(c) {
+			c.Close()
+		}
+	}
 }
 
 // closeRelayed closes the relayed connections to p.

@@ -3,6 +3,7 @@ package bootstrap
 import (
 	"context"
 	"errors"
+	"io"
 	"net/netip"
 	"slices"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/protocol/holepunch"
+	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 	ma "github.com/multiformats/go-multiaddr"
 )
 
@@ -86,4 +88,35 @@ func TestDirectConnectFails(t *testing.T) {
 		t.Fatalf("DirectConnect = %v, %v; want ErrNoDirect", c, err)
 	}
 	t.Log(err)
+}
+
+// TestDirectConnectChecksExistingConnection: an existing direct
+// connection that answers a ping is returned as it is; one whose peer
+// stays silent (a provider that restarted leaves such a connection
+// behind) is closed and replaced by a fresh dial.
+func TestDirectConnectChecksExistingConnection(t *testing.T) {
+	a := newTestHost(t, testConfig(t, ModeClient, "/ip4/127.0.0.1/tcp/0"))
+	b := newTestHost(t, testConfig(t, ModeClient, "/ip4/127.0.0.1/tcp/0"))
+	info := peer.AddrInfo{ID: a.ID(), Addrs: a.Addrs()}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := b.Connect(ctx, info); err != nil {
+		t.Fatal(err)
+	}
+	c0 := directConn(b, a.ID())
+	cfg := DirectConfig{Attempts: 1, PerAttempt: 10 * time.Second, Liveness: 300 * time.Millisecond}
+	c, err := DirectConnect(ctx, b, info, cfg)
+	if err != nil || c != c0 {
+		t.Fatalf("DirectConnect over a live connection = %v, %v; want the existing one", c, err)
+	}
+
+	// A's pings now go unanswered, as over a dead connection.
+	a.SetStreamHandler(ping.ID, func(s network.Stream) { _, _ = io.Copy(io.Discard, s) })
+	c, err = DirectConnect(ctx, b, info, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c == c0 || !c0.IsClosed() || IsRelayed(c) {
+		t.Fatalf("DirectConnect over a silent connection returned %p (the old one %p, closed %v)", c, c0, c0.IsClosed())
+	}
 }

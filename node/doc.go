@@ -36,7 +36,9 @@
 //
 // Downloads: providers come from the provider records; the node gets a
 // direct connection to each (hole punching through a relay when needed,
-// because relayed connections cannot carry file data) and hands the
+// because relayed connections cannot carry file data; an existing
+// connection must answer a ping first, so that one a restarted provider
+// left behind is replaced rather than stalling the download) and hands the
 // connected ones to blockxfer.Fetch, which verifies, resumes and renames
 // atomically. A download is recorded in the database until it completes,
 // and resumed in the background when the daemon starts again.
