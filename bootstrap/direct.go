@@ -56,7 +56,7 @@ func DefaultDirectConfig() DirectConfig {
 // Validate reports the first inconsistent field.
 func (c DirectConfig) Validate() error {
 	if c.Attempts < 1 || c.PerAttempt <= 0 || c.Pause < 0 || c.Liveness < 0 {
-		return fmt.Errorf("bootstrap: direct config: Attempts %d must be at least 1, PerAttempt %v positive, Pause %v not negative", c.Attempts, c.PerAttempt, c.Pause)
+		return fmt.Errorf("bootstrap: direct config: Attempts %d must be at least 1, PerAttempt %v positive, Pause %v and Liveness %v not negative", c.Attempts, c.PerAttempt, c.Pause, c.Liveness)
 	}
 	return nil
 }
@@ -88,9 +88,16 @@ func DirectConnect(ctx context.Context, h host.Host, info peer.AddrInfo, cfg Dir
 	for attempt := 1; attempt <= cfg.Attempts; attempt++ {
 		if c := directConn(h, info.ID); c != nil {
 			if cfg.Liveness <= 0 || !silent(ctx, h, info.ID, cfg.Liveness) {
+				if ctx.Err() != nil {
+					return nil, fmt.Errorf("bootstrap: connecting directly to %s: %w", info.ID, ctx.Err())
+				}
 				return c, nil
 			}
-			closeDirect(h, info.ID) // and dial afresh below
+			// Dial afresh below: a relayed connection left open would be
+			// reused by the dial, and no new hole punch would start.
+			closeDirect(h, info.ID)
+			closeRelayed(h, info.ID)
+			clearDialBackoff(h, info.ID)
 		}
 		c, err := directAttempt(ctx, h, info, cfg.PerAttempt, direct)
 		if c != nil {

@@ -120,3 +120,30 @@ func TestDirectConnectChecksExistingConnection(t *testing.T) {
 		t.Fatalf("DirectConnect over a silent connection returned %p (the old one %p, closed %v)", c, c0, c0.IsClosed())
 	}
 }
+
+// TestDirectConnectRepunchesSilentConnection: a punched connection to a
+// NATed peer that goes silent is replaced by a new punch within one
+// attempt: the relayed connection is closed with it, so that the dial
+// through the relay is a fresh one, which makes the peer punch again.
+func TestDirectConnectRepunchesSilentConnection(t *testing.T) {
+	a, info := natedPair(t, true)
+	b := newTestHost(t, testConfig(t, ModeClient, "/ip4/127.0.0.1/tcp/0"))
+	eventually(t, "B's hole-punching service", func() bool {
+		return slices.Contains(b.Mux().Protocols(), holepunch.Protocol)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c0, err := DirectConnect(ctx, b, info, DefaultDirectConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.SetStreamHandler(ping.ID, func(s network.Stream) { _, _ = io.Copy(io.Discard, s) })
+	cfg := DirectConfig{Attempts: 1, PerAttempt: 10 * time.Second, Liveness: 300 * time.Millisecond}
+	c, err := DirectConnect(ctx, b, info, cfg)
+	if err != nil {
+		t.Fatalf("no new punch within one attempt: %v", err)
+	}
+	if c == c0 || IsRelayed(c) {
+		t.Fatalf("DirectConnect returned %p (relayed %v), the silent one was %p", c, IsRelayed(c), c0)
+	}
+}
