@@ -324,7 +324,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("chordrouting: config: MaxForwardsPerClient (%d) must not exceed MaxForwards (%d)", c.MaxForwardsPerClient, c.MaxForwards)
 	case c.RepairTicks <= c.RequestTimeoutTicks:
 		return fmt.Errorf("chordrouting: config: RepairTicks (%d) must exceed RequestTimeoutTicks (%d)", c.RepairTicks, c.RequestTimeoutTicks)
-	case c.MaxPending-c.MaxPending/4 <= forwardRoom:
+	case c.MaxPending-c.MaxPending/4 < forwardRoom:
 		return fmt.Errorf("chordrouting: config: MaxPending (%d) leaves operations (three quarters) no room for one forward (%d requests)", c.MaxPending, forwardRoom)
 	}
 	return nil

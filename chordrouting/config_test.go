@@ -17,7 +17,7 @@ func TestConfigValidate(t *testing.T) {
 		{"r of 1", func(c *Config) { c.SuccessorListLen = 1 }, "SuccessorListLen"},
 		{"R above r+1", func(c *Config) { c.Replicas = c.SuccessorListLen + 2 }, "Replicas"},
 		{"R of 0", func(c *Config) { c.Replicas = 0 }, "Replicas"},
-		{"no room for a forward", func(c *Config) { c.MaxPending = 21 }, "MaxPending"},
+		{"no room for a forward", func(c *Config) { c.MaxPending = 20 }, "MaxPending"},
 		{"no stabilize", func(c *Config) { c.StabilizeTicks = 0 }, "StabilizeTicks"},
 		{"suspect after timeout", func(c *Config) { c.SuspectTicks = c.RequestTimeoutTicks + 1 }, "SuspectTicks"},
 		{"lookup shorter than a request", func(c *Config) { c.LookupTimeoutTicks = c.RequestTimeoutTicks - 1 }, "LookupTimeoutTicks"},

@@ -421,8 +421,10 @@
 //   - The pending table (rpc.go): operations (lookups, reads, stores,
 //     forwards) may hold three quarters of MaxPending, the rest is kept
 //     for ring maintenance (stabilize, pings, fingers, membership,
-//     repair), so no load of operations can leave a stabilize query
-//     unsent; and a request that could not be sent (the table full, or
+//     repair), so no load of operations can fill the pending table for
+//     a stabilize query (the libp2p transport's own cap, MaxOutbound,
+//     1024 exchanges, can still be filled: maintenance then pauses, it
+//     does not misjudge); and a request that could not be sent (the table full, or
 //     the transport refusing it at once: TrySender, which the libp2p
 //     transport implements for its MaxOutbound exchanges in flight) gets
 //     a stand-in answer, never taken for a timeout: it drops no head,

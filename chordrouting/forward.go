@@ -59,7 +59,21 @@ func (n *Node) forwardEntries() []Peer {
 		return nil
 	}
 	es := appendPeers(nil, n.entry, n.self.ID)
+	live := slices.DeleteFunc(slices.Clone(es), func(p Peer) bool { return n.fc.deadUntil[p.ID] > n.now })
+	if len(live) > 0 {
+		es = live
+	}
 	return es[:min(len(es), 2)]
+}
+
+// fwdClient is what a client knows of its entry points' health.
+type fwdClient struct {
+	// probing: entry points pinged now (demoteIfSilent), one ping each.
+	probing map[ID]bool
+	// deadUntil: entry points whose ping timed out are left out of the
+	// two a forward goes to until this tick (unless every entry point
+	// is), since with two entry points demoting one changes nothing.
+	deadUntil map[ID]uint64
 }
 
 // ForwardWaiter is an optional interface of a Transport whose exchanges
@@ -147,12 +161,22 @@ func (n *Node) hurry(id uint64, deadline uint64) bool {
 	return cut
 }
 
-// demoteIfSilent pings entry e and demotes it if the ping times out (a
-// ping that was never sent says nothing).
+// demoteIfSilent pings entry e, unless a ping of it is already out, and
+// if the ping times out demotes it and leaves it out of forwards for
+// six forward timeouts (a ping that was never sent says nothing).
 func (n *Node) demoteIfSilent(e Peer) {
+	if n.fc.probing[e.ID] {
+		return
+	}
+	if n.fc.probing == nil {
+		n.fc.probing, n.fc.deadUntil = map[ID]bool{}, map[ID]uint64{}
+	}
+	n.fc.probing[e.ID] = true
 	n.request(e, &Message{Type: MsgPing}, func(r *Message) {
+		delete(n.fc.probing, e.ID)
 		if r == nil {
 			n.demoteEntry(e.ID)
+			n.fc.deadUntil[e.ID] = n.now + 6*n.forwardTimeout()
 		}
 	})
 }

@@ -519,3 +519,35 @@ func TestForwardDemotesDeadEntry(t *testing.T) {
 		t.Fatalf("entry points %s %s %s, want the dead one (%s) last", c.entry[0].Addr, c.entry[1].Addr, c.entry[2].Addr, dead.self.Addr)
 	}
 }
+
+// TestForwardSkipsDeadEntry: with two entry points, one of them dead,
+// demoting it changes nothing (a forward goes to the first two); once its
+// ping has timed out, later forwards go to the live one alone, and it is
+// pinged once, not once per operation.
+func TestForwardSkipsDeadEntry(t *testing.T) {
+	net, nodes, c, tr := forwardRing(t, 40, 66, nil, 5, 25)
+	dead := nodes[5]
+	toDead := map[MsgType]int{}
+	tr.hook = func(to Peer, m *Message) bool {
+		if to.ID == dead.self.ID {
+			toDead[m.Type]++
+			return false
+		}
+		return true
+	}
+	key := nodes[20].self.ID
+	holdAt(t, nodes, key, []byte("pub|skip-dead|1|3600"))
+	for i := range 6 {
+		got := clientGet(t, net, c, key, nil, 0)
+		if len(got.Values) != 1 {
+			t.Fatalf("get %d through a dead and a live entry: %+v", i, got)
+		}
+		for range 2 * int(c.timeoutTicks()) { // the ping's timeout
+			c.Tick()
+			net.run()
+		}
+	}
+	if toDead[MsgGet] != 1 || toDead[MsgPing] != 1 {
+		t.Fatalf("the dead entry was sent %d forwards and %d pings over 6 gets, want 1 and 1", toDead[MsgGet], toDead[MsgPing])
+	}
+}

@@ -72,6 +72,7 @@ type Node struct {
 	hoodRepaired uint64 // fingerprint at the last repair round
 
 	fwd fwdState     // forwards run for clients (forward_serve.go)
+	fc  fwdClient    // a client's view of its entry points (forward.go)
 	oh  oneHopState  // one-hop mode: membership table and dissemination (membership.go)
 	sd  stateDigests // digests of stabilize answers (statedigest.go)
 }

@@ -46,7 +46,7 @@ func isOperation(m *Message) bool {
 
 // errUnsent is the Err of the stand-in answer a request that was not sent
 // gets (see unsent).
-const errUnsent = "chordrouting: request not sent (too many pending, or the node has left)"
+const errUnsent = "chordrouting: request not sent (too many pending, the transport full, or the node has left)"
 
 // unsentErr is why a request was not sent: the node left, or too many
 // were pending.

@@ -68,8 +68,9 @@ type Config struct {
 	// addresses cannot fill the finger table and capture lookups.
 	MaxFingersPerIP     int
 	MaxFingersPerSubnet int
-	// MaxOutbound caps outgoing exchanges in flight; Send drops beyond it
-	// (the core treats the request as lost). 1024, for the same reason.
+	// MaxOutbound caps outgoing exchanges in flight; beyond it TrySend
+	// refuses (the core takes such a request as never sent, not as the
+	// peer's timeout) and Send drops. 1024, for the same reason.
 	MaxOutbound int
 	// RequestRate and RequestBurst bound publish and search requests (non-
 	// replica stores and gets) per peer: RequestRate per second on average,

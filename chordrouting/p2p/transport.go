@@ -53,6 +53,7 @@ type pendingKey struct {
 
 var (
 	_ cr.Transport     = (*Transport)(nil)
+	_ cr.TrySender     = (*Transport)(nil)
 	_ cr.ForwardWaiter = (*Transport)(nil)
 )
 
