@@ -54,11 +54,12 @@ func natedPair(t *testing.T, holePunching bool) (*Host, peer.AddrInfo) {
 	return client, peer.AddrInfo{ID: client.ID(), Addrs: st.RelayAddrs}
 }
 
-// TestDirectConnectPunches: B reaches the NATed A only through the relay;
-// A's hole punch (its outbound dial) makes the direct connection.
-func TestDirectConnectPunches(t *testing.T) {
-	a, info := natedPair(t, true)
-	b := newTestHost(t, testConfig(t, ModeClient, "/ip4/127.0.0.1/tcp/0"))
+// punched starts the NATed A (natedPair) and B, and returns B's direct
+// connection to A, made by A's hole punch.
+func punched(t *testing.T) (a, b *Host, info peer.AddrInfo, c network.Conn) {
+	t.Helper()
+	a, info = natedPair(t, true)
+	b = newTestHost(t, testConfig(t, ModeClient, "/ip4/127.0.0.1/tcp/0"))
 	// B answers DCUtR only once its service has seen a public address; A
 	// asks right after the relayed connection's identify.
 	eventually(t, "B's hole-punching service", func() bool {
@@ -70,6 +71,13 @@ func TestDirectConnectPunches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return a, b, info, c
+}
+
+// TestDirectConnectPunches: B reaches the NATed A only through the relay;
+// A's hole punch (its outbound dial) makes the direct connection.
+func TestDirectConnectPunches(t *testing.T) {
+	a, _, _, c := punched(t)
 	if IsRelayed(c) || c.RemotePeer() != a.ID() || c.Stat().Direction != network.DirInbound {
 		t.Fatalf("connection %s (%v) to %s is not A's direct dial", c.RemoteMultiaddr(), c.Stat().Direction, c.RemotePeer())
 	}
@@ -126,17 +134,9 @@ func TestDirectConnectChecksExistingConnection(t *testing.T) {
 // attempt: the relayed connection is closed with it, so that the dial
 // through the relay is a fresh one, which makes the peer punch again.
 func TestDirectConnectRepunchesSilentConnection(t *testing.T) {
-	a, info := natedPair(t, true)
-	b := newTestHost(t, testConfig(t, ModeClient, "/ip4/127.0.0.1/tcp/0"))
-	eventually(t, "B's hole-punching service", func() bool {
-		return slices.Contains(b.Mux().Protocols(), holepunch.Protocol)
-	})
+	a, b, info, c0 := punched(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c0, err := DirectConnect(ctx, b, info, DefaultDirectConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
 	a.SetStreamHandler(ping.ID, func(s network.Stream) { _, _ = io.Copy(io.Discard, s) })
 	cfg := DirectConfig{Attempts: 1, PerAttempt: 10 * time.Second, Liveness: 300 * time.Millisecond}
 	c, err := DirectConnect(ctx, b, info, cfg)
