@@ -62,30 +62,21 @@ type readOp struct {
 // is this node.
 func (n *Node) readHolders(key ID) []Peer {
 	want := min(n.cfg.ReadFanout, n.cfg.Replicas)
-	var next func(k int) (Peer, bool)
+	var cands []Peer
 	if k, ok := n.spanIndex(key); ok {
 		owners, _ := n.spanOwners(k, nil)
-		next = func(j int) (Peer, bool) {
-			if j >= len(owners) {
-				return Peer{}, false
-			}
-			return owners[j], true
-		}
+		cands = owners[:min(want, len(owners))]
 	} else if i, _, ok := n.tableOwner(key); ok {
 		t := &n.oh.table
-		next = func(j int) (Peer, bool) {
-			if j >= t.len() {
-				return Peer{}, false
-			}
-			return t.peer((i + j) % t.len()), true
+		for j := range min(want, t.len()) {
+			cands = append(cands, t.peer((i+j)%t.len()))
 		}
 	} else {
 		return nil
 	}
-	holders := make([]Peer, 0, want)
-	for j := 0; len(holders) < want; j++ {
-		p, ok := next(j)
-		if !ok || p.ID == n.self.ID || containsPeer(holders, p.ID) {
+	holders := make([]Peer, 0, len(cands))
+	for _, p := range cands {
+		if p.ID == n.self.ID || containsPeer(holders, p.ID) {
 			break
 		}
 		holders = append(holders, p)
