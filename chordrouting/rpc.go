@@ -108,21 +108,26 @@ func (n *Node) send(to Peer, m *Message, p pending, cb func(*Message)) {
 	m.ID = n.reqID
 	m.From = n.self
 	p.id, p.to, p.sent, p.cb = m.ID, to.ID, n.clock.Now(), cb
+	// The reply comes through Step, never inside the transport's call, so
+	// the request is recorded once the transport has taken it.
+	if !n.transmit(to, m) {
+		n.deferred = append(n.deferred, cb)
+		return
+	}
 	n.pending = append(n.pending, p)
 	if p.op {
 		n.opPending++
 	}
+}
+
+// transmit hands m to the transport; false when the transport refused it
+// at once (TrySender).
+func (n *Node) transmit(to Peer, m *Message) bool {
 	if ts, ok := n.tr.(TrySender); ok {
-		if !ts.TrySend(to, m) {
-			n.pending = n.pending[:len(n.pending)-1]
-			if p.op {
-				n.opPending--
-			}
-			n.deferred = append(n.deferred, cb)
-		}
-		return
+		return ts.TrySend(to, m)
 	}
 	n.tr.Send(to, m)
+	return true
 }
 
 // sendOneWay sends a message that expects no reply (or whose reply is not
