@@ -93,10 +93,10 @@ func DirectConnect(ctx context.Context, h host.Host, info peer.AddrInfo, cfg Dir
 				}
 				return c, nil
 			}
-			// Dial afresh below: a relayed connection left open would be
-			// reused by the dial, and no new hole punch would start.
-			closeDirect(h, info.ID)
-			closeRelayed(h, info.ID)
+			// Dial afresh below, with every connection to the peer
+			// closed: a relayed one left open would be reused by the
+			// dial, and no new hole punch would start.
+			_ = h.Network().ClosePeer(info.ID)
 			clearDialBackoff(h, info.ID)
 		}
 		c, err := directAttempt(ctx, h, info, cfg.PerAttempt, direct)
@@ -161,15 +161,6 @@ func silent(ctx context.Context, h host.Host, p peer.ID, d time.Duration) bool {
 	// Ping's channel closes without a result when pctx ends first.
 	res, answered := <-ping.Ping(pctx, h, p)
 	return (!answered || res.Error != nil) && ctx.Err() == nil && pctx.Err() != nil
-}
-
-// closeDirect closes the direct connections to p.
-func closeDirect(h host.Host, p peer.ID) {
-	for _, c := range h.Network().ConnsToPeer(p) {
-		if !IsRelayed(c) {
-			c.Close()
-		}
-	}
 }
 
 // closeRelayed closes the relayed connections to p.
