@@ -87,13 +87,9 @@ func TestRingClientForwards(t *testing.T) {
 // first), up to shortly before the stream's deadline; a direct request
 // is dropped at ReplyTimeout.
 func TestTransportForwardWaitsLonger(t *testing.T) {
-	ha, hb := newTestHost(t, 1), newTestHost(t, 2)
-	introduce(ha, hb)
-	clock := &fakeClock{now: time.Unix(0, 0)}
 	cfg := DefaultConfig()
 	cfg.ReplyTimeout = 100 * time.Millisecond
-	a := startFake(t, ha, DefaultConfig(), clock, nil)
-	b := startFake(t, hb, cfg, clock, nil)
+	a, b := fakePair(t, DefaultConfig(), cfg, nil)
 	key := cr.HashID([]byte("k"))
 	a.tr.Send(b.tr.Self(), &cr.Message{Type: cr.MsgGet, ID: 1, Key: key})
 	a.tr.Send(b.tr.Self(), &cr.Message{Type: cr.MsgGet, ID: 2, Key: key, Forward: true})
@@ -101,7 +97,7 @@ func TestTransportForwardWaitsLonger(t *testing.T) {
 	waiting := func(id uint64) bool {
 		b.tr.mu.Lock()
 		defer b.tr.mu.Unlock()
-		_, ok := b.tr.pending[pendingKey{ha.ID(), id}]
+		_, ok := b.tr.pending[pendingKey{a.tr.h.ID(), id}]
 		return ok
 	}
 	waitFor(t, "the direct request dropped while the forwarded one waits", func() bool { return !waiting(1) && waiting(2) })

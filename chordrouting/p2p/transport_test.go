@@ -99,16 +99,23 @@ func startFake(t testing.TB, h host.Host, cfg Config, clock cr.Clock, reply func
 	return n
 }
 
+// fakePair starts two introduced hosts (seeds 1 and 2) with fake nodes,
+// a with cfgA answering nothing, b with cfgB answering as replyB does
+// (nil: nothing), on one fake clock.
+func fakePair(t testing.TB, cfgA, cfgB Config, replyB func(self cr.Peer, m *cr.Message) *cr.Message) (a, b *fakeNode) {
+	t.Helper()
+	ha, hb := newTestHost(t, 1), newTestHost(t, 2)
+	introduce(ha, hb)
+	clock := &fakeClock{now: time.Unix(0, 0)}
+	return startFake(t, ha, cfgA, clock, nil), startFake(t, hb, cfgB, clock, replyB)
+}
+
 func pong(self cr.Peer, m *cr.Message) *cr.Message {
 	return &cr.Message{Type: cr.MsgPong, ID: m.ID, From: self}
 }
 
 func TestTransportRequestReply(t *testing.T) {
-	ha, hb := newTestHost(t, 1), newTestHost(t, 2)
-	introduce(ha, hb)
-	clock := &fakeClock{now: time.Unix(0, 0)}
-	a := startFake(t, ha, DefaultConfig(), clock, nil)
-	b := startFake(t, hb, DefaultConfig(), clock, pong)
+	a, b := fakePair(t, DefaultConfig(), DefaultConfig(), pong)
 
 	a.tr.Send(b.tr.Self(), &cr.Message{Type: cr.MsgPing, ID: 7, From: a.tr.Self()})
 	waitFor(t, "pong", func() bool { return len(a.received()) == 1 })
@@ -292,13 +299,9 @@ func TestTransportInboundCapPerPeer(t *testing.T) {
 // An incoming request the node does not answer ends at ReplyTimeout, and
 // Close does not wait for a stalled exchange.
 func TestTransportReplyTimeoutAndClose(t *testing.T) {
-	ha, hb := newTestHost(t, 1), newTestHost(t, 2)
-	introduce(ha, hb)
-	clock := &fakeClock{now: time.Unix(0, 0)}
 	cfg := DefaultConfig()
 	cfg.ReplyTimeout = 100 * time.Millisecond
-	a := startFake(t, ha, DefaultConfig(), clock, nil)
-	b := startFake(t, hb, cfg, clock, nil)
+	a, b := fakePair(t, DefaultConfig(), cfg, nil)
 	a.tr.Send(b.tr.Self(), &cr.Message{Type: cr.MsgPing, ID: 1, From: a.tr.Self()})
 	waitFor(t, "delivery", func() bool { return len(b.received()) == 1 })
 	waitFor(t, "pending request dropped", func() bool {
@@ -326,13 +329,9 @@ func TestTransportReplyTimeoutAndClose(t *testing.T) {
 // and reports it, so that the core takes the request as never sent; once
 // an exchange ends, it sends again.
 func TestTransportTrySendRefusesBeyondMaxOutbound(t *testing.T) {
-	ha, hb := newTestHost(t, 1), newTestHost(t, 2)
-	introduce(ha, hb)
-	clock := &fakeClock{now: time.Unix(0, 0)}
 	cfg := DefaultConfig()
 	cfg.MaxOutbound = 2
-	a := startFake(t, ha, cfg, clock, nil)
-	b := startFake(t, hb, DefaultConfig(), clock, nil) // never answers
+	a, b := fakePair(t, cfg, DefaultConfig(), nil) // b never answers
 	ping := func(id uint64) *cr.Message { return &cr.Message{Type: cr.MsgPing, ID: id, From: a.tr.Self()} }
 	for id := uint64(1); id <= 2; id++ {
 		if !a.tr.TrySend(b.tr.Self(), ping(id)) {
