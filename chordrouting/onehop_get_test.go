@@ -53,12 +53,7 @@ func TestOneHopGetOneRoundTrip(t *testing.T) {
 	}
 	from.oh.table.remove(o.self.ID)
 	got := read(from, key)
-	if got.Err != nil || len(got.Values) != 1 || got.From.ID != o.self.ID {
-		t.Fatalf("get through a stale table: %+v, want the value from %s", got, o.self.ID.Short())
-	}
-	if got.Hops < 2 {
-		t.Fatalf("get through a stale table took %d hops; the refused read must count", got.Hops)
-	}
+	requireStaleRead(t, got, o, "a stale table")
 }
 
 // TestOneHopGetInSuccessorSpan: a read of a key that lies in the reader's
@@ -103,12 +98,7 @@ func TestOneHopGetInSuccessorSpan(t *testing.T) {
 	from.succ = append([]Peer{from.succ[0]}, from.succ[2:]...)
 	from.oh.table.remove(o.self.ID)
 	got := read(from, key)
-	if got.Err != nil || len(got.Values) != 1 || got.From.ID != o.self.ID {
-		t.Fatalf("get through a stale successor list: %+v, want the value from %s", got, o.self.ID.Short())
-	}
-	if got.Hops < 2 {
-		t.Fatalf("get through a stale successor list took %d hops; the refused read must count", got.Hops)
-	}
+	requireStaleRead(t, got, o, "a stale successor list")
 }
 
 func findPeerNode(t *testing.T, nodes []*Node, id ID) *Node {
@@ -133,6 +123,19 @@ func readNow(t *testing.T, net *countingNet, from *Node, key ID) GetResult {
 		t.Fatalf("get of %s never finished", key.Short())
 	}
 	return got
+}
+
+// requireStaleRead fails unless a read through a stale entry (where)
+// returned the one value from its owner o, the refused read counted as a
+// hop.
+func requireStaleRead(t *testing.T, got GetResult, o *Node, where string) {
+	t.Helper()
+	if got.Err != nil || len(got.Values) != 1 || got.From.ID != o.self.ID {
+		t.Fatalf("get through %s: %+v, want the value from %s", where, got, o.self.ID.Short())
+	}
+	if got.Hops < 2 {
+		t.Fatalf("get through %s took %d hops; the refused read must count", where, got.Hops)
+	}
 }
 
 // requireOneRoundTrip fails unless a read of key from `from` returned
