@@ -128,6 +128,17 @@ type Config struct {
 	// entry points and a read at the owner, each a dial (or a relay)
 	// away. true; false keeps the iterative path (for comparison).
 	ClientForward bool
+	// MemberForward lets a member whose transport reports its connections
+	// (ConnState: chordrouting/p2p) send a one-hop read whose holders it
+	// has no connection to, to a ring neighbour of the holders it is
+	// connected to, which reads over its own open connections and answers
+	// on the same request, while the transport opens a connection to the
+	// owner in the background (forward_member.go). true: over TCP a dial
+	// costs about three round trips before the request, the forward one.
+	// On a transport without ConnState (the simulator) it changes
+	// nothing; false always reads directly (for comparison). Any value is
+	// valid.
+	MemberForward bool
 	// ForwardTimeoutTicks is how long a client waits for the answer to a
 	// forwarded request before it runs the operation itself. Not the
 	// request timeout: the answer takes the round trip to the entry plus
@@ -266,6 +277,7 @@ func DefaultConfig() Config {
 		MaxGetValues:          100,
 		MaxPending:            4096,
 		ClientForward:         true,
+		MemberForward:         true,
 		ForwardTimeoutTicks:   10,
 		ForwardBatchItems:     32,
 		MaxForwards:           256,

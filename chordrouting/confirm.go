@@ -17,7 +17,8 @@ package chordrouting
 const maxReasks = 2
 
 // lookupOver ends op with an error when it has left, used up its hops or
-// run out of time, and reports whether it did.
+// run out of time (LookupTimeoutTicks, or its end), and reports whether
+// it did.
 func (n *Node) lookupOver(op *lookupOp) bool {
 	var err error
 	switch {
@@ -25,7 +26,7 @@ func (n *Node) lookupOver(op *lookupOp) bool {
 		err = ErrLeft
 	case op.hops >= n.cfg.MaxLookupHops:
 		err = ErrTooManyHops
-	case n.now-op.start > uint64(n.cfg.LookupTimeoutTicks):
+	case n.now-op.start > uint64(n.cfg.LookupTimeoutTicks) || n.passed(op.end):
 		err = ErrTimeout
 	default:
 		return false
@@ -222,7 +223,7 @@ func (n *Node) askState(op *lookupOp, p Peer, cb func(*Message)) {
 		return
 	}
 	op.hops++
-	n.requestAs(p, &Message{Type: MsgGetState}, op.op, func(m *Message) {
+	n.requestBy(p, &Message{Type: MsgGetState}, op.op, op.end, func(m *Message) {
 		if n.unsent(m) {
 			// Not asked: nothing is known of p, which must not be
 			// skipped as dead (the next candidate would be named owner).

@@ -434,15 +434,72 @@
 //     its successor list emptied within a tick: it then claimed every
 //     key.)
 //   - Lookups stay iterative and cross-checked: their answer is an owner,
-//     which the client must see confirmed itself. Members never forward.
+//     which the client must see confirmed itself.
+//   - A forwarded read ends by the end of its requester's wait
+//     (forwardEnd: a tick before the forward timeout and, on a transport
+//     with a deadline of its own, seven tenths of it, as its stores): a
+//     read whose holders time out and whose fallback lookup meets dead
+//     owner candidates stops there, its requests in flight end quietly
+//     (no suspect), and the requester, refused with a timeout, reads
+//     itself at once instead of waiting out its forward.
 //
-// Not done: forwarding as the path for a member whose dial to an owner
-// would cost more than a forward (members always route themselves); an
-// entry's forwarded read, and the lookups that group a forwarded store,
-// are not cut to the transport's deadline as its stores are (a read that
-// falls back to a lookup after a dead holder's timeout can outlast it,
-// and the client then reads itself); and 100,000 nodes in the simulator
-// (4·N² bytes of tables is 40 GB).
+// # Forwarding for members (Config.MemberForward, issue 10)
+//
+// A member's one-hop read asks the key's holders at once, and a holder it
+// has no connection to is a dial away: over TCP the handshake, the
+// security negotiation and the multiplexer, about three round trips
+// before the request. On a transport that reports its connections
+// (ConnState: chordrouting/p2p), a member connected to none of the
+// holders but to a ring neighbour of them (the owner's predecessor, or
+// the member after the last holder: stabilization keeps each of them
+// talking to a holder every round) sends the read to that neighbour as a
+// forwarded Get, as a client does to its entry point (forward_member.go),
+// and the transport meanwhile dials the owner in the background
+// (ConnState.Prepare: deduplicated, at most 16 at once), so the next read
+// of the owner's keys goes direct. The read costs two round trips instead
+// of a dial and one; with a holder connected it goes direct as before,
+// and so it does on a transport without ConnState (the simulator, which
+// models no dials). The neighbour serves it under the client rules
+// (forward_serve.go): only members run forwards, the read it runs is
+// never forwarded again, and its per-requester cap counts the member like
+// a client (the member keeps no more than that cap in flight with one
+// neighbour, and reads directly beyond it).
+//
+//   - Trust: the answer's values are validated and matched with the
+//     client's code (mergeValues): a neighbour can leave values out, never
+//     forge one, which makes it one more node that can hide a value from
+//     the reads that go through it (as the nearest holder can). An answer
+//     with no valid value is not taken: the holders are asked directly, so
+//     no neighbour can answer "nothing"; the owner's connection has been
+//     opening since the forward went out, so a miss costs about what the
+//     direct read through a dial costs.
+//   - Failure: a neighbour that refuses, predates the flag (it answers a
+//     direct Get, not Done) or does not answer within a request timeout
+//     and a tick is not asked again for six forward timeouts, and the
+//     read goes to the holders directly, the forward counted as a hop; its
+//     timeout makes it no suspect. The wait is not a client's forward
+//     timeout: a healthy neighbour answers in two round trips, and one
+//     whose own read needs longer meets a dead holder the direct read
+//     would meet too.
+//   - Why not hedge (forward and read directly at once): the holders
+//     would serve every forwarded read twice; a connection opened without
+//     a request gives the next read the same, and a failed forward is
+//     rare (its neighbour talks to the holder every round).
+//   - Puts do not forward: a Put groups its keys with lookups whose
+//     confirmation asks the owner for its state (one round trip, which
+//     opens the connection the store then uses), and publishing runs in
+//     the background, where a few round trips do not show; a forwarded
+//     store would save that dial only by trusting one neighbour's
+//     acknowledgement (a client checks one entry's against another's; a
+//     member would have one neighbour).
+//
+// Not done: the lookups that group a forwarded store are not cut to the
+// transport's deadline as its stores are; a member's wait for a forwarded
+// read is shorter than the neighbour's forwardEnd (the message carries no
+// deadline), so a neighbour whose read needs a fallback may go on after
+// the member read directly; dials are not modelled in the simulator, so
+// no figure here measures forwarding for members; and 100,000 nodes in
+// the simulator (4·N² bytes of tables is 40 GB).
 //
 // A Node's memory is a few hundred bytes plus its successor list, fingers
 // (about log2(N/r) distinct entries), outstanding requests and, in one-hop

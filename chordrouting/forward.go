@@ -216,7 +216,7 @@ func (n *Node) forwardGet(key ID, query []byte, limit int, done func(GetResult))
 			hops = max(hops, min(a.Count, n.cfg.MaxLookupHops))
 		}
 		if len(got) == 0 {
-			n.lookupAndGet(key, query, limit, 1, done)
+			n.lookupAndGet(&getReq{key: key, query: query, limit: limit, done: done}, 1)
 			return
 		}
 		done(GetResult{Values: n.mergeValues(key, query, limit, got), From: from, Hops: 1 + hops})

@@ -3,8 +3,9 @@ package chordrouting
 import "fmt"
 
 // This file is a member's side of forwarding (forward.go): it runs a
-// client's forwarded Get or Store as its own operation and answers the
-// request once that ends. Forwards are work done for untrusted peers:
+// client's forwarded Get or Store, or another member's forwarded Get
+// (forward_member.go), as its own operation and answers the request once
+// that ends; a member requester is a client here in every rule. Forwards are work done for untrusted peers:
 // only members run them, each is checked like a direct request (sizes,
 // limit, every value validated before it goes on), at most MaxForwards
 // run at once and MaxForwardsPerClient for one client, beyond which the
@@ -87,8 +88,12 @@ func (n *Node) endForward(client ID) {
 	}
 }
 
-// onForwardGet runs a client's Get and answers with its values (Done) and
-// the hops it took, or an error.
+// onForwardGet runs a requester's Get (a client's, or a member's whose
+// read holders are a dial away: forward_member.go) and answers with its
+// values (Done) and the hops it took, or an error. The read is never
+// forwarded again, and it ends by forwardEnd: a read that falls back to a
+// lookup after a dead holder stops when its requester stops waiting, and
+// the requester, refused, reads itself at once.
 func (n *Node) onForwardGet(m *Message) {
 	if len(m.Query) > n.cfg.MaxValueSize {
 		n.replyErr(m, "query too large")
@@ -99,14 +104,32 @@ func (n *Node) onForwardGet(m *Message) {
 		return
 	}
 	client := m.From.ID
-	n.get(m.Key, m.Query, n.getLimit(m.Count), func(r GetResult) {
-		n.endForward(client)
-		if r.Err != nil {
-			n.replyErr(m, forwardErr("forwarded get", r.Err))
-			return
-		}
-		n.reply(m, &Message{Type: MsgGetReply, Key: m.Key, Done: true, Items: valueItems(m.Key, r.Values), Count: r.Hops})
-	})
+	n.read(&getReq{key: m.Key, query: m.Query, limit: n.getLimit(m.Count), served: true, end: n.forwardEnd(),
+		done: func(r GetResult) {
+			n.endForward(client)
+			if r.Err != nil {
+				n.replyErr(m, forwardErr("forwarded get", r.Err))
+				return
+			}
+			n.reply(m, &Message{Type: MsgGetReply, Key: m.Key, Done: true, Items: valueItems(m.Key, r.Values), Count: r.Hops})
+		}})
+}
+
+// forwardEnd is when an operation run for a forward must end, so that its
+// answer still reaches the requester: a tick before the forward timeout
+// (a requester's wait in ticks, as this node would wait) and, on a
+// transport with a deadline of its own (ForwardWaiter), seven tenths of
+// that deadline. The transport keeps the requester's stream for
+// ForwardWait and drops this answer a tenth of it before the end
+// (chordrouting/p2p, replyWait); ending by seven tenths leaves a tenth for
+// the tick that ends the operation (a second of the daemon's ten) and a
+// tenth for the answer.
+func (n *Node) forwardEnd() endBy {
+	end := endBy{tick: n.now + max(1, n.forwardTimeout()-1)}
+	if w, ok := n.tr.(ForwardWaiter); ok {
+		end.at = n.clock.Now().Add(w.ForwardWait() * 7 / 10)
+	}
+	return end
 }
 
 // onForwardStore runs a client's Put of the valid items and answers with
@@ -140,14 +163,10 @@ func (n *Node) onForwardStore(m *Message) {
 	// No retry round: it would take a request timeout more, past the
 	// client's forward timeout; the client stores what failed itself.
 	op.window, op.retried = forwardStoreWindow, true
-	if w, ok := n.tr.(ForwardWaiter); ok {
-		// The transport keeps the client's stream for ForwardWait and
-		// drops this answer a tenth of it before the end (chordrouting/p2p,
-		// replyWait); the stores end by seven tenths, which leaves a tenth
-		// for the tick that ends them (a second of the daemon's ten) and
-		// a tenth for the answer.
-		op.until = n.clock.Now().Add(w.ForwardWait() * 7 / 10)
-	}
+	// On a transport with a deadline of its own the stores end by seven
+	// tenths of it (forwardEnd); in ticks they are bounded by the request
+	// timeout of each store and the lookups' own timeout.
+	op.until = n.forwardEnd().at
 	n.putRound(op)
 }
 

@@ -20,48 +20,78 @@ func (n *Node) Get(key ID, query []byte, limit int, done func(GetResult)) {
 	n.get(key, query, limit, done)
 }
 
-// get is Get without forwarding: the node reads through its own routing.
-// A member runs a client's forwarded Get this way (forward_serve.go).
+// get is Get without a client's forwarding: the node reads through its
+// own routing (a member whose holders are a dial away may forward the read
+// to their ring neighbour: forward_member.go).
 func (n *Node) get(key ID, query []byte, limit int, done func(GetResult)) {
-	if n.oneHopGet(key, query, limit, done) {
+	n.read(&getReq{key: key, query: query, limit: limit, done: done})
+}
+
+// getReq is one read a node runs itself.
+type getReq struct {
+	key   ID
+	query []byte
+	limit int
+	done  func(GetResult)
+	// served: the read runs for a requester's forward (forward_serve.go),
+	// and so is never forwarded again.
+	served bool
+	// end, if set, is when the read must end (its requester's wait ends
+	// then): its requests in flight end then, and nothing is sent after.
+	end endBy
+}
+
+// read runs r: the one-hop read when the node can name the key's
+// holders, else a confirmed lookup and the read at the owner.
+func (n *Node) read(r *getReq) {
+	if n.oneHopGet(r) {
 		return
 	}
-	n.lookupAndGet(key, query, limit, 0, done)
+	n.lookupAndGet(r, 0)
 }
 
 // lookupAndGet finds the key's owner with a confirmed lookup and reads
 // from it, then from the next replicas if it does not answer; spent is
 // the hops already spent on this read.
-func (n *Node) lookupAndGet(key ID, query []byte, limit, spent int, done func(GetResult)) {
-	n.opLookup(key, func(a lookupAnswer) {
+func (n *Node) lookupAndGet(r *getReq, spent int) {
+	if n.passed(r.end) {
+		r.done(GetResult{Hops: spent, Err: fmt.Errorf("chordrouting: get: %w", ErrTimeout)})
+		return
+	}
+	n.opLookupBy(r.key, r.end, func(a lookupAnswer) {
 		if a.err != nil {
-			done(GetResult{Hops: spent + a.hops, Err: fmt.Errorf("chordrouting: get: %w", a.err)})
+			r.done(GetResult{Hops: spent + a.hops, Err: fmt.Errorf("chordrouting: get: %w", a.err)})
 			return
 		}
 		reps := a.owners[:min(len(a.owners), n.cfg.Replicas)]
-		n.getFrom(key, query, limit, reps, 0, spent+a.hops, done)
+		n.getFrom(r, reps, 0, spent+a.hops)
 	})
 }
 
 // getFrom asks reps[k]; the owner (k == 0) answers if responsible, the
 // others are asked to answer from their replicas.
-func (n *Node) getFrom(key ID, query []byte, limit int, reps []Peer, k, hops int, done func(GetResult)) {
-	if k >= len(reps) {
-		done(GetResult{Hops: hops, Err: fmt.Errorf("chordrouting: get: no replica answered: %w", ErrNoPeers)})
+func (n *Node) getFrom(r *getReq, reps []Peer, k, hops int) {
+	switch {
+	case n.passed(r.end):
+		r.done(GetResult{Hops: hops, Err: fmt.Errorf("chordrouting: get: %w", ErrTimeout)})
+		return
+	case k >= len(reps):
+		r.done(GetResult{Hops: hops, Err: fmt.Errorf("chordrouting: get: no replica answered: %w", ErrNoPeers)})
 		return
 	}
 	p := reps[k]
 	if p.ID == n.self.ID && n.member {
-		done(GetResult{Values: n.matching(key, query, limit), From: n.self, Hops: hops})
+		r.done(GetResult{Values: n.matching(r.key, r.query, r.limit), From: n.self, Hops: hops})
 		return
 	}
 	hops++
-	n.request(p, &Message{Type: MsgGet, Key: key, Query: query, Count: limit, Replica: k > 0}, func(m *Message) {
+	m := &Message{Type: MsgGet, Key: r.key, Query: r.query, Count: r.limit, Replica: k > 0}
+	n.requestBy(p, m, false, r.end, func(m *Message) {
 		if m == nil || m.Type != MsgGetReply || !m.Done {
-			n.getFrom(key, query, limit, reps, k+1, hops, done)
+			n.getFrom(r, reps, k+1, hops)
 			return
 		}
-		done(GetResult{Values: keyValues(m.Items, key, limit), From: p, Hops: hops})
+		r.done(GetResult{Values: keyValues(m.Items, r.key, r.limit), From: p, Hops: hops})
 	})
 }
 

@@ -33,7 +33,10 @@ type lookupOp struct {
 	start   uint64
 	confirm bool // ask the owner itself before answering (confirm.go)
 	op      bool // an operation's lookup, not maintenance's (rpc.go, opShare)
-	done    func(lookupAnswer)
+	// end: the lookup of a read run for a requester ends then (rpc.go);
+	// its requests in flight end then too.
+	end  endBy
+	done func(lookupAnswer)
 }
 
 // Lookup finds the owner of key and its successors. done runs inside a
@@ -48,7 +51,13 @@ func (n *Node) Lookup(key ID, done func(LookupResult)) {
 // confirmed one whose requests count against the operations' share of
 // the pending table (rpc.go, opShare).
 func (n *Node) opLookup(key ID, done func(lookupAnswer)) {
-	n.startLookup(&lookupOp{key: key, start: n.now, confirm: true, op: true, done: done}, nil)
+	n.opLookupBy(key, endBy{}, done)
+}
+
+// opLookupBy is opLookup for a lookup that must also end by end (a read
+// run for a requester: forward_serve.go).
+func (n *Node) opLookupBy(key ID, end endBy, done func(lookupAnswer)) {
+	n.startLookup(&lookupOp{key: key, start: n.now, confirm: true, op: true, end: end, done: done}, nil)
 }
 
 // lookup starts a maintenance lookup of key (finger refreshes, joins,
@@ -198,7 +207,7 @@ func (n *Node) lookupStep(op *lookupOp) {
 	}
 	op.tried = append(op.tried, next.ID)
 	op.hops++
-	n.requestAs(next, &Message{Type: MsgFindSuccessor, Key: op.key}, op.op, func(m *Message) {
+	n.requestBy(next, &Message{Type: MsgFindSuccessor, Key: op.key}, op.op, op.end, func(m *Message) {
 		if n.unsent(m) {
 			op.done(lookupAnswer{hops: op.hops, err: n.unsentErr()}) // the next one would not be sent either
 			return

@@ -73,6 +73,7 @@ type Node struct {
 
 	fwd fwdState     // forwards run for clients (forward_serve.go)
 	fc  fwdClient    // a client's view of its entry points (forward.go)
+	mf  memberFwd    // a member's forwards of its reads (forward_member.go)
 	oh  oneHopState  // one-hop mode: membership table and dissemination (membership.go)
 	sd  stateDigests // digests of stabilize answers (statedigest.go)
 }

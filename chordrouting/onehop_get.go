@@ -25,34 +25,46 @@ package chordrouting
 // falls back to the confirmed lookup. It reports false, sending nothing,
 // when neither can name the owner or the answer needs no message (this
 // node owns the key).
-func (n *Node) oneHopGet(key ID, query []byte, limit int, done func(GetResult)) bool {
+//
+// A member whose transport tells it has no connection to any holder may
+// send the read to a ring neighbour of the holders instead
+// (forward_member.go), falling back to this direct read when that fails.
+func (n *Node) oneHopGet(r *getReq) bool {
 	if !n.member || !n.cfg.OneHop {
 		return false
 	}
-	if _, ok := n.localAnswer(key); ok {
+	if _, ok := n.localAnswer(r.key); ok {
 		return false
 	}
-	holders := n.readHolders(key)
+	holders := n.readHolders(r.key)
 	if len(holders) == 0 {
 		return false
 	}
-	op := &readOp{key: key, query: query, limit: limit, done: done, waiting: len(holders)}
+	if n.forwardRead(r, holders) {
+		return true
+	}
+	n.readDirect(r, holders, 0)
+	return true
+}
+
+// readDirect asks the holders at once; spent is the hops already spent
+// on this read (a forward that failed).
+func (n *Node) readDirect(r *getReq, holders []Peer, spent int) {
+	op := &readOp{getReq: r, waiting: len(holders), spent: spent}
 	for k, p := range holders {
 		owner := k == 0
-		n.request(p, &Message{Type: MsgGet, Key: key, Query: query, Count: limit, Replica: !owner}, func(m *Message) {
+		m := &Message{Type: MsgGet, Key: r.key, Query: r.query, Count: r.limit, Replica: !owner}
+		n.requestBy(p, m, false, r.end, func(m *Message) {
 			n.readAnswered(op, p, owner, m)
 		})
 	}
-	return true
 }
 
 // readOp is a one-hop read in flight.
 type readOp struct {
-	key     ID
-	query   []byte
-	limit   int
-	done    func(GetResult)
+	*getReq
 	waiting int  // holders asked that have not answered or timed out
+	spent   int  // hops spent before the holders were asked
 	over    bool // done has been called
 }
 
@@ -97,12 +109,12 @@ func (n *Node) readAnswered(op *readOp, from Peer, owner bool, m *Message) {
 		vals := keyValues(m.Items, op.key, op.limit)
 		if owner || len(vals) > 0 {
 			op.over = true
-			op.done(GetResult{Values: vals, From: from, Hops: 1})
+			op.done(GetResult{Values: vals, From: from, Hops: op.spent + 1})
 			return
 		}
 	}
 	if op.waiting == 0 {
 		op.over = true
-		n.lookupAndGet(op.key, op.query, op.limit, 1, op.done)
+		n.lookupAndGet(op.getReq, op.spent+1)
 	}
 }

@@ -18,6 +18,9 @@ type pending struct {
 	// and the stores of a forwarded put: forward_serve.go); ended so
 	// before its own timeout, it makes the peer no suspect.
 	until time.Time
+	// endTick, if set, ends the request at that tick, quietly like until
+	// (an operation run for a requester whose wait ends then: endBy).
+	endTick uint64
 	// op: the request is an operation's (a Lookup, Get or Put, this
 	// node's or a client's forwarded one), not ring maintenance: see
 	// opShare.
@@ -79,7 +82,28 @@ func (n *Node) request(to Peer, m *Message, cb func(*Message)) {
 // requestAs is request for an operation's request (op), or maintenance's
 // unless m is an operation's by its type (isOperation).
 func (n *Node) requestAs(to Peer, m *Message, op bool, cb func(*Message)) {
-	n.send(to, m, pending{deadline: n.now + n.timeoutTicks(), op: op}, cb)
+	n.requestBy(to, m, op, endBy{}, cb)
+}
+
+// requestBy is requestAs for a request that also ends at end (an
+// operation run for a requester whose wait ends then), quietly: a request
+// so cut short makes its target no suspect.
+func (n *Node) requestBy(to Peer, m *Message, op bool, end endBy, cb func(*Message)) {
+	n.send(to, m, pending{deadline: n.now + n.timeoutTicks(), op: op, until: end.at, endTick: end.tick}, cb)
+}
+
+// endBy is when an operation run for a requester must end (a member's
+// forwarded read, forward_serve.go): at tick `tick` (0: no such tick) or
+// at time `at` (zero: no such time), whichever comes first. The zero
+// value never ends.
+type endBy struct {
+	tick uint64
+	at   time.Time
+}
+
+// passed reports whether end has come.
+func (n *Node) passed(end endBy) bool {
+	return (end.tick != 0 && n.now >= end.tick) || (!end.at.IsZero() && !n.clock.Now().Before(end.at))
 }
 
 // requestForward sends a forwarded request (forward.go): its reply waits
@@ -192,7 +216,7 @@ func (n *Node) expireRequests() {
 	keep := n.pending[:0]
 	now := n.clock.Now()
 	for _, p := range n.pending {
-		if p.deadline <= n.now || (!p.until.IsZero() && !now.Before(p.until)) {
+		if p.deadline <= n.now || (!p.until.IsZero() && !now.Before(p.until)) || (p.endTick != 0 && p.endTick <= n.now) {
 			exp = append(exp, p)
 		} else {
 			keep = append(keep, p)
@@ -207,8 +231,9 @@ func (n *Node) expireRequests() {
 		if exp[k].op {
 			n.opPending--
 		}
-		// A forward's wait, or a request cut short by its until before
-		// its own timeout, says nothing of the peer's round trip or life.
+		// A forward's wait, or a request cut short by its until or
+		// endTick before its own timeout, says nothing of the peer's
+		// round trip or life.
 		quiet := exp[k].forward || exp[k].deadline > n.now
 		if !quiet {
 			n.rt.expired(exp[k].id, exp[k].sent)
