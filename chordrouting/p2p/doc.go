@@ -49,10 +49,11 @@
 //     Config.ReplyTimeout) for the Node's reply, which the Node sends with
 //     Transport.Send to the requester with the same request ID; it is
 //     matched on (remote peer, request ID) and written on that stream. A
-//     forwarded request (a client's Get or Store that the node runs as its
-//     own operation, chordrouting's "Forwarding for clients") waits until
-//     a tenth of RequestTimeout before the stream's deadline instead: its
-//     reply comes after the node's own requests, which may time out.
+//     forwarded request (a client's Get or Store, or a member's Get, that
+//     the node runs as its own operation: chordrouting's "Forwarding for
+//     clients" and "Forwarding for members") waits until a tenth of
+//     RequestTimeout before the stream's deadline instead: its reply
+//     comes after the node's own requests, which may time out.
 //  4. Publish and search requests (non-replica MsgStore, MsgGet) are rate
 //     limited per peer with a token bucket paced by the injected clock;
 //     replica pushes (MsgStore with Replica) have their own, ten times
@@ -71,6 +72,18 @@
 //     connection) would get none of them. A connection on which a request
 //     got nothing back within RequestTimeout while the peer was heard on
 //     another is closed, for libp2p's other protocols (connpick.go).
+//  7. The Transport tells the core which peers it holds a direct
+//     connection to and opens one on request (chordrouting.ConnState,
+//     prepare.go), for the core's forwarding for members: a member whose
+//     one-hop read would dial every holder of a key sends it to a ring
+//     neighbour of theirs it is connected to, and asks for a connection
+//     to the owner meanwhile. Connected is the host's Connectedness: a
+//     relayed (limited) connection does not count, since a request over
+//     it crosses the relay each way. Prepare dials in a goroutine, within
+//     RequestTimeout, forcing a direct connection, and sends nothing; it
+//     skips a peer already connected or being dialed, and dials at most
+//     16 peers at once (more are skipped: the read that asked still has
+//     its forward, and the next direct request dials anyway).
 //
 // # Addresses
 //

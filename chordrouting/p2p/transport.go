@@ -43,6 +43,9 @@ type Transport struct {
 	group    AddrGrouper
 	outTotal int
 	idle     chan struct{} // closed when outTotal drops to 0 (see Drain)
+	// preparing: peers a connection is being opened to (Prepare), at
+	// most maxPrepares.
+	preparing map[peer.ID]bool
 }
 
 // pendingKey names an incoming request awaiting the local node's reply.
@@ -55,6 +58,7 @@ var (
 	_ cr.Transport     = (*Transport)(nil)
 	_ cr.TrySender     = (*Transport)(nil)
 	_ cr.ForwardWaiter = (*Transport)(nil)
+	_ cr.ConnState     = (*Transport)(nil)
 )
 
 // ForwardWait implements chordrouting.ForwardWaiter: an outgoing

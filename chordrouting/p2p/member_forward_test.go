@@ -1,0 +1,130 @@
+package p2p
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	cr "kwsearch/chordrouting"
+)
+
+// TestTransportPrepare: Connected reports a direct connection only;
+// Prepare opens one in the background and sends nothing over it, and
+// does nothing for the host itself, a connected peer, or a peer address
+// that is no peer ID.
+func TestTransportPrepare(t *testing.T) {
+	a, b := fakePair(t, DefaultConfig(), DefaultConfig(), pong)
+	if a.tr.Connected(b.tr.Self()) {
+		t.Fatal("connected before anything was sent")
+	}
+	a.tr.Prepare(a.tr.Self())
+	a.tr.Prepare(cr.Peer{Addr: "not a peer id"})
+	a.tr.Prepare(b.tr.Self())
+	a.tr.Prepare(b.tr.Self()) // under way already, or connected: nothing more
+	waitFor(t, "the prepared connection", func() bool { return a.tr.Connected(b.tr.Self()) })
+	conns := a.tr.h.Network().ConnsToPeer(b.tr.h.ID())
+	if len(conns) != 1 || conns[0].Stat().Direction != network.DirOutbound {
+		t.Fatalf("%d connections to b after two prepares, want one that a opened", len(conns))
+	}
+	waitFor(t, "the prepare to end", func() bool {
+		a.tr.mu.Lock()
+		defer a.tr.mu.Unlock()
+		return len(a.tr.preparing) == 0
+	})
+	a.tr.Prepare(b.tr.Self())
+	a.tr.mu.Lock()
+	busy := len(a.tr.preparing)
+	a.tr.mu.Unlock()
+	if busy != 0 {
+		t.Fatal("a prepare of a connected peer dials")
+	}
+	if got := b.received(); len(got) != 0 {
+		t.Fatalf("b received %d messages from prepares, want none", len(got))
+	}
+}
+
+// TestRingMemberForwards runs forwarding for members over libp2p: a member
+// with no connection to a key's holder but one to the owner's predecessor
+// (its own successor, which it stabilizes onto) reads the key through the
+// predecessor, which answers on the same stream with the value; and its
+// transport meanwhile dials the owner, so that afterwards it holds a
+// direct connection to the owner that it opened itself.
+func TestRingMemberForwards(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cfg := testRingConfig()
+	cfg.OneHop = true
+	cfg.SuccessorListLen, cfg.Replicas = 2, 2
+	cfg.SuspectTicks = 20 // see TestRingOneHop
+	rings, _ := oneHopRing(t, ctx, cfg, 6, 700)
+	slices.SortFunc(rings, func(a, b *Ring) int { return a.Self().ID.Cmp(b.Self().ID) })
+	// Reader 0 lists 1 and 2 as successors; key owned by 2, held by 2
+	// and 3; 1 is the owner's predecessor.
+	reader, pred, owner, replica := rings[0], rings[1], rings[2], rings[3]
+	key := owner.Self().ID
+	t.Logf("seed 700")
+	val := []byte("member-forwarded")
+	if pr, err := owner.Runner.Put(ctx, []cr.Item{{Key: key, Value: val}}); err != nil || pr.Stored != 1 {
+		t.Fatalf("put: %+v %v", pr, err)
+	}
+	holderIDs := []peer.ID{owner.host.ID(), replica.host.ID()}
+	predInfo := peer.AddrInfo{ID: pred.host.ID(), Addrs: pred.host.Addrs()}
+	var got cr.GetResult
+	for attempt := 1; ; attempt++ {
+		if err := reader.host.Connect(ctx, predInfo); err != nil {
+			t.Fatal(err)
+		}
+		ch := make(chan cr.GetResult, 1)
+		started := false
+		err := reader.Runner.Do(ctx, func(n *cr.Node) {
+			// On the node's loop: no request of this node can reopen a
+			// connection between the close and the read's choice.
+			for _, h := range holderIDs {
+				reader.host.Network().ClosePeer(h)
+			}
+			if !reader.Transport.Connected(pred.Self()) || reader.Transport.Connected(owner.Self()) || reader.Transport.Connected(replica.Self()) {
+				return // a holder dialed in meanwhile: try again
+			}
+			started = true
+			n.Get(key, nil, 10, func(r cr.GetResult) { ch <- r })
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !started {
+			if attempt == 5 {
+				t.Fatal("could not leave the reader without connections to the holders")
+			}
+			continue
+		}
+		select {
+		case got = <-ch:
+		case <-ctx.Done():
+			t.Fatal("the read did not end")
+		}
+		break
+	}
+	if got.Err != nil || len(got.Values) != 1 || string(got.Values[0]) != string(val) {
+		t.Fatalf("get: %+v, want %q", got, val)
+	}
+	if got.From.ID != pred.Self().ID || got.Hops < 2 {
+		t.Fatalf("get answered by %s in %d hops, want the owner's predecessor %s (a forward)", got.From.ID.Short(), got.Hops, pred.Self().ID.Short())
+	}
+	waitFor(t, "a direct connection from the reader to the owner", func() bool {
+		for _, c := range reader.host.Network().ConnsToPeer(owner.host.ID()) {
+			if !c.Stat().Limited && c.Stat().Direction == network.DirOutbound {
+				return true
+			}
+		}
+		return false
+	})
+	// The next read of the owner's keys goes direct.
+	next, err := reader.Runner.Get(ctx, key, nil, 10)
+	if err != nil || len(next.Values) != 1 || next.From.ID != owner.Self().ID || next.Hops != 1 {
+		t.Fatalf("the read after the forward: %+v %v, want the value from the owner in one hop", next, err)
+	}
+}

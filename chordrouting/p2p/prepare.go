@@ -1,0 +1,69 @@
+package p2p
+
+import (
+	"context"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	cr "kwsearch/chordrouting"
+)
+
+// This file is the Transport's side of chordrouting.ConnState: the core
+// asks whether a direct connection to a peer is open before a one-hop
+// read, and when none is open to any of the key's holders it sends the
+// read to a ring neighbour it is connected to and asks for a connection
+// to the owner meanwhile (chordrouting's "Forwarding for members").
+
+// maxPrepares caps the connections Prepare opens at once: a member
+// forwards a read, and prepares a connection, for each owner it has none
+// to, and a burst of reads into many ranges must not become a burst of
+// dials (a read that finds no connection prepared still works: the
+// forward answers it, or the direct read dials).
+const maxPrepares = 16
+
+// Connected implements chordrouting.ConnState: a direct connection to p is
+// open. A relayed (limited) one does not count: a request over it takes
+// the relay's path each way, and Prepare would open a direct one.
+func (t *Transport) Connected(p cr.Peer) bool {
+	pid, err := PeerID(p)
+	if err != nil {
+		return false
+	}
+	return t.h.Network().Connectedness(pid) == network.Connected
+}
+
+// Prepare implements chordrouting.ConnState: it dials p in a goroutine,
+// within RequestTimeout and forcing a direct connection (not a relayed
+// one), unless a direct connection is open, a dial to p is already under
+// way here, maxPrepares are, or the transport is closed. It sends nothing;
+// the next request to p finds the connection (openStream).
+func (t *Transport) Prepare(p cr.Peer) {
+	pid, err := PeerID(p)
+	if err != nil || pid == t.h.ID() || t.Connected(p) {
+		return
+	}
+	t.mu.Lock()
+	if t.closed || t.preparing[pid] || len(t.preparing) >= maxPrepares {
+		t.mu.Unlock()
+		return
+	}
+	if t.preparing == nil {
+		t.preparing = make(map[peer.ID]bool)
+	}
+	t.preparing[pid] = true
+	t.wg.Add(1)
+	t.mu.Unlock()
+	go func() {
+		defer func() {
+			t.mu.Lock()
+			delete(t.preparing, pid)
+			t.mu.Unlock()
+			t.wg.Done()
+		}()
+		ctx, cancel := context.WithTimeout(t.ctx, t.cfg.RequestTimeout)
+		defer cancel()
+		ctx = network.WithForceDirectDial(ctx, ServiceName+": prepare")
+		_, _ = t.h.Network().DialPeer(ctx, pid) // failures are silent: the next request dials again
+	}()
+}
