@@ -8,25 +8,28 @@ import (
 )
 
 // connTransport is a hookTransport that reports connections (ConnState):
-// conns names the peers (by Addr) it holds a connection to, and Prepare
-// records the peers it was asked to connect to.
+// conns names the peers (by Addr) it holds a connection to, Prepare
+// records the peers it was asked to connect to, and a dial costs cost.
 type connTransport struct {
 	*hookTransport
 	conns    map[string]bool
 	prepared []Peer
+	cost     time.Duration
 }
 
-func (c *connTransport) Connected(p Peer) bool { return c.conns[p.Addr] }
-func (c *connTransport) Prepare(p Peer)        { c.prepared = append(c.prepared, p) }
+func (c *connTransport) Connected(p Peer) bool   { return c.conns[p.Addr] }
+func (c *connTransport) Prepare(p Peer)          { c.prepared = append(c.prepared, p) }
+func (c *connTransport) DialCost() time.Duration { return c.cost }
 
 // connect gives nd a transport that reports connections to the given
-// members only, and returns it.
+// members only, and dials of a second (the static ring's fake clock
+// measures no round trip), and returns it.
 func connect(nd *Node, to ...*Node) *connTransport {
 	inner := nd.tr
 	if c, ok := inner.(*connTransport); ok {
 		inner = c.hookTransport.inner
 	}
-	c := &connTransport{hookTransport: &hookTransport{inner: inner}, conns: map[string]bool{}}
+	c := &connTransport{hookTransport: &hookTransport{inner: inner}, conns: map[string]bool{}, cost: time.Second}
 	for _, p := range to {
 		c.conns[p.self.Addr] = true
 	}
@@ -141,7 +144,9 @@ func TestMemberForwardsRead(t *testing.T) {
 // holders (a replica here) reads as without forwarding: one get to each
 // holder at once, none forwarded, no connection prepared, the owner's
 // answer in one hop. So does one whose neighbour already has
-// MaxForwardsPerClient of its forwards in flight, one with MemberForward
+// MaxForwardsPerClient of its forwards in flight, one whose transport
+// has measured no dial yet or dials that cost no more than its smoothed
+// round trip (the forward's extra round trip), one with MemberForward
 // off, and one on a transport without ConnState.
 func TestMemberReadsDirectWhenConnected(t *testing.T) {
 	net, nodes, key, val := memberRing(t, 82)
@@ -161,7 +166,19 @@ func TestMemberReadsDirectWhenConnected(t *testing.T) {
 			}
 			return func() []sentTo { return tr.sent }, func() []Peer { return tr.prepared }
 		}},
+		{"no dial measured yet", func() (func() []sentTo, func() []Peer) {
+			from.mf = memberFwd{}
+			tr := connect(from, nb)
+			tr.cost = 0
+			return func() []sentTo { return tr.sent }, func() []Peer { return tr.prepared }
+		}},
+		{"a dial no dearer than a round trip", func() (func() []sentTo, func() []Peer) {
+			tr := connect(from, nb)
+			from.rt.srtt = 2 * tr.cost
+			return func() []sentTo { return tr.sent }, func() []Peer { return tr.prepared }
+		}},
 		{"MemberForward off", func() (func() []sentTo, func() []Peer) {
+			from.rt.srtt = 0
 			from.mf = memberFwd{}
 			from.cfg.MemberForward = false
 			tr := connect(from, nb)
