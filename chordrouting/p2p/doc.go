@@ -73,17 +73,21 @@
 //     got nothing back within RequestTimeout while the peer was heard on
 //     another is closed, for libp2p's other protocols (connpick.go).
 //  7. The Transport tells the core which peers it holds a direct
-//     connection to and opens one on request (chordrouting.ConnState,
-//     prepare.go), for the core's forwarding for members: a member whose
-//     one-hop read would dial every holder of a key sends it to a ring
+//     connection to, what a dial costs, and opens a connection on request
+//     (chordrouting.ConnState, connstate.go), for the core's forwarding
+//     for members: a member whose one-hop read would dial every holder of
+//     a key, when a dial costs more than a round trip, sends it to a ring
 //     neighbour of theirs it is connected to, and asks for a connection
 //     to the owner meanwhile. Connected is the host's Connectedness: a
 //     relayed (limited) connection does not count, since a request over
-//     it crosses the relay each way. Prepare dials in a goroutine, within
-//     RequestTimeout, forcing a direct connection, and sends nothing; it
-//     skips a peer already connected or being dialed, and dials at most
-//     16 peers at once (more are skipped: the read that asked still has
-//     its forward, and the next direct request dials anyway).
+//     it crosses the relay each way. DialCost is the smoothed duration
+//     (an eighth of each new sample) of the dials that opened a
+//     connection: a request's dial to a peer it had no connection to, and
+//     Prepare's. Prepare dials in a goroutine, within RequestTimeout,
+//     forcing a direct connection, and sends nothing; it skips a peer
+//     already connected or being dialed, and dials at most 16 peers at
+//     once (more are skipped: the read that asked still has its forward,
+//     and the next direct request dials anyway).
 //
 // # Addresses
 //

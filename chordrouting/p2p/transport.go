@@ -44,8 +44,9 @@ type Transport struct {
 	outTotal int
 	idle     chan struct{} // closed when outTotal drops to 0 (see Drain)
 	// preparing: peers a connection is being opened to (Prepare), at
-	// most maxPrepares.
+	// most maxPrepares; dialCost: what a dial costs (connstate.go).
 	preparing map[peer.ID]bool
+	dialCost  time.Duration
 }
 
 // pendingKey names an incoming request awaiting the local node's reply.
@@ -259,7 +260,8 @@ func (t *Transport) reply(to cr.Peer, m *cr.Message) {
 // p was last heard on (connpick.go), not the swarm's choice.
 func (t *Transport) openStream(ctx context.Context, p peer.ID) (network.Stream, error) {
 	ctx = network.WithAllowLimitedConn(ctx, ServiceName)
-	s := t.life.newStream(ctx, t.h.Network().ConnsToPeer(p))
+	conns := t.h.Network().ConnsToPeer(p)
+	s := t.life.newStream(ctx, conns)
 	if s == nil {
 		// No connection, or one (pick chooses only among several): the
 		// stream goes on the connection the dial returns (the existing
@@ -269,9 +271,13 @@ func (t *Transport) openStream(ctx context.Context, p peer.ID) (network.Stream, 
 		// the peer's addresses are known: they were dialed). A one-hop
 		// read to an owner this node never talked to costs the dial and
 		// one round trip.
+		began := time.Now()
 		c, err := t.h.Network().DialPeer(ctx, p)
 		if err != nil {
 			return nil, err
+		}
+		if len(conns) == 0 {
+			t.dialed(c, began) // what a dial costs (connstate.go)
 		}
 		if s = streamOn(ctx, c); s == nil {
 			if s, err = t.h.NewStream(ctx, p, ProtocolID); err != nil {
