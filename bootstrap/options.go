@@ -177,13 +177,20 @@ func ringLimit() serviceLimit {
 		service:  ringService,
 		protocol: ringProtocol,
 		total: rcmgr.BaseLimit{
-			// MaxInbound and MaxOutbound (1024 each): the transport's
-			// caps, which do not grow with the machine either. libp2p's
-			// protocol default (512 + 256 per GiB) refused ring streams
-			// below MaxInbound on machines under 16 GiB.
+			// MaxInbound (1024) and MaxOutbound (4096, the ring core's
+			// MaxPending): the transport's caps, which do not grow with
+			// the machine either. libp2p's protocol default (512 + 256
+			// per GiB) refused ring streams below MaxInbound on machines
+			// under 16 GiB. A refusal here is silent to the ring core (it
+			// waits for the request's timeout, as for a dead peer), while
+			// the transport's own cap tells it the request was never sent:
+			// so this must not be the smaller. (The system scope, shared
+			// by every protocol, allows 4,096 outbound streams at a 1 GiB
+			// budget, a machine of 8 GiB, and 2,560 at 256 MiB: on small
+			// machines it can still refuse ring streams first.)
 			StreamsInbound:  1024,
-			StreamsOutbound: 1024,
-			Streams:         2048,
+			StreamsOutbound: 4096,
+			Streams:         5120,
 			// Half the smallest system budget (128 MiB): most frames are
 			// under 1 KiB; the medium share (38 MiB) holds 9 frames of
 			// MaxMessageSize (4 MiB) at once.

@@ -68,7 +68,8 @@ func ringConfig(tr *p2p.Transport) (cr.Config, error) {
 
 func startRing(ctx context.Context, nw *network) (*ring, error) {
 	n := nw.n
-	tr, err := p2p.NewTransport(nw.host, p2p.DefaultConfig(), wallClock{})
+	tcfg := p2p.DefaultConfig()
+	tr, err := p2p.NewTransport(nw.host, tcfg, wallClock{})
 	if err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}
@@ -77,9 +78,16 @@ func startRing(ctx context.Context, nw *network) (*ring, error) {
 		tr.Close()
 		return nil, err
 	}
+	// The transport must carry what the core's pending table admits, or
+	// operations could fill it and refuse ring maintenance.
+	if err := tcfg.ValidateRing(cfg); err != nil {
+		tr.Close()
+		return nil, fmt.Errorf("node: %w", err)
+	}
 	self := p2p.PeerOf(nw.host.ID())
 	core, err := cr.NewNode(self, cfg, tr, n.db.Records(), wallClock{}, newRand())
 	if err != nil {
+		tr.Close()
 		return nil, fmt.Errorf("node: %w", err)
 	}
 	r := &ring{nw: nw, transport: tr}

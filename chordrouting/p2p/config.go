@@ -3,6 +3,8 @@ package p2p
 import (
 	"fmt"
 	"time"
+
+	cr "kwsearch/chordrouting"
 )
 
 // Protocol identifiers.
@@ -70,7 +72,25 @@ type Config struct {
 	MaxFingersPerSubnet int
 	// MaxOutbound caps outgoing exchanges in flight; beyond it TrySend
 	// refuses (the core takes such a request as never sent, not as the
-	// peer's timeout) and Send drops. 1024, for the same reason.
+	// peer's timeout) and Send drops. 4096: the ring core's MaxPending
+	// (chordrouting.Config, 4096), which bounds the requests it has in
+	// flight and keeps its last quarter for ring maintenance (stabilize,
+	// pings, membership) by assuming that the transport carries whatever
+	// its table admits. At 1024, below the operations' three quarters
+	// (3,072), a flood of Gets, Puts or forwards at slow owners filled the
+	// transport first, and every maintenance request was refused until
+	// the exchanges ended: stabilization paused. New (and the daemon)
+	// refuse a pairing whose MaxOutbound is below the core's MaxPending
+	// (ValidateRing). A cap here, not a reservation for maintenance: the
+	// transport cannot tell an operation's lookup from a stabilize query
+	// (both are MsgGetState or MsgFindSuccessor); the core can, and does.
+	// Not more: each exchange is a goroutine and a stream, and the
+	// resource manager's ring service allows as many (bootstrap). What
+	// this does not cover: a request to a silent peer keeps its exchange
+	// until RequestTimeout while the core forgets it after its own
+	// request timeout (5 s at the daemon's one-second tick), so a flood at
+	// silent peers that lasts longer than that can still fill the
+	// transport (maintenance then pauses; it never misjudges a peer).
 	MaxOutbound int
 	// RequestRate and RequestBurst bound publish and search requests (non-
 	// replica stores and gets) per peer: RequestRate per second on average,
@@ -118,7 +138,7 @@ func DefaultConfig() Config {
 		MinReadRate:         64 << 10,
 		MaxFingersPerIP:     1,
 		MaxFingersPerSubnet: 2,
-		MaxOutbound:         1024,
+		MaxOutbound:         4096,
 		RequestRate:         50,
 		RequestBurst:        200,
 		ReplicaRate:         500,
@@ -157,6 +177,19 @@ func (c Config) Validate() error {
 		return fmt.Errorf("chordrouting/p2p: MembershipRate must be positive and MembershipBurst at least 1")
 	case c.MaxRatePeers <= 0 || c.AddrTTL <= 0:
 		return fmt.Errorf("chordrouting/p2p: MaxRatePeers and AddrTTL must be positive")
+	}
+	return nil
+}
+
+// ValidateRing reports whether c can carry the ring core configured by
+// core: MaxOutbound must be at least the core's MaxPending, because the
+// core keeps the last quarter of its pending table for ring maintenance
+// and counts on the transport to send what the table admits. A smaller
+// cap lets operations fill the transport and refuse stabilize queries,
+// pings and membership messages (see MaxOutbound).
+func (c Config) ValidateRing(core cr.Config) error {
+	if c.MaxOutbound < core.MaxPending {
+		return fmt.Errorf("chordrouting/p2p: MaxOutbound (%d) is below the ring's MaxPending (%d): operations could fill the transport and refuse ring maintenance; raise MaxOutbound or lower MaxPending", c.MaxOutbound, core.MaxPending)
 	}
 	return nil
 }

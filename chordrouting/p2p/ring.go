@@ -45,7 +45,8 @@ type Ring struct {
 }
 
 // New starts a ring node on h, not yet a member: call Create, Join (or
-// JoinVia) to become one, or SetEntryPoints for client mode.
+// JoinVia) to become one, or SetEntryPoints for client mode. It refuses a
+// transport whose MaxOutbound is below cfg.MaxPending (Config.ValidateRing).
 func New(h host.Host, cfg cr.Config, st cr.Storage, opt Options) (*Ring, error) {
 	if opt.Transport == (Config{}) {
 		opt.Transport = DefaultConfig()
@@ -62,6 +63,9 @@ func New(h host.Host, cfg cr.Config, st cr.Storage, opt Options) (*Ring, error) 
 			return nil, fmt.Errorf("chordrouting/p2p: seeding: %w", err)
 		}
 		opt.Rand = rand.New(rand.NewPCG(binary.LittleEndian.Uint64(seed[:8]), binary.LittleEndian.Uint64(seed[8:])))
+	}
+	if err := opt.Transport.ValidateRing(cfg); err != nil {
+		return nil, err
 	}
 	tr, err := NewTransport(h, opt.Transport, opt.Clock)
 	if err != nil {

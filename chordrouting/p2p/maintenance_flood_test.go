@@ -1,0 +1,289 @@
+package p2p
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/security/noise"
+	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+
+	cr "kwsearch/chordrouting"
+)
+
+// floodHost is newTestHost without libp2p's resource manager, whose
+// default per-peer stream limits would refuse a flood at one peer before
+// the transport's own caps, the subject here, are reached.
+func floodHost(t testing.TB, seed uint64) host.Host {
+	t.Helper()
+	priv, _ := testPeer(t, seed)
+	h, err := libp2p.New(
+		libp2p.Identity(priv),
+		libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"),
+		libp2p.NoTransports,
+		libp2p.Transport(tcp.NewTCPTransport),
+		libp2p.Security(noise.ID, noise.New),
+		libp2p.DisableRelay(),
+		libp2p.DisableMetrics(),
+		libp2p.Ping(false),
+		libp2p.ResourceManager(&network.NullResourceManager{}),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	return h
+}
+
+// slowOwner is a real ring node that, once silent is set, never answers
+// operations (an overloaded or hostile owner: each holds the requester's
+// exchange until this node's ReplyTimeout) but does its ring maintenance;
+// it counts what it receives by type. The operations are reads, stores
+// and owner confirmations (an operation's lookup asking the owner for its
+// state), told apart from stabilize queries, also MsgGetState, by the
+// digest of the state last answered (Count) that only stabilize queries
+// carry (chordrouting's onehop_statedigest.go).
+type slowOwner struct {
+	tr     *Transport
+	runner *cr.Runner
+	mu     sync.Mutex
+	silent bool
+	got    map[cr.MsgType]int
+	// stabilize counts the stabilize queries, held the operations held.
+	stabilize, held int
+}
+
+func startSlowOwner(t testing.TB, h host.Host, tick time.Duration, seed uint64) *slowOwner {
+	t.Helper()
+	cfg := DefaultConfig()
+	// Take every stream of the flood and hold it: the flooding node's
+	// caps, not this one's, are under test.
+	cfg.MaxInbound, cfg.MaxInboundPerPeer = 1<<14, 1<<14
+	cfg.MaxInboundPerIP, cfg.MaxInboundPerSubnet = 1<<14, 1<<14
+	cfg.RequestRate, cfg.RequestBurst = 1e9, 1<<20
+	cfg.ReplyTimeout = 8 * time.Second
+	tr, err := NewTransport(h, cfg, WallClock{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := cr.NewNode(tr.Self(), cr.DefaultConfig(), tr, cr.NewMemStorage(), WallClock{}, rand.New(rand.NewPCG(seed, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := &slowOwner{tr: tr, runner: cr.NewRunner(n, tick, WallClock{}), got: map[cr.MsgType]int{}}
+	tr.Start(o.deliver)
+	t.Cleanup(func() { o.runner.Close(false); tr.Close() })
+	return o
+}
+
+func (o *slowOwner) deliver(m *cr.Message) {
+	o.mu.Lock()
+	o.got[m.Type]++
+	stabilize := m.Type == cr.MsgGetState && m.Count != 0
+	if stabilize {
+		o.stabilize++
+	}
+	op := m.Type == cr.MsgGet || (m.Type == cr.MsgStore && !m.Replica) || (m.Type == cr.MsgGetState && !stabilize)
+	hold := o.silent && op
+	if hold {
+		o.held++
+	}
+	o.mu.Unlock()
+	if !hold {
+		o.runner.Deliver(m)
+	}
+}
+
+func (o *slowOwner) setSilent() {
+	o.mu.Lock()
+	o.silent = true
+	o.mu.Unlock()
+}
+
+func (o *slowOwner) heldOps() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.held
+}
+
+func (o *slowOwner) stabilizeQueries() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.stabilize
+}
+
+func (o *slowOwner) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return fmt.Sprintf("received by type %v, stabilize queries %d, operations held %d", o.got, o.stabilize, o.held)
+}
+
+func (o *slowOwner) count(t cr.MsgType) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.got[t]
+}
+
+// TestOperationFloodKeepsMaintenance: a member wired as New wires it (the
+// transport's and the core's default configurations) whose operations
+// flood an owner that never answers them keeps stabilizing with that
+// owner, its successor: the operations hold at most their share of the
+// core's pending table, and the transport carries that share and the
+// maintenance kept beside it. With the transport's cap below the share
+// (MaxOutbound 1024 before, against 3,072), the operations filled the
+// transport and every stabilize query was refused until they ended (the
+// owner's 8 s ReplyTimeout). Also: the member's successor list and
+// predecessor stay the owner.
+func TestOperationFloodKeepsMaintenance(t *testing.T) {
+	const tick = 50 * time.Millisecond
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	ownerHost := floodHost(t, 610)
+	owner := startSlowOwner(t, ownerHost, tick, seed)
+	if err := owner.runner.Do(ctx, func(n *cr.Node) { n.Create() }); err != nil {
+		t.Fatal(err)
+	}
+	// The caps are the defaults; the member's request timeout (10 s) is
+	// longer than the owner's ReplyTimeout, so that the operations leave the
+	// core's pending table no sooner than the transport (see MaxOutbound
+	// on what this fix does not cover).
+	coreCfg := cr.DefaultConfig()
+	coreCfg.RequestTimeoutTicks, coreCfg.LookupTimeoutTicks = 200, 400
+	coreCfg.RepairTicks = 400
+	member, err := New(floodHost(t, 611), coreCfg, cr.NewMemStorage(), Options{Tick: tick, Rand: rand.New(rand.NewPCG(seed, 1))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { member.Close(false) })
+	if err := member.JoinVia(ctx, []peer.AddrInfo{{ID: ownerHost.ID(), Addrs: ownerHost.Addrs()}}); err != nil {
+		t.Fatal(err)
+	}
+	self, own := member.Self(), owner.tr.Self()
+	waitFor(t, "a ring of the two, stabilizing", func() bool {
+		st := member.Runner.State()
+		return len(st.Successors) > 0 && st.Successors[0].ID == own.ID && st.Predecessor != nil && st.Predecessor.ID == own.ID &&
+			owner.stabilizeQueries() > 0
+	})
+	owner.setSilent()
+
+	// Reads of keys the owner holds (between the member and the owner),
+	// more than the operations' share of the pending table.
+	rng := rand.New(rand.NewPCG(seed, 3))
+	share := coreCfg.MaxPending - coreCfg.MaxPending/4
+	var keys []cr.ID
+	for len(keys) < share+share/4 {
+		var k cr.ID
+		for i := range k {
+			k[i] = byte(rng.UintN(256))
+		}
+		if cr.Between(self.ID, k, own.ID) {
+			keys = append(keys, k)
+		}
+	}
+	// A sustained flood: each read that ends (refused, failed or timed
+	// out) is asked again at once, as on a node whose API or clients keep
+	// it busy (through Runner.Do, like the API: a callback that asked
+	// again itself would never let the tick that refuses it end).
+	again := make(chan cr.ID, len(keys))
+	var get func(n *cr.Node, k cr.ID)
+	get = func(n *cr.Node, k cr.ID) {
+		n.Get(k, nil, 1, func(cr.GetResult) { again <- k })
+	}
+	if err := member.Runner.Do(ctx, func(n *cr.Node) {
+		for _, k := range keys {
+			get(n, k)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	pumpCtx, stopPump := context.WithCancel(ctx)
+	pumped := make(chan struct{})
+	go func() {
+		defer close(pumped)
+		for {
+			select {
+			case <-pumpCtx.Done():
+				return
+			case k := <-again:
+				ks := []cr.ID{k}
+				for len(again) > 0 {
+					ks = append(ks, <-again)
+				}
+				if member.Runner.Do(pumpCtx, func(n *cr.Node) {
+					for _, k := range ks {
+						get(n, k)
+					}
+				}) != nil {
+					return
+				}
+			}
+		}
+	}()
+	defer func() { stopPump(); <-pumped }()
+	// The flood is in flight: its owner confirmations pile up at the
+	// owner.
+	waitWithin(t, 10*time.Second, func() bool { return owner.heldOps() >= 512 }, owner.String)
+	// Stabilization goes on meanwhile, a query to the owner every tick.
+	// Within 3 s: before the owner's ReplyTimeout (8 s) frees the held
+	// exchanges, and the member's request timeout (10 s) its table.
+	floodAt := owner.stabilizeQueries()
+	waitWithin(t, 3*time.Second, func() bool { return owner.stabilizeQueries() >= floodAt+10 }, func() string {
+		return fmt.Sprintf("stabilization stopped under the flood: %d stabilize queries reached the owner in 3 s; %v",
+			owner.stabilizeQueries()-floodAt, owner)
+	})
+	st := member.Runner.State()
+	if len(st.Successors) == 0 || st.Successors[0].ID != own.ID || st.Predecessor == nil || st.Predecessor.ID != own.ID {
+		t.Fatalf("the member's ring state changed under the flood: successors %v, predecessor %v", st.Successors, st.Predecessor)
+	}
+	t.Logf("operations' share %d; at the owner: %v", share, owner)
+}
+
+// TestNewRefusesTransportBelowPending: New refuses a transport whose cap
+// on outgoing exchanges is below the core's pending table, naming both;
+// the default configurations pair.
+func TestNewRefusesTransportBelowPending(t *testing.T) {
+	if err := DefaultConfig().ValidateRing(cr.DefaultConfig()); err != nil {
+		t.Fatalf("default configurations: %v", err)
+	}
+	tcfg := DefaultConfig()
+	tcfg.MaxOutbound = 1024
+	_, err := New(newTestHost(t, 612), cr.DefaultConfig(), cr.NewMemStorage(), Options{Transport: tcfg})
+	if err == nil || !strings.Contains(err.Error(), "MaxOutbound (1024)") || !strings.Contains(err.Error(), "MaxPending (4096)") {
+		t.Fatalf("New with MaxOutbound 1024 under MaxPending 4096: %v", err)
+	}
+	core := cr.DefaultConfig()
+	core.MaxPending = 1024
+	if err := tcfg.ValidateRing(core); err != nil {
+		t.Fatalf("MaxOutbound equal to MaxPending: %v", err)
+	}
+}
+
+// waitWithin polls cond every few milliseconds until it holds, and fails
+// with why() if it does not within d.
+func waitWithin(t testing.TB, d time.Duration, cond func() bool, why func() string) {
+	t.Helper()
+	tk := time.NewTicker(5 * time.Millisecond)
+	defer tk.Stop()
+	deadline := time.After(d)
+	for !cond() {
+		select {
+		case <-tk.C:
+		case <-deadline:
+			if cond() {
+				return
+			}
+			t.Fatal(why())
+		}
+	}
+}
