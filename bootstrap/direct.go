@@ -1,16 +1,22 @@
 package bootstrap
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
+	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
+	msmux "github.com/multiformats/go-multistream"
 )
 
 // ErrNoDirect means no direct connection to a peer could be made: it is
@@ -26,10 +32,10 @@ type DirectConfig struct {
 	PerAttempt time.Duration
 	// Pause is the wait between attempts.
 	Pause time.Duration
-	// Liveness, when positive, bounds a ping over an existing direct
-	// connection before it is returned: one that does not answer in time
-	// is closed and a fresh one made. 0 returns an existing connection
-	// unchecked.
+	// Liveness, when positive, bounds a ping over each existing direct
+	// connection, on that connection, before one is returned: those that
+	// do not answer in time are closed, and if none answered a fresh one
+	// is made. 0 returns an existing connection unchecked.
 	Liveness time.Duration
 }
 
@@ -86,16 +92,18 @@ func DirectConnect(ctx context.Context, h host.Host, info peer.AddrInfo, cfg Dir
 
 	var lastErr error
 	for attempt := 1; attempt <= cfg.Attempts; attempt++ {
-		if c := directConn(h, info.ID); c != nil {
-			if cfg.Liveness <= 0 || !silent(ctx, h, info.ID, cfg.Liveness) {
-				if ctx.Err() != nil {
-					return nil, fmt.Errorf("bootstrap: connecting directly to %s: %w", info.ID, ctx.Err())
-				}
-				return c, nil
-			}
-			// Dial afresh below, with every connection to the peer
-			// closed: a relayed one left open would be reused by the
-			// dial, and no new hole punch would start.
+		c, closed := liveDirect(ctx, h, info.ID, cfg.Liveness)
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("bootstrap: connecting directly to %s: %w", info.ID, ctx.Err())
+		}
+		if c != nil {
+			return c, nil
+		}
+		if closed {
+			// Every direct connection was silent. Dial afresh below, with
+			// every connection to the peer closed: a relayed one left
+			// open would be reused by the dial, and no new hole punch
+			// would start.
 			_ = h.Network().ClosePeer(info.ID)
 			clearDialBackoff(h, info.ID)
 		}
@@ -140,27 +148,107 @@ func directAttempt(ctx context.Context, h host.Host, info peer.AddrInfo, wait ti
 	}
 }
 
-// directConn returns an open direct connection to p, or nil.
-func directConn(h host.Host, p peer.ID) network.Conn {
+// directConns returns the open direct connections to p, oldest first.
+func directConns(h host.Host, p peer.ID) []network.Conn {
+	var out []network.Conn
 	for _, c := range h.Network().ConnsToPeer(p) {
 		if !IsRelayed(c) && !c.IsClosed() {
-			return c
+			out = append(out, c)
 		}
+	}
+	return out
+}
+
+// directConn returns an open direct connection to p, or nil.
+func directConn(h host.Host, p peer.ID) network.Conn {
+	if cs := directConns(h, p); len(cs) > 0 {
+		return cs[0]
 	}
 	return nil
 }
 
-// silent pings p over the host's connection to it and reports whether
-// no answer came within d. A peer that answers without running the ping
-// protocol (it refuses the stream) is not silent, and neither is one
-// whose ping ctx cut short: only a ping that timed out means a dead
-// connection.
-func silent(ctx context.Context, h host.Host, p peer.ID, d time.Duration) bool {
+// liveDirect returns a direct connection to p that proved alive within d,
+// the newest of those that did, or nil; closed reports whether it closed
+// silent ones. Each connection is proved by a ping on a stream of its own
+// (pingOn), all at once: the host's ping would go over the connection the
+// swarm picks, which is not necessarily the one returned when a provider
+// that restarted left a dead connection beside its new one. Silent ones
+// are closed, so that no later stream (blockxfer opens its streams
+// through the host) lands on them; the others are left alone. d <= 0
+// returns an open direct connection unchecked.
+func liveDirect(ctx context.Context, h host.Host, p peer.ID, d time.Duration) (live network.Conn, closed bool) {
+	conns := directConns(h, p)
+	if d <= 0 || len(conns) == 0 {
+		return directConn(h, p), false
+	}
+	dead := make([]bool, len(conns))
+	var wg sync.WaitGroup
+	for i, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			dead[i] = silent(ctx, c, d)
+		}()
+	}
+	wg.Wait()
+	for i, c := range conns {
+		if dead[i] {
+			_ = c.Close()
+			closed = true
+		} else {
+			live = c
+		}
+	}
+	return live, closed
+}
+
+// silent pings over c and reports whether no answer came within d. A
+// peer that answers without running the ping protocol (it refuses the
+// stream) is not silent, and neither is one whose ping ctx cut short:
+// only a ping that timed out means a dead connection.
+func silent(ctx context.Context, c network.Conn, d time.Duration) bool {
 	pctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
-	// Ping's channel closes without a result when pctx ends first.
-	res, answered := <-ping.Ping(pctx, h, p)
-	return (!answered || res.Error != nil) && ctx.Err() == nil && pctx.Err() != nil
+	err := pingOn(pctx, c)
+	return err != nil && ctx.Err() == nil && pctx.Err() != nil
+}
+
+// pingOn runs libp2p's ping protocol (ping.ID: the peer echoes 32 random
+// bytes) once, on a new stream of connection c, within ctx.
+func pingOn(ctx context.Context, c network.Conn) error {
+	s, err := c.NewStream(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Reset() // one round trip per stream; nothing to close gracefully
+	// ctx's end resets the stream (no stream deadline: one could fire
+	// before ctx reports its end, and the ping not count as timed out).
+	stop := context.AfterFunc(ctx, func() { s.Reset() })
+	defer stop()
+	if err := s.SetProtocol(ping.ID); err != nil {
+		return err
+	}
+	if err := s.Scope().SetService(ping.ServiceName); err != nil {
+		return err
+	}
+	if err := msmux.SelectProtoOrFail(protocol.ID(ping.ID), s); err != nil {
+		return err
+	}
+	out := make([]byte, ping.PingSize)
+	if _, err := rand.Read(out); err != nil {
+		return err
+	}
+	if _, err := s.Write(out); err != nil {
+		return err
+	}
+	in := make([]byte, ping.PingSize)
+	if _, err := io.ReadFull(s, in); err != nil {
+		return err
+	}
+	if !bytes.Equal(in, out) {
+		return errors.New("bootstrap: ping answered with other bytes")
+	}
+	return nil
 }
 
 // closeRelayed closes the relayed connections to p.

@@ -147,3 +147,47 @@ func TestDirectConnectRepunchesSilentConnection(t *testing.T) {
 		t.Fatalf("DirectConnect returned %p (relayed %v), the silent one was %p", c, IsRelayed(c), c0)
 	}
 }
+
+// TestDirectConnectProvesReturnedConnection: B holds two direct
+// connections to A's identity, one to A's old process, which answers no
+// ping (a provider that restarted left it behind), and a live one that the
+// new process made. The old one comes first among B's connections, while
+// a ping through the host would go over the swarm's pick, the newest: a
+// check that pinged the peer, not the connection, returned the dead one.
+// DirectConnect returns the live one and closes only the dead one.
+func TestDirectConnectProvesReturnedConnection(t *testing.T) {
+	key := newKey(t)
+	ocfg := testConfig(t, ModeClient, "/ip4/127.0.0.1/tcp/0")
+	ocfg.Identity = key
+	old := newTestHost(t, ocfg)
+	b := newTestHost(t, testConfig(t, ModeClient, "/ip4/127.0.0.1/tcp/0"))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := b.Connect(ctx, peer.AddrInfo{ID: old.ID(), Addrs: old.Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+	dead := directConn(b, old.ID())
+	old.SetStreamHandler(ping.ID, func(s network.Stream) { _, _ = io.Copy(io.Discard, s) })
+
+	ncfg := testConfig(t, ModeClient, "/ip4/127.0.0.1/tcp/0")
+	ncfg.Identity = key
+	restarted := newTestHost(t, ncfg)
+	if err := restarted.Connect(ctx, peer.AddrInfo{ID: b.ID(), Addrs: b.Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "B's second connection", func() bool { return len(directConns(b, old.ID())) == 2 })
+	conns := directConns(b, old.ID())
+	if conns[0] != dead {
+		t.Fatalf("the old connection %p is not B's first (%p, %p)", dead, conns[0], conns[1])
+	}
+	live := conns[1]
+
+	cfg := DirectConfig{Attempts: 1, PerAttempt: 10 * time.Second, Liveness: 300 * time.Millisecond}
+	c, err := DirectConnect(ctx, b, peer.AddrInfo{ID: restarted.ID(), Addrs: restarted.Addrs()}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c != live || live.IsClosed() || !dead.IsClosed() {
+		t.Fatalf("DirectConnect returned %p (live %p, closed %v; dead %p, closed %v)", c, live, live.IsClosed(), dead, dead.IsClosed())
+	}
+}
