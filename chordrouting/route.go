@@ -98,13 +98,22 @@ func (g *grouper) next() {
 		g.lookups++
 		key := g.keys[g.pos]
 		lookup := func(a lookupAnswer) {
+			// The key's answer is for all its copies (the keys are
+			// sorted: they follow it). Taken one at a time, a copy
+			// that the answer's ranges missed (the owner was
+			// confirmed beyond them: a joiner not yet linked in, an
+			// avoided owner) was looked up again, and a ring that had
+			// changed meanwhile named another owner: one key's items
+			// went in two stores to two owners at once.
+			end := g.pos + 1
+			for end < len(g.keys) && g.keys[end] == key {
+				end++
+			}
 			switch {
 			case a.err != nil:
-				g.failed = append(g.failed, g.pos)
-				g.err = a.err
+				g.fail(g.pos, end, a.err)
 			case len(a.owners) == 0:
-				g.failed = append(g.failed, g.pos)
-				g.err = ErrNoPeers
+				g.fail(g.pos, end, ErrNoPeers)
 			default:
 				// The key's own answer names its owner: never look it
 				// up again (an answer whose ranges missed it did, once
@@ -113,10 +122,12 @@ func (g *grouper) next() {
 				if !ok {
 					o = a.owners[0]
 				}
-				g.add(o, g.pos)
+				for i := g.pos; i < end; i++ {
+					g.add(o, i)
+				}
 				g.last = &a
 			}
-			g.pos++
+			g.pos = end
 			g.next()
 		}
 		if g.op {
@@ -127,6 +138,14 @@ func (g *grouper) next() {
 		return
 	}
 	g.done(g.groups, g.lookups, g.failed, g.err)
+}
+
+// fail marks the keys at lo..hi-1, one key's copies, as failed with err.
+func (g *grouper) fail(lo, hi int, err error) {
+	for i := lo; i < hi; i++ {
+		g.failed = append(g.failed, i)
+	}
+	g.err = err
 }
 
 func (g *grouper) add(o Peer, i int) {
