@@ -108,6 +108,7 @@ func limiter(cfg Config) rcmgr.Limiter {
 	libp2p.SetDefaultServiceLimits(&limits)
 	for _, l := range serviceLimits() {
 		l.addTo(&limits)
+		l.addToSystem(&limits)
 	}
 	if cfg.MaxMemory == 0 && cfg.MaxFDs == 0 {
 		return rcmgr.NewFixedLimiter(limits.AutoScale())
@@ -160,6 +161,20 @@ func (l serviceLimit) addTo(c *rcmgr.ScalingLimitConfig) {
 	c.AddProtocolPeerLimit(l.protocol, l.perPeer, rcmgr.BaseLimitIncrease{})
 }
 
+// addToSystem makes room for the service's streams in the system scope,
+// on top of libp2p's defaults (at the smallest budget 1,024 inbound and
+// 2,048 outbound streams for everything): the service's own limits, which
+// mirror its protocol's caps, must decide, not the system's. A ring
+// request the system scope refuses looks to the ring core like a peer
+// that did not answer (it waits for its timeout and may drop a live
+// successor), while the transport's own cap, MaxOutbound, tells the core
+// the request was never sent.
+func (l serviceLimit) addToSystem(c *rcmgr.ScalingLimitConfig) {
+	c.SystemBaseLimit.StreamsInbound += l.total.StreamsInbound
+	c.SystemBaseLimit.StreamsOutbound += l.total.StreamsOutbound
+	c.SystemBaseLimit.Streams += l.total.Streams
+}
+
 // serviceLimits are the limits of the ring and block protocols, set so
 // that the resource manager and the protocols' own caps (chordrouting/p2p
 // DefaultConfig, blockxfer DefaultServerConfig) agree. A reservation at
@@ -184,10 +199,8 @@ func ringLimit() serviceLimit {
 			// under 16 GiB. A refusal here is silent to the ring core (it
 			// waits for the request's timeout, as for a dead peer), while
 			// the transport's own cap tells it the request was never sent:
-			// so this must not be the smaller. (The system scope, shared
-			// by every protocol, allows 4,096 outbound streams at a 1 GiB
-			// budget, a machine of 8 GiB, and 2,560 at 256 MiB: on small
-			// machines it can still refuse ring streams first.)
+			// so this must not be the smaller; the system scope gets
+			// room for these on top of its defaults (addToSystem).
 			StreamsInbound:  1024,
 			StreamsOutbound: 4096,
 			Streams:         5120,

@@ -3,6 +3,7 @@ package bootstrap
 import (
 	"testing"
 
+	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/network"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 
@@ -135,5 +136,40 @@ func TestServiceLimitsMatchCaps(t *testing.T) {
 	}
 	if got, need := share(blk.totalIncrease.Memory, network.ReservationPriorityMedium), int64(blk.totalIncrease.StreamsInbound)*served; got < need {
 		t.Errorf("block memory per GiB: medium share %d B < %d served streams (%d B)", got, blk.totalIncrease.StreamsInbound, need)
+	}
+}
+
+// TestServiceLimitsFitSystem: the system scope has room for all of our
+// services' streams on top of libp2p's defaults for everything else, at
+// the smallest budget and at the machine's: the ring's streams are
+// refused by the ring's own limits (which mirror the transport's caps),
+// never first by the system's (a refusal the ring core would take for a
+// dead peer).
+func TestServiceLimitsFitSystem(t *testing.T) {
+	small := DefaultConfig()
+	small.MaxMemory, small.MaxFDs = 128<<20, 256
+	for _, c := range []struct {
+		name string
+		cfg  Config
+	}{{"base", small}, {"auto", DefaultConfig()}} {
+		def := rcmgr.DefaultLimits
+		libp2p.SetDefaultServiceLimits(&def)
+		var base rcmgr.ConcreteLimitConfig
+		if c.cfg.MaxMemory == 0 {
+			base = def.AutoScale()
+		} else {
+			base = def.Scale(c.cfg.MaxMemory, c.cfg.MaxFDs)
+		}
+		libp2pSys := base.ToPartialLimitConfig().System
+		got := limiter(c.cfg).(interface{ GetSystemLimits() rcmgr.Limit }).GetSystemLimits()
+		in, out, all := int(libp2pSys.StreamsInbound), int(libp2pSys.StreamsOutbound), int(libp2pSys.Streams)
+		for _, l := range serviceLimits() {
+			in, out, all = in+l.total.StreamsInbound, out+l.total.StreamsOutbound, all+l.total.Streams
+		}
+		if got.GetStreamLimit(network.DirInbound) < in || got.GetStreamLimit(network.DirOutbound) < out || got.GetStreamTotalLimit() < all {
+			t.Errorf("%s: system streams in %d out %d total %d; want at least libp2p's %v plus our services': %d %d %d", c.name,
+				got.GetStreamLimit(network.DirInbound), got.GetStreamLimit(network.DirOutbound), got.GetStreamTotalLimit(),
+				libp2pSys, in, out, all)
+		}
 	}
 }
