@@ -1,7 +1,5 @@
 package chordrouting
 
-import "time"
-
 // This file is forwarding for members (Config.MemberForward): a member
 // whose one-hop read would have to open a connection to every holder of
 // the key (a dial: over TCP the handshake, the security negotiation and
@@ -10,27 +8,47 @@ import "time"
 // as a forwarded Get (Message.Forward), which the neighbour runs as its
 // own read over its open connections and answers on the same request: one
 // round trip more than a read over an open connection, two fewer than a
-// dial. Meanwhile the transport opens a connection to the owner in the
-// background, so the next read of the owner's keys goes direct.
+// dial. Meanwhile the transport opens connections to the holders in the
+// background, so the next read of their keys goes direct, to the nearest
+// holder as without forwarding (opening the owner's alone, as the issue
+// proposed, leaves later reads waiting for the owner where a direct read
+// would have opened all three and taken the nearest: on the dial model of
+// BenchmarkMemberForwardReadLatency a mean read of 154.3 ms instead of
+// 152.5).
 //
-// The neighbours are the owner's predecessor, which stabilizes onto the
-// owner every round, and the member just after the last holder, whose
-// predecessor (the last holder) checks it every round too; both keep a
-// connection to a holder for as long as the ring does not change there.
+// The neighbours are the members ring maintenance keeps talking to the
+// owner (holderNeighbours): its predecessor, which stabilizes onto it
+// every round, the member just after the last holder, onto which the
+// last holder stabilizes, and the members 2^l places before the owner,
+// which push their repairs (l = 1, with three replicas) or send their
+// membership events (every level) to it. Taking the predecessor and the
+// member after alone, as the issue proposed, a reader forwarded few
+// reads: it is no likelier to be connected to them than to the holders
+// (6.6% of the reads of BenchmarkMemberForwardReadLatency at 500 members,
+// 34% with the others).
+//
 // The neighbour serves the read like a client's (forward_serve.go): only
 // members run forwards, the read it runs is never forwarded again, and
 // its per-requester cap (MaxForwardsPerClient) counts this member like a
 // client; this member keeps no more forwards than that in flight with one
 // neighbour, so that a burst of reads into one range is not refused.
 //
-// It does so only when a dial costs more than the round trip the forward
-// adds (the neighbour's own to the holder, taken to be this member's
-// smoothed round trip): the transport measures what its dials cost
-// (ConnState.DialCost). Over TCP a dial costs about three round trips and
-// the forward wins two; over QUIC a dial costs about one, and the direct
-// read is as fast without trusting a neighbour; on an in-memory network
-// (the benchmarks' mocknet, where only writes are delayed) a dial costs
-// nothing. Before the first dial is measured the member reads directly.
+// It does so only when a dial costs more than two round trips over an
+// open connection, as the transport measures both
+// (ConnState.DialRoundTrips). A forward adds one round trip (the
+// neighbour's to the nearest holder), but the direct read dials every
+// holder at once and the nearest answers first, whose dial is shorter
+// than the mean: with round trips spread over 10-150 ms the two break
+// even at a dial of about 1.8 round trips (three holders' dials of k
+// round trips each, nearest first: (k+1)·45 ms; a forward: 80 + 45 ms).
+// Over TCP a dial costs about three round trips and the forward wins; over
+// QUIC about one, and the direct read is faster (in
+// BenchmarkMemberForwardReadLatency a mean of 86.8 ms, 101.5 when every
+// read that could forwarded); on an in-memory network (the benchmarks'
+// mocknet, where only writes are delayed) a dial costs nothing. The
+// member's own smoothed round trip would not do as the measure: it
+// includes the dials of first requests. Until the transport has measured
+// both the member reads directly.
 //
 // Trust: the answer's values are validated and matched against the query
 // here, as a client's (mergeValues), so a neighbour cannot forge a value,
@@ -38,7 +56,7 @@ import "time"
 // that can hide values a holder holds (as the nearest holder can in any
 // one-hop read). An answer without values is not taken: the read goes to
 // the holders directly, so that no neighbour can answer "nothing" for a
-// key that has values; with the owner's connection opening since the
+// key that has values; with the holders' connections opening since the
 // forward was sent, a miss costs about what a direct read through a dial
 // costs. A neighbour that refuses, predates forwarding (it answers the Get
 // as a direct one, without Done) or does not answer within a request
@@ -58,11 +76,15 @@ type ConnState interface {
 	// nothing over it, unless one is open or being opened; the transport
 	// bounds how many it opens at once. It must not block.
 	Prepare(p Peer)
-	// DialCost is how much longer a request takes when a connection must
-	// be opened for it, as the transport measured it (0: not measured
-	// yet).
-	DialCost() time.Duration
+	// DialRoundTrips is how many round trips over an open connection
+	// opening a connection costs, as the transport measured both (0: not
+	// measured yet).
+	DialRoundTrips() float64
 }
+
+// forwardDialRTTs is the dial cost, in round trips, above which a member
+// forwards a read rather than dial (forwardRead's comment).
+const forwardDialRTTs = 2
 
 // maxShunned caps the neighbours a member remembers as not to be asked.
 const maxShunned = 64
@@ -74,17 +96,17 @@ type memberFwd struct {
 }
 
 // forwardRead sends read r to a ring neighbour of its holders when a dial
-// costs more than a round trip, this member has no connection to any
+// costs more than two round trips, this member has no connection to any
 // holder and has one to a neighbour; it asks the transport to connect to
-// the owner (holders[0]) meanwhile, and reports whether it did; false:
-// the read goes to the holders directly.
+// the holders meanwhile, and reports whether it did; false: the read goes
+// to the holders directly.
 func (n *Node) forwardRead(r *getReq, holders []Peer) bool {
 	cs, ok := n.tr.(ConnState)
 	if !ok || !n.cfg.MemberForward || r.served {
 		return false
 	}
-	if cs.DialCost() <= n.rt.srtt {
-		return false // a dial costs no more than the forward's round trip
+	if cs.DialRoundTrips() <= forwardDialRTTs {
+		return false // a dial costs little more than the forward's round trip
 	}
 	for _, h := range holders {
 		if cs.Connected(h) {
@@ -95,7 +117,9 @@ func (n *Node) forwardRead(r *getReq, holders []Peer) bool {
 	if !ok {
 		return false
 	}
-	cs.Prepare(holders[0])
+	for _, h := range holders {
+		cs.Prepare(h)
+	}
 	n.mf.take(nb.ID)
 	m := &Message{Type: MsgGet, Forward: true, Key: r.key, Query: r.query, Count: r.limit}
 	n.send(nb, m, n.memberForwardWait(), func(a *Message) {
@@ -144,19 +168,19 @@ func (n *Node) readAfterForward(r *getReq) {
 	n.lookupAndGet(r, 1)
 }
 
-// readNeighbour returns the first of the holders' ring neighbours (the
-// owner's predecessor, then the member after the last holder) that this
-// member is connected to, has not shunned, and has fewer than
-// MaxForwardsPerClient of its forwards in flight with; false when there is
-// none, or this member is one of them (it is next to the holders itself).
+// readNeighbour returns the first of the holders' ring neighbours
+// (holderNeighbours) that this member is connected to, has not shunned,
+// and has fewer than MaxForwardsPerClient of its forwards in flight with;
+// false when there is none, or this member is the owner's predecessor or
+// the member after the holders (it is next to them itself).
 func (n *Node) readNeighbour(key ID, holders []Peer, cs ConnState) (Peer, bool) {
 	nbs := n.holderNeighbours(key, len(holders))
-	if containsPeer(nbs, n.self.ID) {
+	if containsPeer(nbs[:min(2, len(nbs))], n.self.ID) {
 		return Peer{}, false
 	}
 	for _, p := range nbs {
 		switch {
-		case containsPeer(holders, p.ID) || n.mf.shunned[p.ID] > n.now:
+		case p.ID == n.self.ID || containsPeer(holders, p.ID) || n.mf.shunned[p.ID] > n.now:
 		case n.mf.inFlight[p.ID] >= n.cfg.MaxForwardsPerClient:
 		case cs.Connected(p):
 			return p, true
@@ -165,29 +189,43 @@ func (n *Node) readNeighbour(key ID, holders []Peer, cs ConnState) (Peer, bool) 
 	return Peer{}, false
 }
 
-// holderNeighbours names the member before the key's owner and the one
-// after its first nh holders, as readHolders' source (the successor list
-// for a key in its span, else the membership table) names them; none
-// when neither names the owner.
+// holderNeighbours names the members that ring maintenance keeps talking
+// to the key's owner, best first: its predecessor (stabilization, and
+// repair: it pushes its own range to the owner), the member after the
+// first nh holders (the last holder stabilizes onto it), then the members
+// 2, 4, 8, ... places before the owner (the one 2 before pushes its
+// repairs to it; each sends the owner its membership events at the level
+// that reaches it, every few seconds under churn), from the table. The
+// first two come from readHolders' source (the successor list for a key
+// in its span, else the table). None when neither names the owner; the
+// first is this member when it lies among the holders' neighbours.
 func (n *Node) holderNeighbours(key ID, nh int) []Peer {
+	var out []Peer
 	if k, ok := n.spanIndex(key); ok {
 		owners, lo := n.spanOwners(k, nil)
-		out := []Peer{lo}
+		out = append(out, lo)
 		if nh < len(owners) {
 			out = append(out, owners[nh])
 		}
-		return out
 	}
 	i, lo, ok := n.tableOwner(key)
 	if !ok {
-		return nil
+		return out
 	}
 	t := &n.oh.table
-	after := t.peer((i + nh) % t.len())
-	if Between(lo.ID, n.self.ID, after.ID) {
-		return []Peer{n.self} // this member lies among them
+	if len(out) == 0 {
+		after := t.peer((i + nh) % t.len())
+		if Between(lo.ID, n.self.ID, after.ID) {
+			return []Peer{n.self} // this member lies among them
+		}
+		out = append(out, lo, after)
 	}
-	return []Peer{lo, after}
+	for l := 2; l < t.len(); l *= 2 {
+		if p := t.peer(((i-l)%t.len() + t.len()) % t.len()); !containsPeer(out, p.ID) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // take counts a forward in flight with neighbour id.

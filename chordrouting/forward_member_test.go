@@ -2,6 +2,7 @@ package chordrouting
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -9,27 +10,27 @@ import (
 
 // connTransport is a hookTransport that reports connections (ConnState):
 // conns names the peers (by Addr) it holds a connection to, Prepare
-// records the peers it was asked to connect to, and a dial costs cost.
+// records the peers it was asked to connect to, and a dial costs rtts
+// round trips.
 type connTransport struct {
 	*hookTransport
 	conns    map[string]bool
 	prepared []Peer
-	cost     time.Duration
+	rtts     float64
 }
 
 func (c *connTransport) Connected(p Peer) bool   { return c.conns[p.Addr] }
 func (c *connTransport) Prepare(p Peer)          { c.prepared = append(c.prepared, p) }
-func (c *connTransport) DialCost() time.Duration { return c.cost }
+func (c *connTransport) DialRoundTrips() float64 { return c.rtts }
 
 // connect gives nd a transport that reports connections to the given
-// members only, and dials of a second (the static ring's fake clock
-// measures no round trip), and returns it.
+// members only, and dials of three round trips (TCP), and returns it.
 func connect(nd *Node, to ...*Node) *connTransport {
 	inner := nd.tr
 	if c, ok := inner.(*connTransport); ok {
 		inner = c.hookTransport.inner
 	}
-	c := &connTransport{hookTransport: &hookTransport{inner: inner}, conns: map[string]bool{}, cost: time.Second}
+	c := &connTransport{hookTransport: &hookTransport{inner: inner}, conns: map[string]bool{}, rtts: 3}
 	for _, p := range to {
 		c.conns[p.self.Addr] = true
 	}
@@ -86,14 +87,13 @@ func gets(sent []sentTo) (all []sentTo, forwarded int) {
 // TestMemberForwardsRead: a member connected to none of a key's holders
 // but to a ring neighbour of them sends its read to that neighbour, as
 // its only request (a forwarded Get), asks its transport to connect to
-// the owner, and gets the value from the neighbour's read, in two hops;
+// the holders, and gets the value from the neighbour's read, in two hops;
 // this holds for the owner's predecessor and for the member after the
 // last holder, for a key beyond the reader's successor list (named by the
 // table) and one in it. The neighbour, itself on a transport that reports
 // connections, never forwards the read again.
 func TestMemberForwardsRead(t *testing.T) {
 	net, nodes, key, val := memberRing(t, 81)
-	owner := nodes[20]
 	for _, c := range []struct {
 		name         string
 		reader, via  int
@@ -116,8 +116,15 @@ func TestMemberForwardsRead(t *testing.T) {
 		if len(tr.sent) != 1 || tr.sent[0].m.Type != MsgGet || !tr.sent[0].m.Forward || tr.sent[0].to.ID != nb.self.ID {
 			t.Fatalf("%s: the reader sent %d messages (%+v), want one forwarded get to %s", c.name, len(tr.sent), tr.sent, nb.self.Addr)
 		}
-		if len(tr.prepared) != 1 || tr.prepared[0].ID != owner.self.ID {
-			t.Fatalf("%s: the reader prepared connections to %v, want the owner %s", c.name, tr.prepared, owner.self.Addr)
+		var want []Peer
+		for _, h := range nodes[20:23] {
+			want = append(want, h.self)
+		}
+		if c.reader == 13 {
+			want = want[:2] // its successor list ends at 21
+		}
+		if !slices.Equal(tr.prepared, want) {
+			t.Fatalf("%s: the reader prepared connections to %v, want the holders %v", c.name, tr.prepared, want)
 		}
 		if all, fwd := gets(ntr.sent); fwd != 0 || len(all) == 0 {
 			t.Fatalf("%s: the neighbour sent %d gets, %d of them forwarded: it must read itself", c.name, len(all), fwd)
@@ -145,9 +152,8 @@ func TestMemberForwardsRead(t *testing.T) {
 // holder at once, none forwarded, no connection prepared, the owner's
 // answer in one hop. So does one whose neighbour already has
 // MaxForwardsPerClient of its forwards in flight, one whose transport
-// has measured no dial yet or dials that cost no more than its smoothed
-// round trip (the forward's extra round trip), one with MemberForward
-// off, and one on a transport without ConnState.
+// has measured no dial yet or dials of no more than two round trips, one
+// with MemberForward off, and one on a transport without ConnState.
 func TestMemberReadsDirectWhenConnected(t *testing.T) {
 	net, nodes, key, val := memberRing(t, 82)
 	from, nb := nodes[0], nodes[19]
@@ -169,16 +175,15 @@ func TestMemberReadsDirectWhenConnected(t *testing.T) {
 		{"no dial measured yet", func() (func() []sentTo, func() []Peer) {
 			from.mf = memberFwd{}
 			tr := connect(from, nb)
-			tr.cost = 0
+			tr.rtts = 0
 			return func() []sentTo { return tr.sent }, func() []Peer { return tr.prepared }
 		}},
-		{"a dial no dearer than a round trip", func() (func() []sentTo, func() []Peer) {
+		{"dials of two round trips", func() (func() []sentTo, func() []Peer) {
 			tr := connect(from, nb)
-			from.rt.srtt = 2 * tr.cost
+			tr.rtts = forwardDialRTTs
 			return func() []sentTo { return tr.sent }, func() []Peer { return tr.prepared }
 		}},
 		{"MemberForward off", func() (func() []sentTo, func() []Peer) {
-			from.rt.srtt = 0
 			from.mf = memberFwd{}
 			from.cfg.MemberForward = false
 			tr := connect(from, nb)

@@ -15,10 +15,10 @@ import (
 // read, and when none is open to any of the key's holders, and a dial
 // costs more than a round trip, it sends the read to a ring neighbour it
 // is connected to and asks for a connection to the owner meanwhile
-// (chordrouting's "Forwarding for members"). What a dial costs is
-// measured here: over TCP the handshake, the security negotiation and
-// the multiplexer, about three round trips; over QUIC one; on an
-// in-memory network (the benchmarks' mocknet) nothing.
+// (chordrouting's "Forwarding for members"). What a dial costs, in round
+// trips over an open connection, is measured here: over TCP the
+// handshake, the security negotiation and the multiplexer, about three;
+// over QUIC one; on an in-memory network (the benchmarks' mocknet) none.
 
 // maxPrepares caps the connections Prepare opens at once: a member
 // forwards a read, and prepares a connection, for each owner it has none
@@ -76,28 +76,51 @@ func (t *Transport) Prepare(p cr.Peer) {
 	}()
 }
 
-// DialCost implements chordrouting.ConnState: the smoothed time this
-// transport's dials that opened a connection took (an eighth of each new
-// one, as TCP smooths round trips), 0 until one has.
-func (t *Transport) DialCost() time.Duration {
+// DialRoundTrips implements chordrouting.ConnState: the smoothed duration
+// of this transport's dials that opened a connection over the smoothed
+// round trip of its requests over connections that were open already
+// (each an eighth of each new sample, as TCP smooths round trips); 0
+// until both have been measured.
+func (t *Transport) DialRoundTrips() float64 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.dialCost
+	if t.dialCost == 0 || t.openRTT == 0 {
+		return 0
+	}
+	return float64(t.dialCost) / float64(t.openRTT)
 }
 
-// dialed folds the dial begun at began that returned c into DialCost,
-// if c is a connection that dial opened (not one that was open already,
-// or another dial's that it joined late).
+// dialed folds the dial begun at began that returned c into the dial
+// cost, if c is a connection that dial opened (not one that was open
+// already, or another dial's that it joined late).
 func (t *Transport) dialed(c network.Conn, began time.Time) {
 	if c == nil || c.Stat().Opened.Before(began) || c.Stat().Limited {
 		return
 	}
-	d := time.Since(began)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.dialCost == 0 {
-		t.dialCost = d
+	smooth(&t.dialCost, time.Since(began))
+}
+
+// answered folds the exchange of request m on c, begun at began, into the
+// round trip over open connections, if c was open before it began and m
+// is answered at once (not a forward, which waits for the peer's own
+// operation).
+func (t *Transport) answered(m *cr.Message, c network.Conn, began time.Time) {
+	if m.Forward || c == nil || !c.Stat().Opened.Before(began) || c.Stat().Limited {
 		return
 	}
-	t.dialCost += (d - t.dialCost) / 8
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	smooth(&t.openRTT, time.Since(began))
+}
+
+// smooth folds sample d into the smoothed *v: the first sample, then an
+// eighth of each.
+func smooth(v *time.Duration, d time.Duration) {
+	if *v == 0 {
+		*v = d
+		return
+	}
+	*v += (d - *v) / 8
 }

@@ -73,21 +73,25 @@
 //     got nothing back within RequestTimeout while the peer was heard on
 //     another is closed, for libp2p's other protocols (connpick.go).
 //  7. The Transport tells the core which peers it holds a direct
-//     connection to, what a dial costs, and opens a connection on request
-//     (chordrouting.ConnState, connstate.go), for the core's forwarding
-//     for members: a member whose one-hop read would dial every holder of
-//     a key, when a dial costs more than a round trip, sends it to a ring
-//     neighbour of theirs it is connected to, and asks for a connection
-//     to the owner meanwhile. Connected is the host's Connectedness: a
+//     connection to, what a dial costs in round trips, and opens
+//     connections on request (chordrouting.ConnState, connstate.go), for
+//     the core's forwarding for members: a member whose one-hop read
+//     would dial every holder of a key, when a dial costs more than two
+//     round trips, sends it to a member it is connected to that ring
+//     maintenance keeps talking to the owner, and asks for connections
+//     to the holders meanwhile. Connected is the host's Connectedness: a
 //     relayed (limited) connection does not count, since a request over
-//     it crosses the relay each way. DialCost is the smoothed duration
-//     (an eighth of each new sample) of the dials that opened a
-//     connection: a request's dial to a peer it had no connection to, and
-//     Prepare's. Prepare dials in a goroutine, within RequestTimeout,
-//     forcing a direct connection, and sends nothing; it skips a peer
-//     already connected or being dialed, and dials at most 16 peers at
-//     once (more are skipped: the read that asked still has its forward,
-//     and the next direct request dials anyway).
+//     it crosses the relay each way. DialRoundTrips is the smoothed
+//     duration of the dials that opened a connection (a request's to a
+//     peer it had none to, and Prepare's) over the smoothed round trip of
+//     requests over connections open before them (forwards left out: they
+//     wait for the peer's own operation), each an eighth of each new
+//     sample; on loopback about ten (TestTransportMeasuresDials). Prepare
+//     dials in a goroutine, within RequestTimeout, forcing a direct
+//     connection, and sends nothing; it skips a peer already connected or
+//     being dialed, and dials at most 16 peers at once (more are skipped:
+//     the read that asked still has its forward, and the next direct
+//     request dials anyway).
 //
 // # Addresses
 //

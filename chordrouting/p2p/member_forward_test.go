@@ -15,7 +15,7 @@ import (
 // TestTransportPrepare: Connected reports a direct connection only;
 // Prepare opens one in the background and sends nothing over it, and
 // does nothing for the host itself, a connected peer, or a peer address
-// that is no peer ID; the dial it made is measured (DialCost).
+// that is no peer ID; the dial it made is measured.
 func TestTransportPrepare(t *testing.T) {
 	a, b := fakePair(t, DefaultConfig(), DefaultConfig(), pong)
 	if a.tr.Connected(b.tr.Self()) {
@@ -30,8 +30,11 @@ func TestTransportPrepare(t *testing.T) {
 	if len(conns) != 1 || conns[0].Stat().Direction != network.DirOutbound {
 		t.Fatalf("%d connections to b after two prepares, want one that a opened", len(conns))
 	}
-	if c := a.tr.DialCost(); c <= 0 {
-		t.Fatalf("DialCost %v after a prepared dial, want it measured", c)
+	a.tr.mu.Lock()
+	cost := a.tr.dialCost
+	a.tr.mu.Unlock()
+	if cost <= 0 {
+		t.Fatalf("dial cost %v after a prepared dial, want it measured", cost)
 	}
 	waitFor(t, "the prepare to end", func() bool {
 		a.tr.mu.Lock()
@@ -94,15 +97,15 @@ func TestRingMemberForwards(t *testing.T) {
 			}
 			// On loopback a dial (TCP and Noise) costs a few
 			// milliseconds of CPU and a round trip a fraction of one, but
-			// under the race detector on a loaded machine the smoothed
-			// round trip (which includes the dials of first requests) can
-			// come close: a dial measured at a second keeps this test
-			// about the forward.
+			// the reader may have measured none yet (its connections
+			// came from the others), and a loaded machine blurs both: a
+			// dial measured at ten round trips keeps this test about the
+			// forward.
+			measured := reader.Transport.DialRoundTrips()
 			reader.Transport.mu.Lock()
-			measured := reader.Transport.dialCost
-			reader.Transport.dialCost = time.Second
+			reader.Transport.dialCost, reader.Transport.openRTT = time.Second, 100*time.Millisecond
 			reader.Transport.mu.Unlock()
-			t.Logf("dial cost measured on loopback: %v", measured)
+			t.Logf("dial measured on loopback: %.1f round trips", measured)
 			started = true
 			n.Get(key, nil, 10, func(r cr.GetResult) { ch <- r })
 		})
@@ -144,25 +147,32 @@ func TestRingMemberForwards(t *testing.T) {
 }
 
 // TestTransportMeasuresDials: a request that opens a connection is
-// measured as a dial (DialCost), one over an open connection is not.
+// measured as a dial, one over an open connection as a round trip, and
+// DialRoundTrips is their ratio once both are known.
 func TestTransportMeasuresDials(t *testing.T) {
 	a, b := fakePair(t, DefaultConfig(), DefaultConfig(), pong)
-	if c := a.tr.DialCost(); c != 0 {
-		t.Fatalf("DialCost %v before any dial", c)
+	costs := func() (time.Duration, time.Duration) {
+		a.tr.mu.Lock()
+		defer a.tr.mu.Unlock()
+		return a.tr.dialCost, a.tr.openRTT
+	}
+	if r := a.tr.DialRoundTrips(); r != 0 {
+		t.Fatalf("DialRoundTrips %v before any dial", r)
 	}
 	a.tr.Send(b.tr.Self(), &cr.Message{Type: cr.MsgPing, ID: 1})
 	waitFor(t, "the first pong", func() bool { return len(a.received()) == 1 })
-	first := a.tr.DialCost()
-	if first <= 0 {
-		t.Fatal("the request that dialed was not measured")
+	dial, rtt := costs()
+	if dial <= 0 || rtt != 0 || a.tr.DialRoundTrips() != 0 {
+		t.Fatalf("after the request that dialed: dial %v, round trip %v, want the dial only", dial, rtt)
 	}
-	a.tr.mu.Lock()
-	a.tr.dialCost = time.Hour // a further sample would pull it down by an eighth of the gap
-	a.tr.mu.Unlock()
 	a.tr.Send(b.tr.Self(), &cr.Message{Type: cr.MsgPing, ID: 2})
 	waitFor(t, "the second pong", func() bool { return len(a.received()) == 2 })
-	if c := a.tr.DialCost(); c != time.Hour {
-		t.Fatalf("DialCost %v after a request over the open connection, want it unchanged", c)
+	dial2, rtt := costs()
+	if dial2 != dial || rtt <= 0 {
+		t.Fatalf("after a request over the open connection: dial %v (was %v), round trip %v, want the round trip only", dial2, dial, rtt)
 	}
-	t.Logf("a dial on loopback: %v", first)
+	if r := a.tr.DialRoundTrips(); r != float64(dial)/float64(rtt) {
+		t.Fatalf("DialRoundTrips %v, want %v / %v", r, dial, rtt)
+	}
+	t.Logf("on loopback: a dial %v, a round trip %v: %.1f round trips", dial, rtt, a.tr.DialRoundTrips())
 }

@@ -44,9 +44,11 @@ type Transport struct {
 	outTotal int
 	idle     chan struct{} // closed when outTotal drops to 0 (see Drain)
 	// preparing: peers a connection is being opened to (Prepare), at
-	// most maxPrepares; dialCost: what a dial costs (connstate.go).
+	// most maxPrepares; dialCost and openRTT: what a dial costs, and a
+	// request over an open connection (connstate.go).
 	preparing map[peer.ID]bool
 	dialCost  time.Duration
+	openRTT   time.Duration
 }
 
 // pendingKey names an incoming request awaiting the local node's reply.
@@ -319,6 +321,7 @@ func (t *Transport) request(p peer.ID, m *cr.Message) {
 	}
 	reply.From = PeerOf(p) // the stream's peer, authenticated by libp2p
 	t.life.heardOn(s.Conn(), time.Now())
+	t.answered(m, s.Conn(), began) // a round trip, if no dial (connstate.go)
 	s.Close()
 	t.learn(book)
 	t.deliverMsg(reply)
