@@ -45,8 +45,8 @@ func floodHost(t testing.TB, seed uint64) host.Host {
 
 // slowOwner is a real ring node that, once silent is set, never answers
 // operations (an overloaded or hostile owner: each holds the requester's
-// exchange until this node's ReplyTimeout) but does its ring maintenance;
-// it counts what it receives by type. The operations are reads, stores
+// exchange until this node's ReplyTimeout, floodHold) but does its ring
+// maintenance; it counts what it receives by type. The operations are reads, stores
 // and owner confirmations (an operation's lookup asking the owner for its
 // state), told apart from stabilize queries, also MsgGetState, by the
 // digest of the state last answered (Count) that only stabilize queries
@@ -61,7 +61,7 @@ type slowOwner struct {
 	stabilize, held int
 }
 
-func startSlowOwner(t testing.TB, h host.Host, tick time.Duration, seed uint64) *slowOwner {
+func startSlowOwner(t testing.TB, h host.Host, tick, floodHold time.Duration, seed uint64) *slowOwner {
 	t.Helper()
 	cfg := DefaultConfig()
 	// Take every stream of the flood and hold it: the flooding node's
@@ -69,7 +69,7 @@ func startSlowOwner(t testing.TB, h host.Host, tick time.Duration, seed uint64) 
 	cfg.MaxInbound, cfg.MaxInboundPerPeer = 1<<14, 1<<14
 	cfg.MaxInboundPerIP, cfg.MaxInboundPerSubnet = 1<<14, 1<<14
 	cfg.RequestRate, cfg.RequestBurst = 1e9, 1<<20
-	cfg.ReplyTimeout = 8 * time.Second
+	cfg.RequestTimeout, cfg.ReplyTimeout = floodHold, floodHold
 	tr, err := NewTransport(h, cfg, WallClock{})
 	if err != nil {
 		t.Fatal(err)
@@ -139,10 +139,10 @@ func (o *slowOwner) count(t cr.MsgType) int {
 // core's pending table, and the transport carries that share and the
 // maintenance kept beside it. With the transport's cap below the share
 // (MaxOutbound 1024 before, against 3,072), the operations filled the
-// transport and every stabilize query was refused until they ended (the
-// owner's 8 s ReplyTimeout). Also: the member's successor list and
-// predecessor stay the owner.
+// transport and every stabilize query was refused until they ended. Also:
+// the member's successor list and predecessor stay the owner.
 func TestOperationFloodKeepsMaintenance(t *testing.T) {
+	const floodHold = 30 * time.Second
 	const tick = 50 * time.Millisecond
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
@@ -150,18 +150,22 @@ func TestOperationFloodKeepsMaintenance(t *testing.T) {
 	defer cancel()
 
 	ownerHost := floodHost(t, 610)
-	owner := startSlowOwner(t, ownerHost, tick, seed)
+	owner := startSlowOwner(t, ownerHost, tick, floodHold, seed)
 	if err := owner.runner.Do(ctx, func(n *cr.Node) { n.Create() }); err != nil {
 		t.Fatal(err)
 	}
-	// The caps are the defaults; the member's request timeout (10 s) is
-	// longer than the owner's ReplyTimeout, so that the operations leave the
-	// core's pending table no sooner than the transport (see MaxOutbound
-	// on what this fix does not cover).
+	// The caps are the defaults. The timeouts are floodHold on both
+	// sides, in the core as in the transports, so that the operations
+	// leave the core's pending table no sooner than the transport (see
+	// MaxOutbound on what this fix does not cover) and nothing ends
+	// before the test does, however loaded the machine.
 	coreCfg := cr.DefaultConfig()
-	coreCfg.RequestTimeoutTicks, coreCfg.LookupTimeoutTicks = 200, 400
-	coreCfg.RepairTicks = 400
-	member, err := New(floodHost(t, 611), coreCfg, cr.NewMemStorage(), Options{Tick: tick, Rand: rand.New(rand.NewPCG(seed, 1))})
+	coreCfg.RequestTimeoutTicks = int(floodHold / tick)
+	coreCfg.LookupTimeoutTicks = 2 * coreCfg.RequestTimeoutTicks
+	coreCfg.RepairTicks = 2 * coreCfg.RequestTimeoutTicks
+	tcfg := DefaultConfig()
+	tcfg.RequestTimeout = floodHold
+	member, err := New(floodHost(t, 611), coreCfg, cr.NewMemStorage(), Options{Transport: tcfg, Tick: tick, Rand: rand.New(rand.NewPCG(seed, 1))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +186,7 @@ func TestOperationFloodKeepsMaintenance(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 3))
 	share := coreCfg.MaxPending - coreCfg.MaxPending/4
 	var keys []cr.ID
-	for len(keys) < share+share/4 {
+	for len(keys) < share+64 {
 		var k cr.ID
 		for i := range k {
 			k[i] = byte(rng.UintN(256))
@@ -191,55 +195,22 @@ func TestOperationFloodKeepsMaintenance(t *testing.T) {
 			keys = append(keys, k)
 		}
 	}
-	// A sustained flood: each read that ends (refused, failed or timed
-	// out) is asked again at once, as on a node whose API or clients keep
-	// it busy (through Runner.Do, like the API: a callback that asked
-	// again itself would never let the tick that refuses it end).
-	again := make(chan cr.ID, len(keys))
-	var get func(n *cr.Node, k cr.ID)
-	get = func(n *cr.Node, k cr.ID) {
-		n.Get(k, nil, 1, func(cr.GetResult) { again <- k })
-	}
 	if err := member.Runner.Do(ctx, func(n *cr.Node) {
 		for _, k := range keys {
-			get(n, k)
+			n.Get(k, nil, 1, func(cr.GetResult) {})
 		}
 	}); err != nil {
 		t.Fatal(err)
 	}
-	pumpCtx, stopPump := context.WithCancel(ctx)
-	pumped := make(chan struct{})
-	go func() {
-		defer close(pumped)
-		for {
-			select {
-			case <-pumpCtx.Done():
-				return
-			case k := <-again:
-				ks := []cr.ID{k}
-				for len(again) > 0 {
-					ks = append(ks, <-again)
-				}
-				if member.Runner.Do(pumpCtx, func(n *cr.Node) {
-					for _, k := range ks {
-						get(n, k)
-					}
-				}) != nil {
-					return
-				}
-			}
-		}
-	}()
-	defer func() { stopPump(); <-pumped }()
 	// The flood is in flight: its owner confirmations pile up at the
-	// owner.
+	// owner, as many as the member sends (the operations' share, or
+	// before the transport's cap).
 	waitWithin(t, 10*time.Second, func() bool { return owner.heldOps() >= 512 }, owner.String)
+	waitSettled(t, 10*time.Second, owner.heldOps)
 	// Stabilization goes on meanwhile, a query to the owner every tick.
-	// Within 3 s: before the owner's ReplyTimeout (8 s) frees the held
-	// exchanges, and the member's request timeout (10 s) its table.
 	floodAt := owner.stabilizeQueries()
-	waitWithin(t, 3*time.Second, func() bool { return owner.stabilizeQueries() >= floodAt+10 }, func() string {
-		return fmt.Sprintf("stabilization stopped under the flood: %d stabilize queries reached the owner in 3 s; %v",
+	waitWithin(t, 5*time.Second, func() bool { return owner.stabilizeQueries() >= floodAt+5 }, func() string {
+		return fmt.Sprintf("stabilization stopped under the flood: %d stabilize queries reached the owner in 5 s; %v",
 			owner.stabilizeQueries()-floodAt, owner)
 	})
 	st := member.Runner.State()
@@ -266,6 +237,26 @@ func TestNewRefusesTransportBelowPending(t *testing.T) {
 	core.MaxPending = 1024
 	if err := tcfg.ValidateRing(core); err != nil {
 		t.Fatalf("MaxOutbound equal to MaxPending: %v", err)
+	}
+}
+
+// waitSettled polls n until it has not changed for 300 ms, and fails if
+// that takes longer than d.
+func waitSettled(t testing.TB, d time.Duration, n func() int) {
+	t.Helper()
+	tk := time.NewTicker(20 * time.Millisecond)
+	defer tk.Stop()
+	deadline := time.After(d)
+	last, since := n(), time.Now()
+	for time.Since(since) < 300*time.Millisecond {
+		select {
+		case <-tk.C:
+			if v := n(); v != last {
+				last, since = v, time.Now()
+			}
+		case <-deadline:
+			t.Fatalf("still changing after %v: %d", d, last)
+		}
 	}
 }
 
