@@ -126,12 +126,6 @@ func (o *slowOwner) String() string {
 	return fmt.Sprintf("received by type %v, stabilize queries %d, operations held %d", o.got, o.stabilize, o.held)
 }
 
-func (o *slowOwner) count(t cr.MsgType) int {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.got[t]
-}
-
 // TestOperationFloodKeepsMaintenance: a member wired as New wires it (the
 // transport's and the core's default configurations) whose operations
 // flood an owner that never answers them keeps stabilizing with that
