@@ -477,22 +477,23 @@
 //     only its predecessor and the member after the holders: a reader is
 //     no likelier to be connected to those two than to the holders, and
 //     forwarded 6.6% of the reads (mean 161.2 ms); with the dissemination
-//     senders 34% (152.5 ms).
+//     senders 30% (150.8 ms).
 //   - The holders' connections are prepared, not the owner's alone: the
 //     direct read opens all three and later reads take the nearest (the
-//     owner's alone: mean 154.3 ms).
+//     owner's alone: mean 153.7 ms).
 //   - The member forwards only when its transport measured a dial above
 //     two round trips over an open connection: the direct read's nearest
 //     holder is nearer than a typical neighbour, so the two break even at
 //     about 1.8 round trips; over QUIC (one) the direct read is faster
-//     (forwarding whenever it could: mean 101.5 ms instead of 86.8), and
+//     (forwarding whenever it could: mean 100.4 ms instead of 86.8), and
 //     on an in-memory network (the benchmarks' mocknet, which delays
 //     writes only) a dial costs nothing.
-//   - An answer without values is not taken (below).
+//   - An answer without values is not taken, and a neighbour connected
+//     to none of the holders refuses a member at once (below).
 //
-// With dials of three round trips (TCP) reads took 152.5 ms on average
-// instead of 165.6, 292 ms instead of 332 at the 90th percentile, 468
-// instead of 484 at the 99th, the median 133 instead of 136; with dials
+// With dials of three round trips (TCP) reads took 150.8 ms on average
+// instead of 165.6, 288 ms instead of 332 at the 90th percentile, 468
+// instead of 484 at the 99th, the median 132 instead of 136; with dials
 // of one round trip (QUIC) nothing changed, no read forwarded (`go test
 // -run '^$' -bench MemberForwardReadLatency -benchtime 1x
 // ./chordrouting/`, seed 1). The gain is bounded by how often a member
@@ -507,14 +508,20 @@
 //     no neighbour can answer "nothing"; their connections have been
 //     opening since the forward went out, so a miss costs about what the
 //     direct read through a dial costs.
-//   - Failure: a neighbour that refuses, predates the flag (it answers a
-//     direct Get, not Done) or does not answer within a request timeout
-//     and a tick is not asked again for six forward timeouts, and the
-//     read goes to the holders directly, the forward counted as a hop; its
-//     timeout makes it no suspect. The wait is not a client's forward
-//     timeout: a healthy neighbour answers in two round trips, and one
-//     whose own read needs longer meets a dead holder the direct read
-//     would meet too.
+//   - A neighbour connected to none of the holders (ConnState) refuses a
+//     member's forward at once (a requester in its membership table; a
+//     client is served whatever it costs): its read would dial them a
+//     round trip after the member's own, whose connections have been
+//     opening since the forward went out. The member reads directly and
+//     asks that neighbour again next time.
+//   - Failure: a neighbour that refuses otherwise, predates the flag (it
+//     answers a direct Get, not Done) or does not answer within a request
+//     timeout and a tick is not asked again for six forward timeouts, and
+//     the read goes to the holders directly, the forward counted as a
+//     hop; its timeout makes it no suspect. The wait is not a client's
+//     forward timeout: a healthy neighbour answers in two round trips,
+//     and one whose own read needs longer meets a dead holder the direct
+//     read would meet too.
 //   - Why not hedge (forward and read directly at once): the holders
 //     would serve every forwarded read twice; connections opened without
 //     a request give the next read the same.

@@ -13,8 +13,8 @@ package chordrouting
 // holder as without forwarding (opening the owner's alone, as the issue
 // proposed, leaves later reads waiting for the owner where a direct read
 // would have opened all three and taken the nearest: on the dial model of
-// BenchmarkMemberForwardReadLatency a mean read of 154.3 ms instead of
-// 152.5).
+// BenchmarkMemberForwardReadLatency a mean read of 153.7 ms instead of
+// 150.8).
 //
 // The neighbours are the members ring maintenance keeps talking to the
 // owner (holderNeighbours): its predecessor, which stabilizes onto it
@@ -25,7 +25,7 @@ package chordrouting
 // member after alone, as the issue proposed, a reader forwarded few
 // reads: it is no likelier to be connected to them than to the holders
 // (6.6% of the reads of BenchmarkMemberForwardReadLatency at 500 members,
-// 34% with the others).
+// 30% with the others).
 //
 // The neighbour serves the read like a client's (forward_serve.go): only
 // members run forwards, the read it runs is never forwarded again, and
@@ -43,7 +43,7 @@ package chordrouting
 // round trips each, nearest first: (k+1)·45 ms; a forward: 80 + 45 ms).
 // Over TCP a dial costs about three round trips and the forward wins; over
 // QUIC about one, and the direct read is faster (in
-// BenchmarkMemberForwardReadLatency a mean of 86.8 ms, 101.5 when every
+// BenchmarkMemberForwardReadLatency a mean of 86.8 ms, 100.4 when every
 // read that could forwarded); on an in-memory network (the benchmarks'
 // mocknet, where only writes are delayed) a dial costs nothing. The
 // member's own smoothed round trip would not do as the measure: it
@@ -58,10 +58,12 @@ package chordrouting
 // the holders directly, so that no neighbour can answer "nothing" for a
 // key that has values; with the holders' connections opening since the
 // forward was sent, a miss costs about what a direct read through a dial
-// costs. A neighbour that refuses, predates forwarding (it answers the Get
-// as a direct one, without Done) or does not answer within a request
-// timeout and a tick is not asked again for six forward timeouts, and the
-// read goes to the holders directly.
+// costs. A neighbour with no connection to the holders refuses at once
+// (its read would dial them a round trip after this member's own), and
+// the member reads directly. A neighbour that refuses otherwise, predates
+// forwarding (it answers the Get as a direct one, without Done) or does
+// not answer within a request timeout and a tick is not asked again for
+// six forward timeouts, and the read goes to the holders directly.
 
 // ConnState is an optional interface of a Transport whose first message
 // to a peer costs more than the next ones (chordrouting/p2p: a dial before
@@ -85,6 +87,10 @@ type ConnState interface {
 // forwardDialRTTs is the dial cost, in round trips, above which a member
 // forwards a read rather than dial (forwardRead's comment).
 const forwardDialRTTs = 2
+
+// errNoHolderConn is the Err of a neighbour's refusal of a member's
+// forwarded read when it holds no connection to the key's holders.
+const errNoHolderConn = "forwarded get: no connection to the holders"
 
 // maxShunned caps the neighbours a member remembers as not to be asked.
 const maxShunned = 64
@@ -133,6 +139,8 @@ func (n *Node) forwardRead(r *getReq, holders []Peer) bool {
 			}
 			// No values: the holders are asked themselves (the file's
 			// comment: a neighbour must not answer "nothing" for them).
+		case a != nil && a.Type == MsgError && a.Err == errNoHolderConn:
+			// Not connected to these holders; maybe to others'.
 		case !n.unsent(a):
 			n.mf.shun(nb.ID, n.now, n.now+6*n.forwardTimeout())
 		}
@@ -226,6 +234,35 @@ func (n *Node) holderNeighbours(key ID, nh int) []Peer {
 		}
 	}
 	return out
+}
+
+// unconnectedFor reports whether forwarded read m comes from a member
+// (one in the membership table: a client is not) and this node, on a
+// transport that reports connections, holds none to the key's holders:
+// its read would dial them as the member's own would, a round trip later,
+// so it refuses at once, and the member, whose connections to the holders
+// have been opening since it sent the forward, reads directly. The
+// neighbours a member picks keep a connection to the owner while the ring
+// maintains it there (holderNeighbours), most surely the two next to the
+// holders, the others while membership events flow.
+func (n *Node) unconnectedFor(m *Message) bool {
+	cs, ok := n.tr.(ConnState)
+	if !ok || !n.member || !n.cfg.OneHop {
+		return false
+	}
+	if _, member := n.oh.table.find(m.From.ID); !member {
+		return false
+	}
+	if _, local := n.localAnswer(m.Key); local {
+		return false
+	}
+	holders := n.readHolders(m.Key)
+	for _, h := range holders {
+		if cs.Connected(h) {
+			return false
+		}
+	}
+	return len(holders) > 0
 }
 
 // take counts a forward in flight with neighbour id.

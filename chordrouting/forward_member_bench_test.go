@@ -173,8 +173,9 @@ func memberReadLatencies(tb testing.TB, n, reads int, seed uint64, dialRTTs int,
 			tb.Fatalf("read %d: %+v", i, got)
 		}
 		lat = append(lat, d.clock.now.Sub(began))
-		if ownerIn(nodes, key).self.ID != got.From.ID && got.Hops > 1 {
-			forwarded++
+		o := ringIndex(nodes, key)
+		if h := slices.IndexFunc(nodes, func(nd *Node) bool { return nd.self.ID == got.From.ID }); (h-o+n)%n >= 3 {
+			forwarded++ // answered by a node that holds no replica: a neighbour
 		}
 		d.run(func() bool { return false }) // the rest of the read's answers
 	}

@@ -88,24 +88,30 @@ func gets(sent []sentTo) (all []sentTo, forwarded int) {
 // but to a ring neighbour of them sends its read to that neighbour, as
 // its only request (a forwarded Get), asks its transport to connect to
 // the holders, and gets the value from the neighbour's read, in two hops;
-// this holds for the owner's predecessor and for the member after the
-// last holder, for a key beyond the reader's successor list (named by the
-// table) and one in it. The neighbour, itself on a transport that reports
-// connections, never forwards the read again.
+// this holds for the owner's predecessor, the member after the last
+// holder and one 2^l places before the owner, for a key beyond the
+// reader's successor list (named by the table) and one in it. A
+// neighbour connected to no holder refuses a member; an entry serving a
+// client's forward never forwards it again.
 func TestMemberForwardsRead(t *testing.T) {
 	net, nodes, key, val := memberRing(t, 81)
 	for _, c := range []struct {
-		name         string
-		reader, via  int
-		nbConnectsTo int // a member the neighbour is connected to (none of the holders)
+		name        string
+		reader, via int
+		nbConns     []int // the members the neighbour is connected to
 	}{
-		{"the owner's predecessor, key named by the table", 0, 19, 23},
-		{"the member after the holders, key named by the table", 30, 23, 19},
-		{"the owner's predecessor, key in the successor list", 13, 19, 23},
+		{"the owner's predecessor, key named by the table", 0, 19, []int{20, 23}},
+		{"the member after the holders, key named by the table", 30, 23, []int{22, 19}},
+		{"the owner's predecessor, key in the successor list", 13, 19, []int{20}},
+		{"a member 4 places before the owner", 0, 16, []int{20}},
 	} {
 		from, nb := nodes[c.reader], nodes[c.via]
 		tr := connect(from, nb)
-		ntr := connect(nb, nodes[c.nbConnectsTo])
+		var nbTo []*Node
+		for _, k := range c.nbConns {
+			nbTo = append(nbTo, nodes[k])
+		}
+		connect(nb, nbTo...)
 		got, _ := readTicking(t, net, from, key, 0)
 		if got.Err != nil || len(got.Values) != 1 || string(got.Values[0]) != string(val) {
 			t.Fatalf("%s: get %+v, want %q", c.name, got, val)
@@ -126,9 +132,31 @@ func TestMemberForwardsRead(t *testing.T) {
 		if !slices.Equal(tr.prepared, want) {
 			t.Fatalf("%s: the reader prepared connections to %v, want the holders %v", c.name, tr.prepared, want)
 		}
-		if all, fwd := gets(ntr.sent); fwd != 0 || len(all) == 0 {
-			t.Fatalf("%s: the neighbour sent %d gets, %d of them forwarded: it must read itself", c.name, len(all), fwd)
-		}
+	}
+
+	// A neighbour connected to none of the holders refuses a member at
+	// once (its read would dial them too), and the member reads them
+	// directly; it asks that neighbour again next time.
+	from, nb := nodes[0], nodes[19]
+	tr := connect(from, nb)
+	ntr := connect(nb, nodes[5])
+	got, _ := readTicking(t, net, from, key, 0)
+	if got.Err != nil || len(got.Values) != 1 || got.From.ID != nodes[20].self.ID || got.Hops != 2 {
+		t.Fatalf("through a neighbour without holder connections: %+v, want the value from the owner in 2 hops", got)
+	}
+	if a := answersTo(ntr.hookTransport, from.self, tr.sent[0].m.ID); len(a) != 1 || a[0].Type != MsgError || a[0].Err != errNoHolderConn {
+		t.Fatalf("the neighbour without holder connections answered %+v, want a refusal", a)
+	}
+	if all, _ := gets(ntr.sent); len(all) != 0 {
+		t.Fatalf("the neighbour without holder connections read the key itself (%d gets)", len(all))
+	}
+	ntr.conns[nodes[20].self.Addr] = true
+	before := len(tr.sent)
+	if got, _ := readTicking(t, net, from, key, 0); got.From.ID != nb.self.ID {
+		t.Fatalf("once the neighbour has a holder connection: answered by %s, want the neighbour (it was not shunned)", got.From.Addr)
+	}
+	if len(tr.sent) != before+1 {
+		t.Fatalf("the second read sent %d messages, want the forward alone", len(tr.sent)-before)
 	}
 
 	// An entry far from the holders, connected to none of them but to

@@ -5,7 +5,9 @@ import "fmt"
 // This file is a member's side of forwarding (forward.go): it runs a
 // client's forwarded Get or Store, or another member's forwarded Get
 // (forward_member.go), as its own operation and answers the request once
-// that ends; a member requester is a client here in every rule. Forwards are work done for untrusted peers:
+// that ends; a member requester is a client here in every rule but one:
+// it is refused at once when this node holds no connection to the key's
+// holders (unconnectedFor, forward_member.go). Forwards are work done for untrusted peers:
 // only members run them, each is checked like a direct request (sizes,
 // limit, every value validated before it goes on), at most MaxForwards
 // run at once and MaxForwardsPerClient for one client, beyond which the
@@ -97,6 +99,10 @@ func (n *Node) endForward(client ID) {
 func (n *Node) onForwardGet(m *Message) {
 	if len(m.Query) > n.cfg.MaxValueSize {
 		n.replyErr(m, "query too large")
+		return
+	}
+	if n.unconnectedFor(m) {
+		n.replyErr(m, errNoHolderConn)
 		return
 	}
 	if why := n.startForward(m); why != "" {
