@@ -10,7 +10,11 @@
 // and protocols (options.go serviceLimits): per peer they mirror the ring
 // transport's and the block server's per-peer caps and the memory their
 // streams reserve; in all, their memory (and the number of block streams)
-// grows with the memory budget. The services'
+// grows with the memory budget, and the system scope gets room for their
+// streams on top of libp2p's defaults, so that their own limits, not the
+// system's, refuse a ring stream first (a refusal the ring core would
+// take for a dead peer, where the transport's own cap is reported as a
+// request never sent). The services'
 // names repeat chordrouting/p2p's and blockxfer's (this package imports
 // neither); a test keeps them, and the caps, equal.
 //
