@@ -415,9 +415,10 @@
 //     one lookup after another, 16 s, past the client's 10 s;
 //     BenchmarkForwardedBatch). It makes no retry round (the client
 //     stores what failed itself), and on a transport with a deadline of
-//     its own (ForwardWaiter) its stores end by seven tenths of it, so
-//     the answer, with what was stored, still comes in time; a store so
-//     cut short makes its owner no suspect.
+//     its own (ForwardWaiter) its stores, and the lookups that group
+//     them, end by seven tenths of it, so the answer, with what was
+//     stored, still comes in time; a request so cut short makes its
+//     target no suspect.
 //   - The pending table (rpc.go): operations (lookups, reads, stores,
 //     forwards) may hold three quarters of MaxPending, the rest is kept
 //     for ring maintenance (stabilize, pings, fingers, membership,
@@ -533,13 +534,15 @@
 //     acknowledgement (a client checks one entry's against another's; a
 //     member would have one neighbour).
 //
-// Not done: the lookups that group a forwarded store are not cut to the
-// transport's deadline as its stores are; a member's wait for a forwarded
-// read is shorter than the neighbour's forwardEnd (the message carries no
-// deadline), so a neighbour whose read needs a fallback may go on after
-// the member read directly; dials are not modelled in chordrouting/sim
-// (its figures come from the benchmark's own dial model above); and
-// 100,000 nodes in the simulator (4·N² bytes of tables is 40 GB).
+// Not done: a forwarded store is cut to the transport's deadline only
+// (ForwardWaiter), not to a tick before the forward timeout as a
+// forwarded read is (in ticks its stores and lookups end by their own
+// timeouts); a member's wait for a forwarded read is shorter than the
+// neighbour's forwardEnd (the message carries no deadline), so a
+// neighbour whose read needs a fallback may go on after the member read
+// directly; dials are not modelled in chordrouting/sim (its figures come
+// from the benchmark's own dial model above); and 100,000 nodes in the
+// simulator (4·N² bytes of tables is 40 GB).
 //
 // A Node's memory is a few hundred bytes plus its successor list, fingers
 // (about log2(N/r) distinct entries), outstanding requests and, in one-hop

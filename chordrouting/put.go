@@ -21,7 +21,8 @@ type putOp struct {
 	queue  []storeJob
 	// until, if set, is when the put must end (a forwarded put: its
 	// answer must reach the client before the transport's deadline):
-	// stores in flight then end, and queued ones are not sent.
+	// stores and the grouping's lookups in flight then end, and queued
+	// ones are not sent.
 	until time.Time
 }
 
@@ -90,7 +91,7 @@ func (n *Node) putRound(op *putOp) {
 	for k, it := range op.items {
 		keys[k] = it.Key
 	}
-	n.groupAvoiding(keys, op.dropped, true, func(groups []ownerGroup, lookups int, failed []int, err error) {
+	n.groupAvoiding(keys, op.dropped, true, endBy{at: op.until}, func(groups []ownerGroup, lookups int, failed []int, err error) {
 		op.res.Lookups += lookups
 		if err != nil {
 			op.res.Err = fmt.Errorf("chordrouting: put: lookup of %d keys: %w", len(failed), err)

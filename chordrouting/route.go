@@ -56,16 +56,17 @@ func (n *Node) coverOf(a *lookupAnswer, key ID) (Peer, bool) {
 // keys whose lookup failed.
 // Its lookups are maintenance's (repair offers misplaced values with it).
 func (n *Node) groupByOwner(keys []ID, done func(groups []ownerGroup, lookups int, failed []int, err error)) {
-	n.groupAvoiding(keys, nil, false, done)
+	n.groupAvoiding(keys, nil, false, endBy{}, done)
 }
 
 // groupAvoiding is groupByOwner that takes none of avoid as the owner of
 // a key from another key's lookup answer (unconfirmed): a put's retry
 // avoids the owners whose stores just failed. A key's own lookup confirms
 // its owner, which is taken even if avoided (it has just answered). With
-// op its lookups are an operation's (rpc.go, opShare).
-func (n *Node) groupAvoiding(keys []ID, avoid []ID, op bool, done func(groups []ownerGroup, lookups int, failed []int, err error)) {
-	g := &grouper{n: n, keys: keys, avoid: avoid, op: op, split: true, done: done}
+// op its lookups are an operation's (rpc.go, opShare), and they end by
+// end (a forwarded put's: forward_serve.go).
+func (n *Node) groupAvoiding(keys []ID, avoid []ID, op bool, end endBy, done func(groups []ownerGroup, lookups int, failed []int, err error)) {
+	g := &grouper{n: n, keys: keys, avoid: avoid, op: op, end: end, split: true, done: done}
 	g.next()
 }
 
@@ -74,7 +75,8 @@ type grouper struct {
 	keys    []ID
 	avoid   []ID
 	op      bool
-	split   bool // after its first lookup, fan the keys left out (fanOut)
+	end     endBy // when an operation's lookups must end (op only)
+	split   bool  // after its first lookup, fan the keys left out (fanOut)
 	pos     int
 	last    *lookupAnswer
 	groups  []ownerGroup
@@ -131,7 +133,7 @@ func (g *grouper) next() {
 			g.next()
 		}
 		if g.op {
-			g.n.opLookup(key, lookup)
+			g.n.opLookupBy(key, g.end, lookup)
 		} else {
 			g.n.lookup(key, nil, true, lookup)
 		}
@@ -180,7 +182,7 @@ func (g *grouper) fanOut() {
 	for r := range left {
 		lo, hi := cuts[r], cuts[r+1]
 		off := base + lo
-		sub := &grouper{n: g.n, keys: rest[lo:hi], avoid: g.avoid, op: g.op, last: g.last}
+		sub := &grouper{n: g.n, keys: rest[lo:hi], avoid: g.avoid, op: g.op, end: g.end, last: g.last}
 		sub.done = func(groups []ownerGroup, lookups int, failed []int, err error) {
 			for _, gr := range groups {
 				for _, i := range gr.idx {
