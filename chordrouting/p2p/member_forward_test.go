@@ -30,17 +30,18 @@ func TestTransportPrepare(t *testing.T) {
 	if len(conns) != 1 || conns[0].Stat().Direction != network.DirOutbound {
 		t.Fatalf("%d connections to b after two prepares, want one that a opened", len(conns))
 	}
+	waitFor(t, "the prepare to end", func() bool {
+		a.tr.mu.Lock()
+		defer a.tr.mu.Unlock()
+		return len(a.tr.preparing) == 0
+	})
+	// (The connection shows before the dial returns and is measured.)
 	a.tr.mu.Lock()
 	cost := a.tr.dialCost
 	a.tr.mu.Unlock()
 	if cost <= 0 {
 		t.Fatalf("dial cost %v after a prepared dial, want it measured", cost)
 	}
-	waitFor(t, "the prepare to end", func() bool {
-		a.tr.mu.Lock()
-		defer a.tr.mu.Unlock()
-		return len(a.tr.preparing) == 0
-	})
 	a.tr.Prepare(b.tr.Self())
 	a.tr.mu.Lock()
 	busy := len(a.tr.preparing)
