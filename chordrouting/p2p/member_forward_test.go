@@ -177,3 +177,76 @@ func TestTransportMeasuresDials(t *testing.T) {
 	}
 	t.Logf("on loopback: a dial %v, a round trip %v: %.1f round trips", dial, rtt, a.tr.DialRoundTrips())
 }
+
+// BenchmarkRingMemberColdRead times a member's read of a key whose
+// holders it has no connection to (closed before each read) but whose
+// owner's predecessor it is connected to, over real libp2p hosts on
+// loopback (TCP and Noise): with forwarding for members off (the read
+// dials the holder), on as the transport's measure decides (on loopback a
+// dial costs about two round trips of a busy ring's: handshake CPU, no
+// wire delay, so it mostly reads directly), and on with a dial taken to
+// cost ten round trips (every read goes through the predecessor).
+//
+//	go test -run '^$' -bench RingMemberColdRead -benchtime 50x ./chordrouting/p2p/
+func BenchmarkRingMemberColdRead(b *testing.B) {
+	for _, mode := range []string{"direct", "measured", "forced"} {
+		b.Run(mode, func(b *testing.B) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
+			cfg := testRingConfig()
+			cfg.OneHop, cfg.MemberForward = true, mode != "direct"
+			cfg.SuccessorListLen, cfg.Replicas = 2, 2
+			cfg.SuspectTicks = 20
+			rings, _ := oneHopRing(b, ctx, cfg, 6, 800)
+			slices.SortFunc(rings, func(a, b *Ring) int { return a.Self().ID.Cmp(b.Self().ID) })
+			reader, pred, owner, replica := rings[0], rings[1], rings[2], rings[3]
+			key := owner.Self().ID
+			if _, err := owner.Runner.Put(ctx, []cr.Item{{Key: key, Value: []byte("cold")}}); err != nil {
+				b.Fatal(err)
+			}
+			predInfo := peer.AddrInfo{ID: pred.host.ID(), Addrs: pred.host.Addrs()}
+			var measured float64
+			read := func() (cr.GetResult, time.Duration) {
+				if err := reader.host.Connect(ctx, predInfo); err != nil {
+					b.Fatal(err)
+				}
+				ch := make(chan cr.GetResult, 1)
+				var began time.Time
+				err := reader.Runner.Do(ctx, func(n *cr.Node) {
+					reader.host.Network().ClosePeer(owner.host.ID())
+					reader.host.Network().ClosePeer(replica.host.ID())
+					measured = reader.Transport.DialRoundTrips()
+					if mode == "forced" {
+						reader.Transport.mu.Lock()
+						reader.Transport.dialCost, reader.Transport.openRTT = 10*time.Millisecond, time.Millisecond
+						reader.Transport.mu.Unlock()
+					}
+					began = time.Now()
+					n.Get(key, nil, 10, func(r cr.GetResult) { ch <- r })
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				r := <-ch
+				return r, time.Since(began)
+			}
+			read() // a dial measured
+			var total time.Duration
+			through := 0
+			b.ResetTimer()
+			for range b.N {
+				r, d := read()
+				if len(r.Values) != 1 {
+					b.Fatalf("read: %+v", r)
+				}
+				total += d
+				if r.From.ID == pred.Self().ID {
+					through++
+				}
+			}
+			b.ReportMetric(float64(total)/float64(b.N)/float64(time.Millisecond), "ms/read")
+			b.ReportMetric(float64(through)/float64(b.N), "forwarded")
+			b.Logf("dial measured at %.1f round trips", measured)
+		})
+	}
+}

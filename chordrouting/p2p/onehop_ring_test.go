@@ -58,7 +58,7 @@ func TestRingOneHop(t *testing.T) {
 // member's successor and predecessor are right (until stabilization has
 // caught up, an owner asked to confirm a key may still refuse it, which
 // costs a lookup a second hop).
-func oneHopRing(t *testing.T, ctx context.Context, cfg cr.Config, n int, seed0 uint64) ([]*Ring, []peer.AddrInfo) {
+func oneHopRing(t testing.TB, ctx context.Context, cfg cr.Config, n int, seed0 uint64) ([]*Ring, []peer.AddrInfo) {
 	t.Helper()
 	var rings []*Ring
 	var infos []peer.AddrInfo
