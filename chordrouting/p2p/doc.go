@@ -86,12 +86,15 @@
 //     peer it had none to, and Prepare's) over the smoothed round trip of
 //     requests over connections open before them (forwards left out: they
 //     wait for the peer's own operation), each an eighth of each new
-//     sample; on loopback about ten (TestTransportMeasuresDials). Prepare
-//     dials in a goroutine, within RequestTimeout, forcing a direct
-//     connection, and sends nothing; it skips a peer already connected or
-//     being dialed, and dials at most 16 peers at once (more are skipped:
-//     the read that asked still has its forward, and the next direct
-//     request dials anyway).
+//     sample; on loopback between two and ten, as the handshakes' CPU
+//     and the ring's load go (BenchmarkRingMemberColdRead: a cold read
+//     through the owner's predecessor about 1.2 ms, dialing the holder
+//     2.3-4.5 ms, on a loaded machine). Prepare dials in a goroutine,
+//     within RequestTimeout, forcing a direct connection, and sends
+//     nothing; it skips a peer already connected or being dialed, and
+//     dials at most 16 peers at once (more are skipped: the read that
+//     asked still has its forward, and the next direct request dials
+//     anyway).
 //
 // # Addresses
 //
