@@ -168,6 +168,9 @@ func (n *Node) State() NodeState {
 // expiry) run when due.
 func (n *Node) Tick() {
 	if n.left {
+		// Callbacks that sent again after Leave (refused: the node has
+		// left) still get their answer, one round per tick.
+		n.runDeferred()
 		return
 	}
 	n.now++

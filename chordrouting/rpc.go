@@ -248,13 +248,14 @@ func (n *Node) expireRequests() {
 }
 
 // runDeferred fails the requests that could not be sent, with the
-// unsent stand-in.
+// unsent stand-in: those deferred before it began. A callback that sends
+// again and is refused again gets its answer at the next tick, not in
+// this call: draining until nothing was left looped forever, inside one
+// Tick, on a callback that re-issues its refused request at once.
 func (n *Node) runDeferred() {
-	for len(n.deferred) > 0 {
-		d := n.deferred
-		n.deferred = nil
-		for _, cb := range d {
-			cb(&Message{Type: MsgError, From: n.self, Err: errUnsent})
-		}
+	d := n.deferred
+	n.deferred = nil
+	for _, cb := range d {
+		cb(&Message{Type: MsgError, From: n.self, Err: errUnsent})
 	}
 }

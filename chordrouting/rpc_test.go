@@ -37,3 +37,44 @@ func TestRefusedSendsKeepSuccessors(t *testing.T) {
 		}
 	}
 }
+
+// TestDeferredReissueEndsTick: a callback that re-issues its refused
+// request at once (the transport refuses everything) gets one stand-in
+// answer per Tick; Tick returns. Before, runDeferred drained until nothing
+// was left and such a callback kept one Tick looping (here bounded at
+// limit re-issues so that the failure shows as a count, not a hang). The
+// same holds after Leave: a callback that re-issues then still gets its
+// answer, at the next tick.
+func TestDeferredReissueEndsTick(t *testing.T) {
+	const limit = 1000
+	_, nodes := staticRing(t, 8, 9)
+	nd := nodes[0]
+	nd.tr = trySendRefuser{}
+	to := nd.succ[0]
+	calls := 0
+	var again func(*Message)
+	again = func(m *Message) {
+		if !nd.unsent(m) {
+			t.Fatalf("answer %+v, want the unsent stand-in", m)
+		}
+		if calls++; calls < limit {
+			nd.request(to, &Message{Type: MsgPing}, again)
+		}
+	}
+	nd.request(to, &Message{Type: MsgPing}, again)
+	for tick := 1; tick <= 3; tick++ {
+		nd.Tick()
+		if calls != tick {
+			t.Fatalf("after %d ticks the re-issuing callback ran %d times, want %d", tick, calls, tick)
+		}
+	}
+	nd.Leave()
+	afterLeave := calls
+	if afterLeave != 4 {
+		t.Fatalf("Leave answered the request in flight %d times, want once (%d calls in all)", afterLeave-3, afterLeave)
+	}
+	nd.Tick()
+	if calls != afterLeave+1 {
+		t.Fatalf("a tick after Leave: %d calls, want %d (the request re-issued after Leave is answered)", calls, afterLeave+1)
+	}
+}
