@@ -118,6 +118,19 @@ type Config struct {
 	// ring maintenance's (rpc.go), and a request that could not be sent
 	// never counts as a timeout of its target.
 	MaxPending int
+	// MaxOpsPerPeer caps the operations' requests (lookups, reads, stores,
+	// forwards: not ring maintenance) in flight to one peer; as many more
+	// wait for one of them to end, and beyond that a request is refused
+	// as unsent (peerops.go). The receiving transport takes at most so
+	// many streams from one peer at once and resets the rest, which looks
+	// like silence (chordrouting/p2p: MaxInboundPerPeer, 32), so the
+	// operations must leave room there for ring maintenance
+	// (MaintenancePerPeer: 24 with OneHop, as the daemon runs): 8 + 24 =
+	// 32. 8: what a client keeps in
+	// flight with one entry point (MaxForwardsPerClient), and at a
+	// receiver's request rate (chordrouting/p2p: 50 a second) eight in
+	// flight already keep up with round trips of 160 ms.
+	MaxOpsPerPeer int
 
 	// ClientForward makes a client (a node that is not a member, with
 	// entry points) send its Gets and Puts to its entry points as
@@ -276,6 +289,7 @@ func DefaultConfig() Config {
 		MaxItemsPerMessage:    256,
 		MaxGetValues:          100,
 		MaxPending:            4096,
+		MaxOpsPerPeer:         8,
 		ClientForward:         true,
 		MemberForward:         true,
 		ForwardTimeoutTicks:   10,
@@ -304,7 +318,7 @@ func (c Config) Validate() error {
 		{"RepairTicks", c.RepairTicks}, {"MaxKnownPeers", c.MaxKnownPeers},
 		{"MaxValueSize", c.MaxValueSize}, {"MaxValuesPerKey", c.MaxValuesPerKey},
 		{"MaxValuesPerPublisher", c.MaxValuesPerPublisher}, {"MaxItemsPerMessage", c.MaxItemsPerMessage},
-		{"MaxGetValues", c.MaxGetValues}, {"MaxPending", c.MaxPending},
+		{"MaxGetValues", c.MaxGetValues}, {"MaxPending", c.MaxPending}, {"MaxOpsPerPeer", c.MaxOpsPerPeer},
 		{"QuarantineTicks", c.QuarantineTicks}, {"DisseminateTicks", c.DisseminateTicks},
 		{"MaxTableSize", c.MaxTableSize}, {"AntiEntropyTicks", c.AntiEntropyTicks},
 		{"ReadFanout", c.ReadFanout}, {"ForwardTimeoutTicks", c.ForwardTimeoutTicks}, {"ForwardBatchItems", c.ForwardBatchItems},
@@ -340,6 +354,28 @@ func (c Config) Validate() error {
 		return fmt.Errorf("chordrouting: config: MaxPending (%d) leaves operations (three quarters) no room for one forward (%d requests)", c.MaxPending, forwardRoom)
 	}
 	return nil
+}
+
+// MaintenancePerPeer is how many requests ring maintenance may have in
+// flight to one peer at once, at most, with c's timings: a stabilize
+// query (step 1 or 2) 1, the predecessor's ping 1, a joined hint's state
+// query 1, a successor's confirming ping 1, a finger refresh's hop 1, a
+// partition check's hop 1 and repair's walk and digest 2, 8 in all; with
+// OneHop also membership event batches 8 (maxBatchesPerInterval, each
+// acknowledged; a level's retries go to other members) and a joiner's
+// table copy from its successor 8 (pullSlices; a sweep, one range and up
+// to 4 pings, excludes it): 24. A member at rest sends one peer about 3
+// at once. Not counted: one-way messages (notifies, replica pushes),
+// which hold a stream for a moment, and repair digests beyond the first
+// for an owner with more than MaxItemsPerMessage values in its range
+// (offer sends them all at once). chordrouting/p2p refuses a transport
+// whose MaxInboundPerPeer is below MaxOpsPerPeer plus this
+// (ValidateRing).
+func (c Config) MaintenancePerPeer() int {
+	if c.OneHop {
+		return 24
+	}
+	return 8
 }
 
 // Errors a Node reports through its callbacks.

@@ -24,6 +24,10 @@ func TestForwardsKeepRingMaintenance(t *testing.T) {
 	entry.tr = etr
 	// The owners never acknowledge: the stores stay in flight.
 	etr.hook = func(_ Peer, m *Message) bool { return !(m.Type == MsgStore && !m.Forward && !m.Replica) }
+	// The operations' share of the pending table is under test, not the
+	// cap per peer (TestOpsPerPeerKeepMaintenance), which would refuse
+	// most of these stores long before the share is full.
+	entry.cfg.MaxOpsPerPeer = entry.cfg.MaxPending
 	cfg := entry.cfg
 	rng := rand.New(rand.NewPCG(71, 8))
 	batch := func(tag int) []Item {

@@ -39,7 +39,10 @@ func (n *Node) Leave() {
 	for _, p := range n.pending {
 		n.deferred = append(n.deferred, p.cb)
 	}
-	n.pending, n.opPending = nil, 0
+	for _, h := range n.held {
+		n.deferred = append(n.deferred, h.p.cb)
+	}
+	n.pending, n.held, n.ops, n.opPending = nil, nil, opsTo{}, 0
 	n.runDeferred()
 }
 

@@ -41,7 +41,9 @@ type Node struct {
 	phase     uint64 // offset of the periodic tasks, so nodes do not act in lockstep
 	reqID     uint64
 	pending   []pending
-	opPending int              // of which operations' (rpc.go, opShare)
+	opPending int              // of which operations' (rpc.go, opShare), held ones too
+	ops       opsTo            // operations' requests per peer, sent and held (peerops.go)
+	held      []heldOp         // operations' requests waiting for their peer's cap, oldest first
 	deferred  []func(*Message) // callbacks of requests that could not be sent
 	scratch   []pending
 

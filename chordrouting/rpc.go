@@ -122,26 +122,51 @@ func (n *Node) requestForward(to Peer, m *Message, cb func(*Message)) {
 // be sent (the node has left, the pending table is full, operations hold
 // their whole share of it, or the transport refuses it: TrySender) gets
 // the unsent stand-in at the next tick.
+//
+// An operation's request to a peer that has MaxOpsPerPeer of them in
+// flight waits for one to end, or is refused when MaxOpsPerPeer wait
+// already (peerops.go). Held requests count in the pending table and in
+// the operations' share.
 func (n *Node) send(to Peer, m *Message, p pending, cb func(*Message)) {
 	p.op = p.op || isOperation(m)
-	if n.left || len(n.pending) >= n.cfg.MaxPending || to.ID == n.self.ID || (p.op && n.opPending >= n.opShare()) {
+	if n.left || len(n.pending)+len(n.held) >= n.cfg.MaxPending || to.ID == n.self.ID || (p.op && n.opPending >= n.opShare()) {
 		n.deferred = append(n.deferred, cb)
 		return
 	}
-	n.reqID++
-	m.ID = n.reqID
-	m.From = n.self
-	p.id, p.to, p.sent, p.cb = m.ID, to.ID, n.clock.Now(), cb
-	// The reply comes through Step, never inside the transport's call, so
-	// the request is recorded once the transport has taken it.
-	if !n.transmit(to, m) {
+	if p.op && n.atPeerCap(to.ID) {
+		if !n.hold(to, m, p, cb) {
+			n.deferred = append(n.deferred, cb)
+		}
+		return
+	}
+	p.cb = cb
+	if !n.launch(to, m, p) {
 		n.deferred = append(n.deferred, cb)
 		return
 	}
-	n.pending = append(n.pending, p)
 	if p.op {
 		n.opPending++
 	}
+}
+
+// launch hands request m to the transport and records it as p says;
+// false when the transport refused it. It counts an operation's request
+// in its peer's, not in opPending.
+func (n *Node) launch(to Peer, m *Message, p pending) bool {
+	n.reqID++
+	m.ID = n.reqID
+	m.From = n.self
+	p.id, p.to, p.sent = m.ID, to.ID, n.clock.Now()
+	// The reply comes through Step, never inside the transport's call, so
+	// the request is recorded once the transport has taken it.
+	if !n.transmit(to, m) {
+		return false
+	}
+	n.pending = append(n.pending, p)
+	if p.op {
+		n.ops.add(&n.ops.sent, to.ID, 1)
+	}
+	return true
 }
 
 // transmit hands m to the transport; false when the transport refused it
@@ -196,22 +221,25 @@ func (n *Node) onReply(m *Message) {
 		if !p.forward {
 			n.rt.sample(n.clock.Now().Sub(p.sent))
 		}
-		cb := p.cb
-		if p.op {
-			n.opPending--
-		}
+		cb, op, to := p.cb, p.op, p.to
 		last := len(n.pending) - 1
 		n.pending[k] = n.pending[last]
 		n.pending[last] = pending{}
 		n.pending = n.pending[:last]
+		if op {
+			n.opPending--
+			n.opEnded(to) // may send a request held for to
+		}
 		cb(m)
 		return
 	}
 	n.rt.lateReply(m.ID, n.clock.Now())
 }
 
-// expireRequests fails the requests whose deadline has passed.
+// expireRequests fails the requests whose deadline has passed, and the
+// held ones whose wait has ended (with the unsent stand-in: never sent).
 func (n *Node) expireRequests() {
+	unsentCbs := n.expireHeld(nil)
 	exp := n.scratch[:0]
 	keep := n.pending[:0]
 	now := n.clock.Now()
@@ -227,10 +255,13 @@ func (n *Node) expireRequests() {
 	}
 	n.pending = keep
 	for k := range exp {
-		cb, to := exp[k].cb, exp[k].to
 		if exp[k].op {
 			n.opPending--
+			n.opEnded(exp[k].to) // may send a request held for it
 		}
+	}
+	for k := range exp {
+		cb, to := exp[k].cb, exp[k].to
 		// A forward's wait, or a request cut short by its until or
 		// endTick before its own timeout, says nothing of the peer's
 		// round trip or life.
@@ -245,6 +276,9 @@ func (n *Node) expireRequests() {
 		cb(nil)
 	}
 	n.scratch = exp[:0]
+	for _, cb := range unsentCbs {
+		cb(&Message{Type: MsgError, From: n.self, Err: errUnsent})
+	}
 }
 
 // runDeferred fails the requests that could not be sent, with the

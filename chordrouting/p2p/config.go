@@ -38,7 +38,10 @@ type Config struct {
 	ReplyTimeout time.Duration
 	// MaxInboundPerPeer caps one peer's incoming streams at once. 32: a
 	// client's parallel lookups and a neighbour's maintenance fit; a flood
-	// is reset.
+	// is reset. An honest peer's ring core stays below it: it keeps at
+	// most MaxOpsPerPeer (8) operations in flight to one peer, beside at
+	// most MaintenancePerPeer (24 with OneHop) maintenance requests
+	// (chordrouting.Config; ValidateRing checks the pairing).
 	MaxInboundPerPeer int
 	// MaxInbound caps incoming streams at once, all peers together. 1024:
 	// each costs a goroutine and at most one frame of memory (reserved with
@@ -186,10 +189,18 @@ func (c Config) Validate() error {
 // core keeps the last quarter of its pending table for ring maintenance
 // and counts on the transport to send what the table admits. A smaller
 // cap lets operations fill the transport and refuse stabilize queries,
-// pings and membership messages (see MaxOutbound).
+// pings and membership messages (see MaxOutbound). And MaxInboundPerPeer
+// must take the core's operations in flight to one peer (MaxOpsPerPeer)
+// and what its ring maintenance may have in flight to that peer beside
+// them (MaintenancePerPeer), assuming the peers run this configuration
+// too: a peer's streams beyond the cap are reset, and a reset stabilize
+// query looks to the core like a dead successor.
 func (c Config) ValidateRing(core cr.Config) error {
 	if c.MaxOutbound < core.MaxPending {
 		return fmt.Errorf("chordrouting/p2p: MaxOutbound (%d) is below the ring's MaxPending (%d): operations could fill the transport and refuse ring maintenance; raise MaxOutbound or lower MaxPending", c.MaxOutbound, core.MaxPending)
+	}
+	if need := core.MaxOpsPerPeer + core.MaintenancePerPeer(); c.MaxInboundPerPeer < need {
+		return fmt.Errorf("chordrouting/p2p: MaxInboundPerPeer (%d) is below the ring's MaxOpsPerPeer (%d) plus its maintenance per peer (%d): a peer's operations could take every stream its receiver allows and have its stabilize queries reset; raise MaxInboundPerPeer or lower MaxOpsPerPeer", c.MaxInboundPerPeer, core.MaxOpsPerPeer, core.MaintenancePerPeer())
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -70,6 +71,13 @@ func startSlowOwner(t testing.TB, h host.Host, tick, floodHold time.Duration, se
 	cfg.MaxInboundPerIP, cfg.MaxInboundPerSubnet = 1<<14, 1<<14
 	cfg.RequestRate, cfg.RequestBurst = 1e9, 1<<20
 	cfg.RequestTimeout, cfg.ReplyTimeout = floodHold, floodHold
+	return startSlowOwnerWith(t, h, tick, cfg, seed)
+}
+
+// startSlowOwnerWith is startSlowOwner with the owner's transport
+// configured as cfg.
+func startSlowOwnerWith(t testing.TB, h host.Host, tick time.Duration, cfg Config, seed uint64) *slowOwner {
+	t.Helper()
 	tr, err := NewTransport(h, cfg, WallClock{})
 	if err != nil {
 		t.Fatal(err)
@@ -157,8 +165,15 @@ func TestOperationFloodKeepsMaintenance(t *testing.T) {
 	coreCfg.RequestTimeoutTicks = int(floodHold / tick)
 	coreCfg.LookupTimeoutTicks = 2 * coreCfg.RequestTimeoutTicks
 	coreCfg.RepairTicks = 2 * coreCfg.RequestTimeoutTicks
+	// The operations in flight to one peer are not capped here (their cap
+	// keeps a flood at one peer far below MaxOutbound:
+	// TestOperationFloodAtOnePeerKeepsSuccessor), and the member's own
+	// inbound cap per peer is raised to match (ValidateRing).
+	coreCfg.MaxOpsPerPeer = coreCfg.MaxPending
 	tcfg := DefaultConfig()
 	tcfg.RequestTimeout = floodHold
+	tcfg.MaxInboundPerPeer = coreCfg.MaxOpsPerPeer + coreCfg.MaintenancePerPeer()
+	tcfg.MaxInbound = tcfg.MaxInboundPerPeer
 	member, err := New(floodHost(t, 611), coreCfg, cr.NewMemStorage(), Options{Transport: tcfg, Tick: tick, Rand: rand.New(rand.NewPCG(seed, 1))})
 	if err != nil {
 		t.Fatal(err)
@@ -232,6 +247,132 @@ func TestNewRefusesTransportBelowPending(t *testing.T) {
 	if err := tcfg.ValidateRing(core); err != nil {
 		t.Fatalf("MaxOutbound equal to MaxPending: %v", err)
 	}
+}
+
+// TestValidateRingPerPeer: a transport whose inbound cap per peer cannot
+// take the core's operations to one peer and its maintenance beside them
+// is refused, naming the fields; the daemon's pairing (OneHop, the
+// defaults) fits exactly, and without OneHop maintenance needs less.
+func TestValidateRingPerPeer(t *testing.T) {
+	core := cr.DefaultConfig()
+	core.OneHop = true
+	tcfg := DefaultConfig()
+	if err := tcfg.ValidateRing(core); err != nil {
+		t.Fatalf("defaults with OneHop: %v", err)
+	}
+	core.MaxOpsPerPeer++
+	err := tcfg.ValidateRing(core)
+	if err == nil || !strings.Contains(err.Error(), "MaxInboundPerPeer (32)") || !strings.Contains(err.Error(), "MaxOpsPerPeer (9)") {
+		t.Fatalf("MaxOpsPerPeer 9 with OneHop against MaxInboundPerPeer 32: %v", err)
+	}
+	core.OneHop = false
+	tcfg.MaxInboundPerPeer = 16
+	if err := tcfg.ValidateRing(core); err == nil {
+		t.Fatal("MaxOpsPerPeer 9 without OneHop against MaxInboundPerPeer 16 accepted")
+	}
+	core.MaxOpsPerPeer = 8
+	if err := tcfg.ValidateRing(core); err != nil {
+		t.Fatalf("MaxOpsPerPeer 8 without OneHop against MaxInboundPerPeer 16: %v", err)
+	}
+}
+
+// TestOperationFloodAtOnePeerKeepsSuccessor: a member (the transport's
+// and the core's default caps) whose operations flood its successor, an
+// owner that takes the default MaxInboundPerPeer (32) streams from one
+// peer and never answers operations, keeps that owner as its successor:
+// the member keeps at most MaxOpsPerPeer operations in flight to it, so
+// its stabilize queries are never among the streams the owner resets.
+// Before the cap the owner reset them with the flood, the member timed
+// them out and its successor list emptied within about a second. The
+// owner's ReplyTimeout (1 s) is below the member's request timeout
+// (1.25 s), as at the daemon's (5 s against 5 one-second ticks), so the
+// owner has let a request go before the member sends the next.
+func TestOperationFloodAtOnePeerKeepsSuccessor(t *testing.T) {
+	const tick = 50 * time.Millisecond
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	ownerHost := floodHost(t, 613)
+	ocfg := DefaultConfig()
+	ocfg.ReplyTimeout = time.Second
+	owner := startSlowOwnerWith(t, ownerHost, tick, ocfg, seed)
+	if err := owner.runner.Do(ctx, func(n *cr.Node) { n.Create() }); err != nil {
+		t.Fatal(err)
+	}
+	coreCfg := cr.DefaultConfig()
+	coreCfg.RequestTimeoutTicks = 25
+	member, err := New(floodHost(t, 614), coreCfg, cr.NewMemStorage(), Options{Tick: tick, Rand: rand.New(rand.NewPCG(seed, 1))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { member.Close(false) })
+	if err := member.JoinVia(ctx, []peer.AddrInfo{{ID: ownerHost.ID(), Addrs: ownerHost.Addrs()}}); err != nil {
+		t.Fatal(err)
+	}
+	self, own := member.Self(), owner.tr.Self()
+	ringOfTwo := func() bool {
+		st := member.Runner.State()
+		return len(st.Successors) > 0 && st.Successors[0].ID == own.ID
+	}
+	waitFor(t, "a ring of the two, stabilizing", func() bool {
+		st := member.Runner.State()
+		return ringOfTwo() && st.Predecessor != nil && st.Predecessor.ID == own.ID && owner.stabilizeQueries() > 0
+	})
+	owner.setSilent()
+
+	// 64 reads of keys the owner holds, each read again as soon as it
+	// ends, until the test stops them: a flood that lasts.
+	rng := rand.New(rand.NewPCG(seed, 3))
+	var stop atomic.Bool
+	var reads atomic.Int64
+	var get func(n *cr.Node)
+	get = func(n *cr.Node) {
+		if stop.Load() {
+			return
+		}
+		var k cr.ID
+		for {
+			for i := range k {
+				k[i] = byte(rng.UintN(256))
+			}
+			if cr.Between(self.ID, k, own.ID) {
+				break
+			}
+		}
+		n.Get(k, nil, 1, func(cr.GetResult) {
+			reads.Add(1)
+			get(n)
+		})
+	}
+	if err := member.Runner.Do(ctx, func(n *cr.Node) {
+		for range 64 {
+			get(n)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer stop.Store(true)
+	waitWithin(t, 5*time.Second, func() bool { return owner.heldOps() >= 8 }, owner.String)
+	// Three of the member's request timeouts: each lets the next
+	// operations out, and a reset stabilize query would have dropped the
+	// owner by the first.
+	floodAt := owner.stabilizeQueries()
+	end := time.Now().Add(3 * time.Duration(coreCfg.RequestTimeoutTicks) * tick)
+	tk := time.NewTicker(10 * time.Millisecond)
+	defer tk.Stop()
+	for time.Now().Before(end) {
+		if !ringOfTwo() {
+			t.Fatalf("the member dropped its successor under the flood: successors %v; %d reads ended; %v",
+				member.Runner.State().Successors, reads.Load(), owner)
+		}
+		<-tk.C
+	}
+	if got := owner.stabilizeQueries() - floodAt; got < 10 {
+		t.Fatalf("only %d stabilize queries reached the owner under the flood; %v", got, owner)
+	}
+	t.Logf("%d reads ended; at the owner: %v", reads.Load(), owner)
 }
 
 // waitSettled polls n until it has not changed for 300 ms, and fails if
