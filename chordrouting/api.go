@@ -68,6 +68,18 @@ type TrySender interface {
 	TrySend(to Peer, m *Message) bool
 }
 
+// Canceler is an optional interface of a Transport whose requests hold
+// something until their reply (chordrouting/p2p: an exchange, one of its
+// MaxOutbound, and a stream at the peer): the core calls Cancel(to, id)
+// when it stops waiting for request id to `to` without a reply (its
+// timeout, an end its operation set, Leave), so that the transport ends
+// the exchange then rather than at a deadline of its own, which may be
+// longer. It must not block and must not call back into the Node; a
+// request that has already ended, or an unknown one, is ignored.
+type Canceler interface {
+	Cancel(to Peer, id uint64)
+}
+
 // ValueInfo is what the layer above tells the core about a value it has
 // validated. chordrouting never interprets value bytes itself.
 type ValueInfo struct {

@@ -37,6 +37,7 @@ func (n *Node) Leave() {
 		op.done(ErrLeft)
 	}
 	for _, p := range n.pending {
+		n.cancel(p)
 		n.deferred = append(n.deferred, p.cb)
 	}
 	for _, h := range n.held {

@@ -132,3 +132,70 @@ func TestOpsPerPeerKeepMaintenance(t *testing.T) {
 		t.Fatalf("left over: opPending %d, held %d, per peer %v %v", nd.opPending, len(nd.held), nd.ops.sent, nd.ops.held)
 	}
 }
+
+// cancelTransport records sends and Cancel calls; it delivers nothing.
+type cancelTransport struct {
+	recordingTransport
+	canceled []sentTo // Peer and a message with the canceled ID
+}
+
+func (c *cancelTransport) Cancel(to Peer, id uint64) {
+	c.canceled = append(c.canceled, sentTo{to, &Message{ID: id}})
+}
+
+// TestCancelWhenNoLongerWaiting: a transport with Cancel hears of every
+// request the core stops waiting for without a reply (its timeout, an end
+// its operation set, Leave), with the peer and ID it was sent with, and of
+// no answered one.
+func TestCancelWhenNoLongerWaiting(t *testing.T) {
+	_, nodes := staticRing(t, 8, 13)
+	nd := nodes[0]
+	tr := &cancelTransport{}
+	nd.tr = tr
+	a, b, c := nd.succ[1], nd.succ[2], nd.succ[3]
+	sentID := func(to Peer) uint64 {
+		for k := len(tr.sent) - 1; k >= 0; k-- {
+			if tr.sent[k].to.ID == to.ID {
+				return tr.sent[k].m.ID
+			}
+		}
+		t.Fatalf("nothing sent to %s", to.Addr)
+		return 0
+	}
+	canceled := func(to Peer, id uint64) bool {
+		for _, x := range tr.canceled {
+			if x.to == to && x.m.ID == id {
+				return true
+			}
+		}
+		return false
+	}
+	nd.request(a, &Message{Type: MsgPing}, func(*Message) {})
+	idA := sentID(a)
+	nd.requestBy(b, &Message{Type: MsgGet}, true, endBy{tick: nd.now + 2}, func(*Message) {})
+	idB := sentID(b)
+	nd.request(c, &Message{Type: MsgPing}, func(*Message) {})
+	idC := sentID(c)
+	nd.Step(&Message{Type: MsgPong, ID: idC, From: c})
+	for range 2 {
+		nd.Tick()
+	}
+	if !canceled(b, idB) || canceled(a, idA) {
+		t.Fatalf("after the read's end: canceled %v, want the read to %s only", tr.canceled, b.Addr)
+	}
+	for range 4 * nd.cfg.RequestTimeoutTicks {
+		nd.Tick()
+	}
+	if !canceled(a, idA) {
+		t.Fatalf("the ping to %s timed out and was not canceled: %v", a.Addr, tr.canceled)
+	}
+	if canceled(c, idC) {
+		t.Fatal("an answered request was canceled")
+	}
+	nd.request(a, &Message{Type: MsgPing}, func(*Message) {})
+	idLeave := sentID(a)
+	nd.Leave()
+	if !canceled(a, idLeave) {
+		t.Fatalf("Leave did not cancel the request in flight: %v", tr.canceled)
+	}
+}

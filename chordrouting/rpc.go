@@ -6,6 +6,7 @@ import "time"
 type pending struct {
 	id       uint64
 	to       ID
+	addr     string // to's Addr, for Canceler
 	deadline uint64
 	sent     time.Time
 	cb       func(*Message) // nil message: timed out; see unsent for one that was not sent
@@ -156,7 +157,7 @@ func (n *Node) launch(to Peer, m *Message, p pending) bool {
 	n.reqID++
 	m.ID = n.reqID
 	m.From = n.self
-	p.id, p.to, p.sent = m.ID, to.ID, n.clock.Now()
+	p.id, p.to, p.addr, p.sent = m.ID, to.ID, to.Addr, n.clock.Now()
 	// The reply comes through Step, never inside the transport's call, so
 	// the request is recorded once the transport has taken it.
 	if !n.transmit(to, m) {
@@ -255,6 +256,7 @@ func (n *Node) expireRequests() {
 	}
 	n.pending = keep
 	for k := range exp {
+		n.cancel(exp[k])
 		if exp[k].op {
 			n.opPending--
 			n.opEnded(exp[k].to) // may send a request held for it
@@ -278,6 +280,14 @@ func (n *Node) expireRequests() {
 	n.scratch = exp[:0]
 	for _, cb := range unsentCbs {
 		cb(&Message{Type: MsgError, From: n.self, Err: errUnsent})
+	}
+}
+
+// cancel tells a transport that holds something per request (Canceler)
+// that p, sent and not answered, is no longer waited for.
+func (n *Node) cancel(p pending) {
+	if c, ok := n.tr.(Canceler); ok {
+		c.Cancel(Peer{ID: p.to, Addr: p.addr}, p.id)
 	}
 }
 
