@@ -43,6 +43,9 @@ type Transport struct {
 	group    AddrGrouper
 	outTotal int
 	idle     chan struct{} // closed when outTotal drops to 0 (see Drain)
+	// requests: the cancel of each outgoing request's exchange in flight,
+	// for Cancel.
+	requests map[pendingKey]context.CancelFunc
 	// preparing: peers a connection is being opened to (Prepare), at
 	// most maxPrepares; dialCost and openRTT: what a dial costs, and a
 	// request over an open connection (connstate.go).
@@ -62,6 +65,7 @@ var (
 	_ cr.TrySender     = (*Transport)(nil)
 	_ cr.ForwardWaiter = (*Transport)(nil)
 	_ cr.ConnState     = (*Transport)(nil)
+	_ cr.Canceler      = (*Transport)(nil)
 )
 
 // ForwardWait implements chordrouting.ForwardWaiter: an outgoing
@@ -169,23 +173,66 @@ func (t *Transport) TrySend(to cr.Peer, m *cr.Message) bool {
 	if !t.startOutbound() {
 		return false
 	}
+	if to.Addr == t.self.Addr {
+		go func() {
+			defer t.endOutbound()
+			t.deliverMsg(m)
+		}()
+		return true
+	}
+	pid, err := PeerID(to)
+	if err != nil {
+		t.endOutbound()
+		return true // sent, as far as the core knows: it times out
+	}
+	if !m.Type.IsRequest() {
+		go func() {
+			defer t.endOutbound()
+			t.oneWay(pid, m)
+		}()
+		return true
+	}
+	// The request's exchange can be ended by Cancel from now on.
+	ctx, cancel := context.WithTimeout(t.ctx, t.cfg.RequestTimeout)
+	key := pendingKey{pid, m.ID}
+	t.mu.Lock()
+	if t.requests == nil {
+		t.requests = make(map[pendingKey]context.CancelFunc)
+	}
+	t.requests[key] = cancel
+	t.mu.Unlock()
 	go func() {
 		defer t.endOutbound()
-		if to.Addr == t.self.Addr {
-			t.deliverMsg(m)
-			return
-		}
-		pid, err := PeerID(to)
-		if err != nil {
-			return
-		}
-		if m.Type.IsRequest() {
-			t.request(pid, m)
-		} else {
-			t.oneWay(pid, m)
-		}
+		defer t.forgetRequest(key)
+		defer cancel()
+		t.request(ctx, pid, m)
 	}()
 	return true
+}
+
+// Cancel implements chordrouting.Canceler: the core no longer waits for
+// request id to `to`, so its exchange ends now (its stream is reset) and
+// gives back its MaxOutbound slot, instead of holding both until
+// RequestTimeout, which outlasts the core's request timeout (5 s at the
+// daemon's one-second tick against 10 s). An unknown or ended request is
+// ignored.
+func (t *Transport) Cancel(to cr.Peer, id uint64) {
+	pid, err := PeerID(to)
+	if err != nil {
+		return
+	}
+	t.mu.Lock()
+	cancel := t.requests[pendingKey{pid, id}]
+	t.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+}
+
+func (t *Transport) forgetRequest(key pendingKey) {
+	t.mu.Lock()
+	delete(t.requests, key)
+	t.mu.Unlock()
 }
 
 func (t *Transport) startOutbound() bool {
@@ -297,13 +344,12 @@ func (t *Transport) openStream(ctx context.Context, p peer.ID) (network.Stream, 
 	return s, nil
 }
 
-// request sends m to p and delivers the reply, if one comes in time and
-// is from p. Failures are silent: the core times the request out. A
-// connection that brought nothing back within RequestTimeout while p was
-// heard on another is closed (connpick.go).
-func (t *Transport) request(p peer.ID, m *cr.Message) {
-	ctx, cancel := context.WithTimeout(t.ctx, t.cfg.RequestTimeout)
-	defer cancel()
+// request sends m to p and delivers the reply, if one comes before ctx
+// ends (RequestTimeout, or Cancel) and is from p. Failures are silent:
+// the core times the request out. A connection that brought nothing back
+// within RequestTimeout while p was heard on another is closed
+// (connpick.go).
+func (t *Transport) request(ctx context.Context, p peer.ID, m *cr.Message) {
 	began := time.Now()
 	s, err := t.openStream(ctx, p)
 	if err != nil {
@@ -316,7 +362,7 @@ func (t *Transport) request(p peer.ID, m *cr.Message) {
 	reply, book, err := RoundTrip(s, m, t.addrsOf, t.cfg.MaxMessageSize, t.reserver(s, &reserved))
 	if err != nil {
 		s.Reset()
-		t.closeIfDead(p, s.Conn(), ctx, began)
+		t.closeIfDead(p, s.Conn(), ctx, began, m.Forward)
 		return
 	}
 	reply.From = PeerOf(p) // the stream's peer, authenticated by libp2p
@@ -330,11 +376,19 @@ func (t *Transport) request(p peer.ID, m *cr.Message) {
 // closeIfDead closes c, the connection of a request to p begun at began
 // that failed, when the request ran out of time (nothing came back, not
 // even a reset, before its deadline: the stream's deadline and ctx's end
-// at the same instant, either may be the error) and p has shown on
-// another connection since that it lives.
-func (t *Transport) closeIfDead(p peer.ID, c network.Conn, ctx context.Context, began time.Time) {
+// at the same instant, either may be the error; or before the core
+// stopped waiting for it, Cancel, at least half a ReplyTimeout after it
+// began, a forward excepted: the core's request timeout, 5 s at the
+// daemon's tick, now ends such requests before their deadline, and an
+// answer that long overdue on c while p was heard elsewhere is the same
+// sign) and p has shown on another connection since that it lives.
+func (t *Transport) closeIfDead(p peer.ID, c network.Conn, ctx context.Context, began time.Time, forward bool) {
 	dl, ok := ctx.Deadline()
-	if c == nil || !ok || time.Now().Before(dl) || t.ctx.Err() != nil {
+	if c == nil || !ok || t.ctx.Err() != nil {
+		return
+	}
+	canceled := errors.Is(ctx.Err(), context.Canceled) && !forward && time.Since(began) >= t.cfg.ReplyTimeout/2
+	if time.Now().Before(dl) && !canceled {
 		return
 	}
 	if t.life.silentSince(c, t.h.Network().ConnsToPeer(p), began) {
