@@ -423,9 +423,9 @@
 //     forwards) may hold three quarters of MaxPending, the rest is kept
 //     for ring maintenance (stabilize, pings, fingers, membership,
 //     repair), so no load of operations can fill the pending table for
-//     a stabilize query (the libp2p transport's own cap, MaxOutbound,
-//     1024 exchanges, can still be filled: maintenance then pauses, it
-//     does not misjudge); and a request that could not be sent (the table full, or
+//     a stabilize query (the libp2p transport carries what the table
+//     admits: its MaxOutbound, 4096, is MaxPending, and New refuses a
+//     smaller one); and a request that could not be sent (the table full, or
 //     the transport refusing it at once: TrySender, which the libp2p
 //     transport implements for its MaxOutbound exchanges in flight) gets
 //     a stand-in answer, never taken for a timeout: it drops no head,
@@ -434,6 +434,40 @@
 //     entry's stabilize query was refused and taken for a dead head, and
 //     its successor list emptied within a tick: it then claimed every
 //     key.)
+//   - Operations per peer (peerops.go): at most MaxOpsPerPeer (8) of
+//     them in flight to one peer. The receiver takes only so many streams
+//     from one peer (the libp2p transport's MaxInboundPerPeer, 32) and
+//     resets the rest, which the core cannot tell from silence: an entry
+//     running forwarded puts whose keys share one popular owner, or a
+//     node running many searches, had its stabilize query to that owner,
+//     its successor, reset with the flood, timed it out and dropped the
+//     live head (the successor list was empty within about a second). The
+//     cap leaves room for what maintenance may have in flight to one peer
+//     (Config.MaintenancePerPeer: 24 with OneHop; chordrouting/p2p's
+//     ValidateRing checks the pairing), and maintenance is never held back
+//     by operations. An operation's request beyond the cap waits (up to
+//     MaxOpsPerPeer more per peer, each at most its own timeout) and goes
+//     out as that peer's replies or timeouts free a place; beyond that it
+//     is refused as unsent. Held rather than refused, because a refused
+//     store is a store failed that the put, or the client whose batch an
+//     entry runs, must redo (a client then stores it iteratively, a
+//     lookup and a store of its own), while one held a round trip is
+//     stored; a short queue keeps what a flood piles up, and its wait,
+//     small (a read refused falls back to a confirmed lookup, as when its
+//     holders do not answer, with no suspicion).
+//   - When the core stops waiting for a request without a reply (its
+//     timeout, an end its operation set, Leave), it tells the transport
+//     (Canceler): the libp2p transport then resets that exchange's stream
+//     and gives its MaxOutbound slot back, where before it held both until
+//     its own RequestTimeout (10 s, against the core's 5 s at the
+//     daemon's tick), so a long flood at silent peers could fill
+//     MaxOutbound and pause maintenance (it never misjudged a peer). What
+//     is left: the receiver keeps a request's stream until its node
+//     answers or its ReplyTimeout (5 s) even when the requester reset it,
+//     so a requester whose request timeout is shorter than the receiver's
+//     ReplyTimeout (ticks much shorter than the daemon's second, or a
+//     longer ReplyTimeout) may count fewer of its operations in flight
+//     than the receiver holds.
 //   - Lookups stay iterative and cross-checked: their answer is an owner,
 //     which the client must see confirmed itself.
 //   - A forwarded read ends by the end of its requester's wait

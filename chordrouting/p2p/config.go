@@ -88,12 +88,12 @@ type Config struct {
 	// transport cannot tell an operation's lookup from a stabilize query
 	// (both are MsgGetState or MsgFindSuccessor); the core can, and does.
 	// Not more: each exchange is a goroutine and a stream, and the
-	// resource manager's ring service allows as many (bootstrap). What
-	// this does not cover: a request to a silent peer keeps its exchange
-	// until RequestTimeout while the core forgets it after its own
-	// request timeout (5 s at the daemon's one-second tick), so a flood at
-	// silent peers that lasts longer than that can still fill the
-	// transport (maintenance then pauses; it never misjudges a peer).
+	// resource manager's ring service allows as many (bootstrap). A
+	// request the core stops waiting for (its request timeout, 5 s at the
+	// daemon's one-second tick) gives its exchange back then (Cancel),
+	// not at RequestTimeout, so the requests in flight here are the
+	// core's pending ones (beside one-way messages, which end once
+	// written) and a flood at silent peers cannot outlast them here.
 	MaxOutbound int
 	// RequestRate and RequestBurst bound publish and search requests (non-
 	// replica stores and gets) per peer: RequestRate per second on average,

@@ -30,7 +30,13 @@
 //     goroutine (at most Config.MaxOutbound at once, more are dropped);
 //     a request's reply, if it comes within Config.RequestTimeout and is
 //     from the peer asked, is handed to the Runner (Runner.Deliver).
-//     Every failure is silent: the core times the request out.
+//     Every failure is silent: the core times the request out. When the
+//     core stops waiting for a request (chordrouting.Canceler: its
+//     timeout, an end its operation set, Leave), the exchange ends then,
+//     its stream reset and its MaxOutbound slot free, not at
+//     RequestTimeout. The core keeps at most MaxOpsPerPeer operations in
+//     flight to one peer, under the peer's MaxInboundPerPeer with room
+//     for ring maintenance (ValidateRing).
 //  2. An incoming stream gets the service scope, counts against
 //     MaxInbound, MaxInboundPerPeer and, by its connection's AddrGroup
 //     (DefaultAddrGroup: the remote IP and its /24 or /48; loopback in no
