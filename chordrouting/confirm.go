@@ -180,8 +180,13 @@ func (n *Node) addFingerFallback(op *lookupOp) bool {
 // confirmFrom asks lo for its successor list, moves on to the node that
 // list puts just before the key (it knows the nodes after it best) and
 // confirms the owner that node's list names; fb is the answer if that
-// fails.
+// fails. A lookup whose time is up ends here (ErrTimeout), not with fb:
+// a request ended by op.end calls back at that end, and a GetState sent
+// then would outlive the lookup's requester.
 func (n *Node) confirmFrom(op *lookupOp, lo Peer, fb *lookupAnswer, back int) {
+	if n.lookupOver(op) {
+		return
+	}
 	if back < 0 || containsID(op.dead, lo.ID) {
 		n.confirmFailed(op, lo, fb, back)
 		return
