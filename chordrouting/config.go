@@ -359,16 +359,14 @@ func (c Config) Validate() error {
 // MaintenancePerPeer is how many requests ring maintenance may have in
 // flight to one peer at once, at most, with c's timings: a stabilize
 // query (step 1 or 2) 1, the predecessor's ping 1, a joined hint's state
-// query 1, a successor's confirming ping 1, a finger refresh's hop 1, a
-// partition check's hop 1 and repair's walk and digest 2, 8 in all; with
-// OneHop also membership event batches 8 (maxBatchesPerInterval, each
-// acknowledged; a level's retries go to other members) and a joiner's
-// table copy from its successor 8 (pullSlices; a sweep, one range and up
-// to 4 pings, excludes it): 24. A member at rest sends one peer about 3
-// at once. Not counted: one-way messages (notifies, replica pushes),
-// which hold a stream for a moment, and repair digests beyond the first
-// for an owner with more than MaxItemsPerMessage values in its range
-// (offer sends them all at once). chordrouting/p2p refuses a transport
+// query 1, a finger refresh's hop 1, a partition check's hop 1, repair's
+// walk back 1 and its digests 1 (offerWindow), 7 in all, 8 with one to
+// spare; with OneHop also a successor's confirming ping 1, membership
+// event batches 8 (maxBatchesPerInterval, each acknowledged; a level's
+// retries go to other members) and a joiner's table copy from its
+// successor 8 (pullSlices; a sweep, one range and up to 4 pings,
+// excludes it): 24. A member at rest sends one peer about 3 at once. Not counted: one-way messages (notifies, replica pushes),
+// which hold a stream for a moment. chordrouting/p2p refuses a transport
 // whose MaxInboundPerPeer is below MaxOpsPerPeer plus this
 // (ValidateRing).
 func (c Config) MaintenancePerPeer() int {

@@ -2,6 +2,7 @@ package chordrouting
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -197,5 +198,70 @@ func TestCancelWhenNoLongerWaiting(t *testing.T) {
 	nd.Leave()
 	if !canceled(a, idLeave) {
 		t.Fatalf("Leave did not cancel the request in flight: %v", tr.canceled)
+	}
+}
+
+// TestRepairOffersDigestsInTurn: an owner with values for several digest
+// messages offers them to each replica offerWindow at a time, the next
+// one as each reply comes, not all at once (which a replica's transport,
+// taking 32 streams from one peer, reset beyond its cap, with the
+// stabilize query among them); every message still goes out.
+func TestRepairOffersDigestsInTurn(t *testing.T) {
+	_, nodes := staticRing(t, 8, 17)
+	nd := nodes[0]
+	per := nd.cfg.MaxItemsPerMessage
+	values := 3*per + 10
+	rng := rand.New(rand.NewPCG(17, 1))
+	for stored := 0; stored < values; {
+		k := randomKey(rng)
+		if !nd.responsible(k) {
+			continue
+		}
+		if _, err := nd.accept(k, []byte(fmt.Sprintf("value %d", stored))); err != nil {
+			t.Fatal(err)
+		}
+		stored++
+	}
+	tr := &recordingTransport{}
+	nd.tr = tr
+	if !nd.repair() {
+		t.Fatal("no repair round")
+	}
+	targets := nd.replicaTargets()
+	answered := map[uint64]bool{}
+	offered := map[ID]int{}
+	for {
+		progress := false
+		inFlight := map[ID]int{}
+		for _, s := range tr.sent {
+			if s.m.Type == MsgDigest && !answered[s.m.ID] {
+				inFlight[s.to.ID]++
+			}
+		}
+		for _, k := range inFlight {
+			if k > offerWindow {
+				t.Fatalf("%d digest messages in flight to one replica, window %d", k, offerWindow)
+			}
+		}
+		for k := 0; k < len(tr.sent); k++ {
+			s := tr.sent[k]
+			if s.m.Type != MsgDigest || answered[s.m.ID] {
+				continue
+			}
+			answered[s.m.ID] = true
+			offered[s.to.ID]++
+			nd.Step(&Message{Type: MsgDigestReply, ID: s.m.ID, From: s.to})
+			progress = true
+			break
+		}
+		if !progress {
+			break
+		}
+	}
+	want := (values + per - 1) / per
+	for _, p := range targets {
+		if offered[p.ID] != want {
+			t.Fatalf("replica %s got %d digest messages, want %d (%d values, %d a message)", p.Addr, offered[p.ID], want, values, per)
+		}
 	}
 }
