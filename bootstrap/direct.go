@@ -33,9 +33,13 @@ type DirectConfig struct {
 	// Pause is the wait between attempts.
 	Pause time.Duration
 	// Liveness, when positive, bounds a ping over each existing direct
-	// connection, on that connection, before one is returned: those that
-	// do not answer in time are closed, and if none answered a fresh one
-	// is made. 0 returns an existing connection unchecked.
+	// connection, on that connection, before one is returned: one that
+	// echoed is returned, those that do not answer in time are closed,
+	// and if every one was closed a fresh one is made. A ping that could
+	// not be run (its stream refused here by a resource limit, reset, or
+	// refused by the peer) proves nothing: such a connection is neither
+	// closed nor returned while one that echoed exists. 0 returns an
+	// existing connection unchecked.
 	Liveness time.Duration
 }
 
@@ -168,49 +172,87 @@ func directConn(h host.Host, p peer.ID) network.Conn {
 }
 
 // liveDirect returns a direct connection to p that proved alive within d,
-// the newest of those that did, or nil; closed reports whether it closed
-// silent ones. Each connection is proved by a ping on a stream of its own
-// (pingOn), all at once: the host's ping would go over the connection the
-// swarm picks, which is not necessarily the one returned when a provider
-// that restarted left a dead connection beside its new one. Silent ones
-// are closed, so that no later stream (blockxfer opens its streams
-// through the host) lands on them; the others are left alone. d <= 0
+// or nil; closed reports whether it closed silent ones (judge). d <= 0
 // returns an open direct connection unchecked.
 func liveDirect(ctx context.Context, h host.Host, p peer.ID, d time.Duration) (live network.Conn, closed bool) {
 	conns := directConns(h, p)
 	if d <= 0 || len(conns) == 0 {
 		return directConn(h, p), false
 	}
-	dead := make([]bool, len(conns))
+	return judge(ctx, conns, d, probe)
+}
+
+// verdict is what one ping over a connection showed.
+type verdict int
+
+const (
+	// unknown: neither an echo nor a timeout. A ping stream refused here
+	// (NewStream, SetProtocol, SetService: libp2p's resource manager
+	// allows 3 outbound ping streams per peer, and two downloads from one
+	// provider ping its connections at once), a reset, a refusal of the
+	// protocol, a ping ctx cut short: none proves the connection either
+	// way.
+	unknown verdict = iota
+	// echoed: the peer echoed the ping over this connection.
+	echoed
+	// silent: no answer within the bound, or the connection closed.
+	silent
+)
+
+// judge pings each connection (oldest first) at once, each on a stream of
+// its own: the host's ping would go over the connection the swarm picks,
+// which is not necessarily the one returned when a provider that
+// restarted left a dead connection beside its new one. At once, not one
+// at a time: a dead connection costs d once, and a per-peer turn would not
+// keep out the other users of the ping service's per-peer limit anyway;
+// a ping that limit refuses is unknown. It returns the newest connection
+// that echoed, else the newest unknown one (as unchecked as with d <= 0:
+// nothing better exists), else nil. Silent ones are closed, so that no
+// later stream (blockxfer opens its streams through the host) lands on
+// them; echoed and unknown ones are left alone.
+func judge(ctx context.Context, conns []network.Conn, d time.Duration, ping func(context.Context, network.Conn, time.Duration) verdict) (live network.Conn, closed bool) {
+	verdicts := make([]verdict, len(conns))
 	var wg sync.WaitGroup
 	for i, c := range conns {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			dead[i] = silent(ctx, c, d)
+			verdicts[i] = ping(ctx, c, d)
 		}()
 	}
 	wg.Wait()
+	var unsure network.Conn
 	for i, c := range conns {
-		if dead[i] {
+		switch verdicts[i] {
+		case silent:
 			_ = c.Close()
 			closed = true
-		} else {
+		case echoed:
 			live = c
+		default:
+			unsure = c
 		}
+	}
+	if live == nil {
+		live = unsure
 	}
 	return live, closed
 }
 
-// silent pings over c and reports whether no answer came within d. A
-// peer that answers without running the ping protocol (it refuses the
-// stream) is not silent, and neither is one whose ping ctx cut short:
-// only a ping that timed out means a dead connection.
-func silent(ctx context.Context, c network.Conn, d time.Duration) bool {
+// probe pings over c within d. Only a ping that ran out of d (ctx still
+// running) or a connection that closed meanwhile is silent; only the
+// peer's echo is echoed.
+func probe(ctx context.Context, c network.Conn, d time.Duration) verdict {
 	pctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	err := pingOn(pctx, c)
-	return err != nil && ctx.Err() == nil && pctx.Err() != nil
+	switch {
+	case err == nil:
+		return echoed
+	case c.IsClosed(), ctx.Err() == nil && pctx.Err() != nil:
+		return silent
+	}
+	return unknown
 }
 
 // pingOn runs libp2p's ping protocol (ping.ID: the peer echoes 32 random

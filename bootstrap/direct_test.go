@@ -112,7 +112,7 @@ func TestDirectConnectChecksExistingConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	c0 := directConn(b, a.ID())
-	cfg := DirectConfig{Attempts: 1, PerAttempt: 10 * time.Second, Liveness: 300 * time.Millisecond}
+	cfg := DirectConfig{Attempts: 1, PerAttempt: 10 * time.Second, Liveness: 2 * time.Second}
 	c, err := DirectConnect(ctx, b, info, cfg)
 	if err != nil || c != c0 {
 		t.Fatalf("DirectConnect over a live connection = %v, %v; want the existing one", c, err)
@@ -138,7 +138,7 @@ func TestDirectConnectRepunchesSilentConnection(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	a.SetStreamHandler(ping.ID, func(s network.Stream) { _, _ = io.Copy(io.Discard, s) })
-	cfg := DirectConfig{Attempts: 1, PerAttempt: 10 * time.Second, Liveness: 300 * time.Millisecond}
+	cfg := DirectConfig{Attempts: 1, PerAttempt: 10 * time.Second, Liveness: 2 * time.Second}
 	c, err := DirectConnect(ctx, b, info, cfg)
 	if err != nil {
 		t.Fatalf("no new punch within one attempt: %v", err)
@@ -182,12 +182,99 @@ func TestDirectConnectProvesReturnedConnection(t *testing.T) {
 	}
 	live := conns[1]
 
-	cfg := DirectConfig{Attempts: 1, PerAttempt: 10 * time.Second, Liveness: 300 * time.Millisecond}
+	cfg := DirectConfig{Attempts: 1, PerAttempt: 10 * time.Second, Liveness: 2 * time.Second}
 	c, err := DirectConnect(ctx, b, peer.AddrInfo{ID: restarted.ID(), Addrs: restarted.Addrs()}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c != live || live.IsClosed() || !dead.IsClosed() {
 		t.Fatalf("DirectConnect returned %p (live %p, closed %v; dead %p, closed %v)", c, live, live.IsClosed(), dead, dead.IsClosed())
+	}
+}
+
+// holdPings opens n ping streams on c and reserves them with the resource
+// manager (protocol and service), as the pings of other downloads from the
+// same peer would; they are reset at the test's end.
+func holdPings(t *testing.T, ctx context.Context, c network.Conn, n int) {
+	t.Helper()
+	for range n {
+		s, err := c.NewStream(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Reset() })
+		if err := s.SetProtocol(ping.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Scope().SetService(ping.ServiceName); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestProbeLocalRefusalIsUnknown: with libp2p's 3 outbound ping streams
+// per peer taken (two downloads from one provider, each pinging its two
+// connections, take 4), a ping whose stream the local resource manager
+// refuses says nothing about the connection: it is not taken as alive
+// (nor as dead), and DirectConnect, having nothing better, returns the
+// connection without closing it.
+func TestProbeLocalRefusalIsUnknown(t *testing.T) {
+	a := newTestHost(t, testConfig(t, ModeClient, "/ip4/127.0.0.1/tcp/0"))
+	b := newTestHost(t, testConfig(t, ModeClient, "/ip4/127.0.0.1/tcp/0"))
+	info := peer.AddrInfo{ID: a.ID(), Addrs: a.Addrs()}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := b.Connect(ctx, info); err != nil {
+		t.Fatal(err)
+	}
+	c := directConn(b, a.ID())
+	if v := probe(ctx, c, 2*time.Second); v != echoed {
+		t.Fatalf("ping over a live connection: verdict %d, want echoed", v)
+	}
+	hctx, hcancel := context.WithCancel(ctx)
+	defer hcancel()
+	holdPings(t, hctx, c, 3)
+	if v := probe(ctx, c, 2*time.Second); v != unknown {
+		t.Fatalf("ping refused by the local resource manager: verdict %d, want unknown", v)
+	}
+	got, err := DirectConnect(ctx, b, info, DirectConfig{Attempts: 1, PerAttempt: 10 * time.Second, Liveness: 2 * time.Second})
+	if err != nil || got != c || c.IsClosed() {
+		t.Fatalf("DirectConnect = %p, %v (closed %v); want the unchecked connection %p kept", got, err, c.IsClosed(), c)
+	}
+}
+
+// refusingConn is a connection on which no stream can be opened here, as
+// when the resource manager refuses it; Close only records the call.
+type refusingConn struct {
+	network.Conn
+	closed bool
+}
+
+func (c *refusingConn) NewStream(context.Context) (network.Stream, error) {
+	return nil, network.ErrResourceLimitExceeded
+}
+func (c *refusingConn) Close() error   { c.closed = true; return nil }
+func (c *refusingConn) IsClosed() bool { return c.closed }
+
+// TestJudgePrefersEchoed: of two connections, one whose ping stream cannot
+// be opened here (the newest, which judge would otherwise prefer) and one
+// that echoed, the echoed one is returned and neither is closed.
+func TestJudgePrefersEchoed(t *testing.T) {
+	a := newTestHost(t, testConfig(t, ModeClient, "/ip4/127.0.0.1/tcp/0"))
+	b := newTestHost(t, testConfig(t, ModeClient, "/ip4/127.0.0.1/tcp/0"))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := b.Connect(ctx, peer.AddrInfo{ID: a.ID(), Addrs: a.Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+	c := directConn(b, a.ID())
+	refusing := &refusingConn{Conn: c}
+	live, closed := judge(ctx, []network.Conn{c, refusing}, 2*time.Second, probe)
+	if live != c || closed || refusing.closed || c.IsClosed() {
+		t.Fatalf("judge = %p, closed %v (refusing %p closed %v); want the echoed %p, nothing closed", live, closed, refusing, refusing.closed, c)
+	}
+	live, closed = judge(ctx, []network.Conn{refusing}, 2*time.Second, probe)
+	if live != refusing || closed || refusing.closed {
+		t.Fatalf("judge with only an unknown connection = %v, closed %v; want it, kept", live, closed)
 	}
 }
