@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 
@@ -66,23 +67,35 @@ func ringConfig(tr *p2p.Transport) (cr.Config, error) {
 	return cfg, cfg.Validate()
 }
 
-func startRing(ctx context.Context, nw *network) (*ring, error) {
-	n := nw.n
-	tcfg := p2p.DefaultConfig()
-	tr, err := p2p.NewTransport(nw.host, tcfg, wallClock{})
+// ringParts builds the ring's transport on h with tcfg and the core's
+// configuration for it (ringConfig), and refuses a transport that cannot
+// carry that core (p2p.Config.ValidateRing): it must carry what the core's
+// pending table admits, or operations could fill it and refuse ring
+// maintenance, and take a peer's operations and maintenance per peer, or a
+// peer's stabilize queries could be reset. startRing builds the daemon's
+// ring with it; on error the transport is closed.
+func ringParts(h host.Host, tcfg p2p.Config) (*p2p.Transport, cr.Config, error) {
+	tr, err := p2p.NewTransport(h, tcfg, wallClock{})
 	if err != nil {
-		return nil, fmt.Errorf("node: %w", err)
+		return nil, cr.Config{}, fmt.Errorf("node: %w", err)
 	}
 	cfg, err := ringConfig(tr)
 	if err != nil {
 		tr.Close()
-		return nil, err
+		return nil, cr.Config{}, err
 	}
-	// The transport must carry what the core's pending table admits, or
-	// operations could fill it and refuse ring maintenance.
 	if err := tcfg.ValidateRing(cfg); err != nil {
 		tr.Close()
-		return nil, fmt.Errorf("node: %w", err)
+		return nil, cr.Config{}, fmt.Errorf("node: %w", err)
+	}
+	return tr, cfg, nil
+}
+
+func startRing(ctx context.Context, nw *network) (*ring, error) {
+	n := nw.n
+	tr, cfg, err := ringParts(nw.host, p2p.DefaultConfig())
+	if err != nil {
+		return nil, err
 	}
 	self := p2p.PeerOf(nw.host.ID())
 	core, err := cr.NewNode(self, cfg, tr, n.db.Records(), wallClock{}, newRand())

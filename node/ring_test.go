@@ -1,6 +1,7 @@
 package node
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/libp2p/go-libp2p"
@@ -31,31 +32,38 @@ func TestRingConfigLimitsFingers(t *testing.T) {
 	}
 }
 
-// TestRingConfigPairsWithTransport: the daemon's transport carries what
-// its ring core's pending table admits (startRing refuses a pairing that
-// does not: operations could fill the transport and refuse ring
-// maintenance), and the check does refuse a smaller cap.
+// TestRingConfigPairsWithTransport: ringParts, which builds the daemon's
+// ring for startRing, pairs the daemon's transport with its core, and
+// refuses a transport that cannot carry the core: a MaxOutbound below the
+// core's MaxPending (operations could fill the transport and refuse ring
+// maintenance) or a MaxInboundPerPeer below a peer's operations and
+// maintenance (its stabilize queries could be reset).
 func TestRingConfigPairsWithTransport(t *testing.T) {
 	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer h.Close()
-	tcfg := p2p.DefaultConfig()
-	tr, err := p2p.NewTransport(h, tcfg, wallClock{})
+	tr, cfg, err := ringParts(h, p2p.DefaultConfig())
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("the daemon's transport and ring: %v", err)
 	}
-	defer tr.Close()
-	cfg, err := ringConfig(tr)
-	if err != nil {
-		t.Fatal(err)
+	tr.Close()
+
+	small := p2p.DefaultConfig()
+	small.MaxOutbound = cfg.MaxPending - 1
+	if tr, _, err := ringParts(h, small); err == nil || !strings.Contains(err.Error(), "MaxOutbound") {
+		if tr != nil {
+			tr.Close()
+		}
+		t.Fatalf("MaxOutbound %d under MaxPending %d: err %v, want a refusal naming MaxOutbound", small.MaxOutbound, cfg.MaxPending, err)
 	}
-	if err := tcfg.ValidateRing(cfg); err != nil {
-		t.Fatalf("the daemon's transport (MaxOutbound %d) and ring (MaxPending %d): %v", tcfg.MaxOutbound, cfg.MaxPending, err)
-	}
-	tcfg.MaxOutbound = cfg.MaxPending - 1
-	if err := tcfg.ValidateRing(cfg); err == nil {
-		t.Fatalf("MaxOutbound %d under MaxPending %d accepted", tcfg.MaxOutbound, cfg.MaxPending)
+	small = p2p.DefaultConfig()
+	small.MaxInboundPerPeer = cfg.MaxOpsPerPeer + cfg.MaintenancePerPeer() - 1
+	if tr, _, err := ringParts(h, small); err == nil || !strings.Contains(err.Error(), "MaxInboundPerPeer") {
+		if tr != nil {
+			tr.Close()
+		}
+		t.Fatalf("MaxInboundPerPeer %d under %d + %d: err %v, want a refusal naming MaxInboundPerPeer", small.MaxInboundPerPeer, cfg.MaxOpsPerPeer, cfg.MaintenancePerPeer(), err)
 	}
 }
