@@ -38,10 +38,17 @@ type Config struct {
 	ReplyTimeout time.Duration
 	// MaxInboundPerPeer caps one peer's incoming streams at once. 32: a
 	// client's parallel lookups and a neighbour's maintenance fit; a flood
-	// is reset. An honest peer's ring core stays below it: it keeps at
-	// most MaxOpsPerPeer (8) operations in flight to one peer, beside at
-	// most MaintenancePerPeer (24 with OneHop) maintenance requests
-	// (chordrouting.Config; ValidateRing checks the pairing).
+	// is reset. An honest peer's ring core keeps at most MaxOpsPerPeer
+	// (8) operations in flight to one peer, beside at most
+	// MaintenancePerPeer (24 with OneHop) maintenance requests
+	// (chordrouting.Config; ValidateRing checks the pairing): 32, no
+	// headroom. The messages it sends without waiting come on top (a
+	// notify or leave until written; a replica push, a handoff or repair
+	// chunk, a relayed membership copy until this side acknowledges it:
+	// see MaxOutbound), so a burst of them while both shares are full
+	// can have a stream reset, a stabilize query among them. A member at
+	// rest has about 3 requests in flight to one neighbour, which leaves
+	// room for them in practice, not by construction.
 	MaxInboundPerPeer int
 	// MaxInbound caps incoming streams at once, all peers together. 1024:
 	// each costs a goroutine and at most one frame of memory (reserved with
@@ -76,10 +83,9 @@ type Config struct {
 	// MaxOutbound caps outgoing exchanges in flight; beyond it TrySend
 	// refuses (the core takes such a request as never sent, not as the
 	// peer's timeout) and Send drops. 4096: the ring core's MaxPending
-	// (chordrouting.Config, 4096), which bounds the requests it has in
-	// flight and keeps its last quarter for ring maintenance (stabilize,
-	// pings, membership) by assuming that the transport carries whatever
-	// its table admits. At 1024, below the operations' three quarters
+	// (chordrouting.Config, 4096), which bounds the requests it waits
+	// for and keeps its last quarter for ring maintenance (stabilize,
+	// pings, membership). At 1024, below the operations' three quarters
 	// (3,072), a flood of Gets, Puts or forwards at slow owners filled the
 	// transport first, and every maintenance request was refused until
 	// the exchanges ended: stabilization paused. New (and the daemon)
@@ -91,9 +97,25 @@ type Config struct {
 	// resource manager's ring service allows as many (bootstrap). A
 	// request the core stops waiting for (its request timeout, 5 s at the
 	// daemon's one-second tick) gives its exchange back then (Cancel),
-	// not at RequestTimeout, so the requests in flight here are the
-	// core's pending ones (beside one-way messages, which end once
-	// written) and a flood at silent peers cannot outlast them here.
+	// not at RequestTimeout.
+	//
+	// The messages the core sends without waiting share this cap, outside
+	// its table, and the cap has no headroom for them (MaxOutbound equals
+	// MaxPending): while operations hold their 3,072, the maintenance
+	// quarter's 1,024 slots are shared by maintenance requests and these
+	// sends, and once these take what maintenance does not use, a
+	// maintenance request is refused (as unsent: stabilization pauses,
+	// no peer is taken for dead). They do not end once written: a notify
+	// or leave holds its slot through the dial and the write, up to
+	// RequestTimeout (10 s) for a dial to a dead peer; a replica push, a
+	// handoff or repair chunk (MsgStore marked Replica) and a relayed
+	// membership copy are request types, so their exchange waits for the
+	// acknowledgement the core ignores, up to RequestTimeout, and no
+	// Cancel ends it early (the core does not wait for them). Their
+	// number follows the stores this node owns and the chunks it hands
+	// on, bounded by no table. At rest maintenance uses a few slots per
+	// neighbour, so about a thousand such sends fit beside a full
+	// operations share before maintenance is refused.
 	MaxOutbound int
 	// RequestRate and RequestBurst bound publish and search requests (non-
 	// replica stores and gets) per peer: RequestRate per second on average,
@@ -186,15 +208,20 @@ func (c Config) Validate() error {
 
 // ValidateRing reports whether c can carry the ring core configured by
 // core: MaxOutbound must be at least the core's MaxPending, because the
-// core keeps the last quarter of its pending table for ring maintenance
-// and counts on the transport to send what the table admits. A smaller
-// cap lets operations fill the transport and refuse stabilize queries,
-// pings and membership messages (see MaxOutbound). And MaxInboundPerPeer
-// must take the core's operations in flight to one peer (MaxOpsPerPeer)
-// and what its ring maintenance may have in flight to that peer beside
-// them (MaintenancePerPeer), assuming the peers run this configuration
-// too: a peer's streams beyond the cap are reset, and a reset stabilize
-// query looks to the core like a dead successor.
+// core keeps the last quarter of its pending table for ring maintenance,
+// and a smaller cap lets operations fill the transport and refuse
+// stabilize queries, pings and membership requests (see MaxOutbound).
+// And MaxInboundPerPeer must take the core's operations in flight to one
+// peer (MaxOpsPerPeer) and what its ring maintenance may have in flight
+// to that peer beside them (MaintenancePerPeer), assuming the peers run
+// this configuration too: a peer's streams beyond the cap are reset, and
+// a reset stabilize query looks to the core like a dead successor. Both
+// checks count only the requests the core waits for: the messages it
+// sends without waiting (notifies, leaves, replica pushes, handoff and
+// repair chunks, relayed membership copies) share both caps on top,
+// with no headroom reserved for them, so a pairing that passes carries
+// what the core's table admits only while those leave the room that
+// maintenance at rest leaves free (MaxOutbound, MaxInboundPerPeer).
 func (c Config) ValidateRing(core cr.Config) error {
 	if c.MaxOutbound < core.MaxPending {
 		return fmt.Errorf("chordrouting/p2p: MaxOutbound (%d) is below the ring's MaxPending (%d): operations could fill the transport and refuse ring maintenance; raise MaxOutbound or lower MaxPending", c.MaxOutbound, core.MaxPending)
