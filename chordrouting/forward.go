@@ -323,6 +323,14 @@ func (n *Node) forwardBatch(fp *fwdPut) {
 		} else {
 			fp.op.res.Stored += stored
 		}
+		if n.left {
+			// Left: the batches not sent fail now (sent, they would be
+			// answered only at a tick a node that has left may not get).
+			for _, b := range fp.batches[fp.next:] {
+				fp.failed = append(fp.failed, b...)
+			}
+			fp.next = len(fp.batches)
+		}
 		if fp.next < len(fp.batches) {
 			n.forwardBatch(fp)
 			return

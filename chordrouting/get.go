@@ -69,9 +69,14 @@ func (n *Node) lookupAndGet(r *getReq, spent int) {
 }
 
 // getFrom asks reps[k]; the owner (k == 0) answers if responsible, the
-// others are asked to answer from their replicas.
+// others are asked to answer from their replicas. After Leave it ends
+// the read (ErrLeft): a request sent then would be answered only at the
+// next tick, which a node that has left may never get.
 func (n *Node) getFrom(r *getReq, reps []Peer, k, hops int) {
 	switch {
+	case n.left:
+		r.done(GetResult{Hops: hops, Err: fmt.Errorf("chordrouting: get: %w", ErrLeft)})
+		return
 	case n.passed(r.end):
 		r.done(GetResult{Hops: hops, Err: fmt.Errorf("chordrouting: get: %w", ErrTimeout)})
 		return

@@ -124,13 +124,15 @@ func (n *Node) putQueue(op *putOp, owner Peer, items []Item) {
 }
 
 // putPump sends queued stores while the window allows, and finishes the
-// round when none is queued or in flight.
+// round when none is queued or in flight. After Leave the queued stores
+// fail at once (a request sent then would be answered only at the next
+// tick, which a node that has left may never get).
 func (n *Node) putPump(op *putOp) {
 	for len(op.queue) > 0 && (op.window <= 0 || op.waiting < op.window) {
 		j := op.queue[0]
 		op.queue = op.queue[1:]
-		if !op.until.IsZero() && !n.clock.Now().Before(op.until) {
-			op.failed = append(op.failed, j.items...) // out of time
+		if n.left || (!op.until.IsZero() && !n.clock.Now().Before(op.until)) {
+			op.failed = append(op.failed, j.items...) // out of time, or left
 			continue
 		}
 		op.waiting++
