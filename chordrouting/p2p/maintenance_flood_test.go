@@ -283,10 +283,12 @@ func TestValidateRingPerPeer(t *testing.T) {
 // the member keeps at most MaxOpsPerPeer operations in flight to it, so
 // its stabilize queries are never among the streams the owner resets.
 // Before the cap the owner reset them with the flood, the member timed
-// them out and its successor list emptied within about a second. The
-// owner's ReplyTimeout (1 s) is below the member's request timeout
-// (1.25 s), as at the daemon's (5 s against 5 one-second ticks), so the
-// owner has let a request go before the member sends the next.
+// them out and its successor list emptied within about a second. Both
+// run their default timeouts too (the member's core at 50 ms ticks, so
+// its request timeout, 250 ms, is far below the owner's ReplyTimeout, 5
+// s): a request the member stops waiting for is reset (Cancel), and the
+// owner gives its slot back then (watchRequester), so the two agree on
+// how many of the member's streams are open.
 func TestOperationFloodAtOnePeerKeepsSuccessor(t *testing.T) {
 	const tick = 50 * time.Millisecond
 	seed := uint64(time.Now().UnixNano())
@@ -295,14 +297,11 @@ func TestOperationFloodAtOnePeerKeepsSuccessor(t *testing.T) {
 	defer cancel()
 
 	ownerHost := floodHost(t, 613)
-	ocfg := DefaultConfig()
-	ocfg.ReplyTimeout = time.Second
-	owner := startSlowOwnerWith(t, ownerHost, tick, ocfg, seed)
+	owner := startSlowOwnerWith(t, ownerHost, tick, DefaultConfig(), seed)
 	if err := owner.runner.Do(ctx, func(n *cr.Node) { n.Create() }); err != nil {
 		t.Fatal(err)
 	}
 	coreCfg := cr.DefaultConfig()
-	coreCfg.RequestTimeoutTicks = 25
 	member, err := New(floodHost(t, 614), coreCfg, cr.NewMemStorage(), Options{Tick: tick, Rand: rand.New(rand.NewPCG(seed, 1))})
 	if err != nil {
 		t.Fatal(err)
@@ -323,11 +322,14 @@ func TestOperationFloodAtOnePeerKeepsSuccessor(t *testing.T) {
 	owner.setSilent()
 
 	// 64 reads of keys the owner holds, each read again as soon as it
-	// ends, until the test stops them: a flood that lasts.
+	// ends, until the test stops them: a flood that lasts. A read that
+	// ends inside Get (the member answers it itself: it has dropped the
+	// owner) is not read again, which would recurse.
 	rng := rand.New(rand.NewPCG(seed, 3))
 	var stop atomic.Bool
 	var reads atomic.Int64
 	var get func(n *cr.Node)
+	inGet := false
 	get = func(n *cr.Node) {
 		if stop.Load() {
 			return
@@ -341,10 +343,14 @@ func TestOperationFloodAtOnePeerKeepsSuccessor(t *testing.T) {
 				break
 			}
 		}
+		inGet = true
 		n.Get(k, nil, 1, func(cr.GetResult) {
 			reads.Add(1)
-			get(n)
+			if !inGet {
+				get(n)
+			}
 		})
+		inGet = false
 	}
 	if err := member.Runner.Do(ctx, func(n *cr.Node) {
 		for range 64 {
@@ -355,11 +361,11 @@ func TestOperationFloodAtOnePeerKeepsSuccessor(t *testing.T) {
 	}
 	defer stop.Store(true)
 	waitWithin(t, 5*time.Second, func() bool { return owner.heldOps() >= 8 }, owner.String)
-	// Three of the member's request timeouts: each lets the next
-	// operations out, and a reset stabilize query would have dropped the
-	// owner by the first.
+	// Ten of the member's request timeouts: each lets the next operations
+	// out, and a reset stabilize query would have dropped the owner by
+	// the first.
 	floodAt := owner.stabilizeQueries()
-	end := time.Now().Add(3 * time.Duration(coreCfg.RequestTimeoutTicks) * tick)
+	end := time.Now().Add(10 * time.Duration(coreCfg.RequestTimeoutTicks) * tick)
 	tk := time.NewTicker(10 * time.Millisecond)
 	defer tk.Stop()
 	for time.Now().Before(end) {

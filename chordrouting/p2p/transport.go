@@ -495,9 +495,14 @@ func (t *Transport) handleStream(s network.Stream) {
 		dl.frameStarted(n)
 		return reserve(n)
 	}
+	end := dl.start.Add(t.cfg.RequestTimeout)
 	err := Serve(s, t.cfg.MaxMessageSize, paced, t.addrsOf,
 		func(m *cr.Message, book AddrBook) (*cr.Message, error) {
-			return t.serve(remote, m, book, dl.start.Add(t.cfg.RequestTimeout))
+			var gone <-chan struct{}
+			if m.Type.IsRequest() {
+				gone = watchRequester(s, end)
+			}
+			return t.serve(remote, m, book, end, gone)
 		})
 	if err != nil {
 		s.Reset()
@@ -525,9 +530,10 @@ func (t *Transport) endInbound(s inboundSlot) {
 
 // serve handles one incoming message from remote, its sender: it answers
 // a peer over its rate with an error, and otherwise delivers the message
-// and, for a request, waits for the node's reply (replyWait). end is the
-// stream's deadline.
-func (t *Transport) serve(remote peer.ID, m *cr.Message, book AddrBook, end time.Time) (*cr.Message, error) {
+// and, for a request, waits for the node's reply (replyWait), or until
+// gone is closed (the requester reset the stream: watchRequester). end is
+// the stream's deadline.
+func (t *Transport) serve(remote peer.ID, m *cr.Message, book AddrBook, end time.Time, gone <-chan struct{}) (*cr.Message, error) {
 	m.From = PeerOf(remote) // authenticated by libp2p; never on the wire
 	t.learn(book)
 	if lim := t.limiterFor(m); lim != nil && !lim.allow(remote) {
@@ -560,9 +566,38 @@ func (t *Transport) serve(remote peer.ID, m *cr.Message, book AddrBook, end time
 		return r, nil
 	case <-timer.C:
 		return nil, fmt.Errorf("chordrouting/p2p: no reply to request %d within %v", m.ID, wait)
+	case <-gone:
+		return nil, fmt.Errorf("chordrouting/p2p: request %d: %w", m.ID, errRequesterGone)
 	case <-t.ctx.Done():
 		return nil, errClosed
 	}
+}
+
+// errRequesterGone ends an incoming request whose requester reset its
+// stream (or wrote past its request) before the reply.
+var errRequesterGone = errors.New("requester gone")
+
+// watchRequester returns a channel closed when the requester of the
+// request just read from s resets the stream (its core stopped waiting:
+// Cancel) or writes past the request, so that the request's
+// wait for the node's reply ends then and its slot (MaxInboundPerPeer)
+// is free for the requester's next stream: a stream held until
+// ReplyTimeout after the requester gave up made the receiver count more
+// of the requester's streams than the requester had in flight. The
+// watch reads until end, the stream's deadline, and ends with the stream
+// (Close or Reset end the read).
+func watchRequester(s network.Stream, end time.Time) <-chan struct{} {
+	_ = s.SetReadDeadline(end)
+	gone := make(chan struct{})
+	go func() {
+		var b [1]byte
+		// A requester that only closes its side (EOF) still waits for
+		// the reply.
+		if _, err := s.Read(b[:]); err == nil || errors.Is(err, network.ErrReset) {
+			close(gone)
+		}
+	}()
+	return gone
 }
 
 // replyWait is how long an incoming request waits for the node's reply:
