@@ -60,10 +60,12 @@ package chordrouting
 // forward was sent, a miss costs about what a direct read through a dial
 // costs. A neighbour with no connection to the holders refuses at once
 // (its read would dial them a round trip after this member's own), and
-// the member reads directly. A neighbour that refuses otherwise, predates
-// forwarding (it answers the Get as a direct one, without Done) or does
-// not answer within a request timeout and a tick is not asked again for
-// six forward timeouts, and the read goes to the holders directly.
+// the member reads directly, as it does when the neighbour still runs
+// MaxForwardsPerClient of its forwards. A neighbour that refuses
+// otherwise, predates forwarding (it answers the Get as a direct one,
+// without Done) or does not answer within memberForwardWait (two
+// retransmission timeouts, in ticks) is not asked again for six forward
+// timeouts, and the read goes to the holders directly.
 
 // ConnState is an optional interface of a Transport whose first message
 // to a peer costs more than the next ones (chordrouting/p2p: a dial before
@@ -91,6 +93,10 @@ const forwardDialRTTs = 2
 // errNoHolderConn is the Err of a neighbour's refusal of a member's
 // forwarded read when it holds no connection to the key's holders.
 const errNoHolderConn = "forwarded get: no connection to the holders"
+
+// errForwardBusyClient is the Err of a refused forward whose requester
+// has MaxForwardsPerClient running here already.
+const errForwardBusyClient = "forwarding busy for this client"
 
 // maxShunned caps the neighbours a member remembers as not to be asked.
 const maxShunned = 64
@@ -139,8 +145,10 @@ func (n *Node) forwardRead(r *getReq, holders []Peer) bool {
 			}
 			// No values: the holders are asked themselves (the file's
 			// comment: a neighbour must not answer "nothing" for them).
-		case a != nil && a.Type == MsgError && a.Err == errNoHolderConn:
-			// Not connected to these holders; maybe to others'.
+		case a != nil && a.Type == MsgError && (a.Err == errNoHolderConn || a.Err == errForwardBusyClient):
+			// Not connected to these holders (maybe to others'), or
+			// still running a forward of this member's that it gave up
+			// on (the two ends' waits differ with their round trips).
 		case !n.unsent(a):
 			n.mf.shun(nb.ID, n.now, n.now+6*n.forwardTimeout())
 		}
@@ -150,18 +158,46 @@ func (n *Node) forwardRead(r *getReq, holders []Peer) bool {
 }
 
 // memberForwardWait is how long a member waits for a neighbour's answer:
-// a request timeout and a tick (the forward adds the neighbour's round
-// trip to the holder to this member's own; an answer later than that
-// means the neighbour's read met a dead holder, and the direct read is
-// no slower), and never past the transport's deadline (ForwardWaiter).
-// Like a client's, its duration and its timeout teach neither the round
-// trip estimate nor the failure detector anything.
+// memberForwardTicks and a tick for the answer to come, and never past
+// the transport's deadline (ForwardWaiter). Like a client's, its duration
+// and its timeout teach neither the round trip estimate nor the failure
+// detector anything.
 func (n *Node) memberForwardWait() pending {
-	p := pending{deadline: n.now + n.timeoutTicks() + 1, forward: true, op: true}
+	p := pending{deadline: n.now + n.memberForwardTicks() + 1, forward: true, op: true}
 	if w, ok := n.tr.(ForwardWaiter); ok {
 		p.until = n.clock.Now().Add(w.ForwardWait())
 	}
 	return p
+}
+
+// minMemberForwardTicks is the shortest a member's forwarded read may
+// take: a tick ends a request anywhere from none to one tick after it
+// was sent, so one tick could end a read that took a round trip.
+const minMemberForwardTicks = 2
+
+// memberForwardTicks is how many ticks a member's forwarded read may take,
+// at both ends: the member waits that and a tick (memberForwardWait), and
+// the neighbour ends its read after that (forwardEndFor), so that both
+// give up the forward's place in MaxForwardsPerClient at about the same
+// tick (the neighbour's a tick earlier, when their round trips agree): a
+// member that freed it first would send forwards the neighbour refuses.
+// It is two retransmission timeouts (the forward is this member's round
+// trip and the neighbour's to the nearest holder), rounded up to ticks,
+// with a tick for the granularity, at least minMemberForwardTicks and at
+// most a request timeout; a request timeout until round trips are
+// measured. An answer later than that means the neighbour's read met a
+// dead holder, or the neighbour has crashed behind a connection that
+// still looks open: either way the direct read is no slower, and a
+// crashed neighbour holds MaxForwardsPerClient reads that much, not a
+// whole request timeout each.
+func (n *Node) memberForwardTicks() uint64 {
+	full := n.timeoutTicks()
+	r := &n.rt
+	if r.tick <= 0 || r.srtt == 0 {
+		return full
+	}
+	need := uint64((2*(r.srtt+4*r.rttvar)+r.tick-1)/r.tick) + 1
+	return min(full, max(minMemberForwardTicks, need))
 }
 
 // readAfterForward reads r directly after a forward gave no values, the

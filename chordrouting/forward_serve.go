@@ -5,9 +5,10 @@ import "fmt"
 // This file is a member's side of forwarding (forward.go): it runs a
 // client's forwarded Get or Store, or another member's forwarded Get
 // (forward_member.go), as its own operation and answers the request once
-// that ends; a member requester is a client here in every rule but one:
+// that ends; a member requester is a client here in every rule but two:
 // it is refused at once when this node holds no connection to the key's
-// holders (unconnectedFor, forward_member.go). Forwards are work done for untrusted peers:
+// holders (unconnectedFor, forward_member.go), and its read ends when the
+// member stops waiting (forwardEndFor). Forwards are work done for untrusted peers:
 // only members run them, each is checked like a direct request (sizes,
 // limit, every value validated before it goes on), at most MaxForwards
 // run at once and MaxForwardsPerClient for one client, beyond which the
@@ -68,7 +69,7 @@ func (n *Node) startForward(m *Message) string {
 	case n.fwd.total >= n.cfg.MaxForwards:
 		return "forwarding busy"
 	case n.fwd.perClient[m.From.ID] >= n.cfg.MaxForwardsPerClient:
-		return "forwarding busy for this client"
+		return errForwardBusyClient
 	case n.opPending+forwardRoom > n.opShare():
 		// The operations' share of the pending table (rpc.go) is nearly
 		// full: this forward's requests would not be sent.
@@ -110,7 +111,7 @@ func (n *Node) onForwardGet(m *Message) {
 		return
 	}
 	client := m.From.ID
-	n.read(&getReq{key: m.Key, query: m.Query, limit: n.getLimit(m.Count), served: true, end: n.forwardEnd(),
+	n.read(&getReq{key: m.Key, query: m.Query, limit: n.getLimit(m.Count), served: true, end: n.forwardEndFor(m),
 		done: func(r GetResult) {
 			n.endForward(client)
 			if r.Err != nil {
@@ -134,6 +135,20 @@ func (n *Node) forwardEnd() endBy {
 	end := endBy{tick: n.now + max(1, n.forwardTimeout()-1)}
 	if w, ok := n.tr.(ForwardWaiter); ok {
 		end.at = n.clock.Now().Add(w.ForwardWait() * 7 / 10)
+	}
+	return end
+}
+
+// forwardEndFor is forwardEnd for forwarded read m, sooner when its
+// requester is a ring member (in the membership table: a client is not):
+// a member waits for its neighbour's answer memberForwardTicks and a tick
+// (forward_member.go), and the read ends after memberForwardTicks, so
+// that this node gives up the member's place in MaxForwardsPerClient no
+// later than the member does.
+func (n *Node) forwardEndFor(m *Message) endBy {
+	end := n.forwardEnd()
+	if _, member := n.oh.table.find(m.From.ID); member && n.cfg.OneHop {
+		end.tick = min(end.tick, n.now+n.memberForwardTicks())
 	}
 	return end
 }
