@@ -461,13 +461,12 @@
 //     and gives its MaxOutbound slot back, where before it held both until
 //     its own RequestTimeout (10 s, against the core's 5 s at the
 //     daemon's tick), so a long flood at silent peers could fill
-//     MaxOutbound and pause maintenance (it never misjudged a peer). What
-//     is left: the receiver keeps a request's stream until its node
-//     answers or its ReplyTimeout (5 s) even when the requester reset it,
-//     so a requester whose request timeout is shorter than the receiver's
-//     ReplyTimeout (ticks much shorter than the daemon's second, or a
-//     longer ReplyTimeout) may count fewer of its operations in flight
-//     than the receiver holds.
+//     MaxOutbound and pause maintenance (it never misjudged a peer). The
+//     receiver, seeing the reset, stops waiting for its node's reply and
+//     frees the stream's place in its MaxInboundPerPeer, so both sides
+//     count the same streams in flight whatever their timeouts (before,
+//     it held the stream until its ReplyTimeout, 5 s, and a requester
+//     with a shorter request timeout sent more than the receiver took).
 //   - Lookups stay iterative and cross-checked: their answer is an owner,
 //     which the client must see confirmed itself.
 //   - A forwarded read ends by the end of its requester's wait

@@ -60,6 +60,8 @@
 //     clients" and "Forwarding for members") waits until a tenth of
 //     RequestTimeout before the stream's deadline instead: its reply
 //     comes after the node's own requests, which may time out.
+//     A request whose requester resets its stream (its core stopped
+//     waiting) stops waiting for the reply then, and frees its slot.
 //  4. Publish and search requests (non-replica MsgStore, MsgGet) are rate
 //     limited per peer with a token bucket paced by the injected clock;
 //     replica pushes (MsgStore with Replica) have their own, ten times
