@@ -13,8 +13,8 @@ import (
 // This file is the Transport's side of chordrouting.ConnState: the core
 // asks whether a direct connection to a peer is open before a one-hop
 // read, and when none is open to any of the key's holders, and a dial
-// costs more than a round trip, it sends the read to a ring neighbour it
-// is connected to and asks for a connection to the owner meanwhile
+// costs more than two round trips, it sends the read to a ring neighbour
+// it is connected to and asks for connections to every holder meanwhile
 // (chordrouting's "Forwarding for members"). What a dial costs, in round
 // trips over an open connection, is measured here: over TCP the
 // handshake, the security negotiation and the multiplexer, about three;
@@ -59,6 +59,7 @@ func (t *Transport) Prepare(p cr.Peer) {
 	t.preparing[pid] = true
 	t.wg.Add(1)
 	t.mu.Unlock()
+	began, first := t.beginDial(pid) // before any request's dial it may meet
 	go func() {
 		defer func() {
 			t.mu.Lock()
@@ -69,15 +70,14 @@ func (t *Transport) Prepare(p cr.Peer) {
 		ctx, cancel := context.WithTimeout(t.ctx, t.cfg.RequestTimeout)
 		defer cancel()
 		ctx = network.WithForceDirectDial(ctx, ServiceName+": prepare")
-		began := time.Now()
-		if c, err := t.h.Network().DialPeer(ctx, pid); err == nil {
-			t.dialed(c, began)
-		} // failures are silent: the next request dials again
+		c, _ := t.h.Network().DialPeer(ctx, pid) // failures are silent: the next request dials again
+		t.endDial(pid, c, began, first)
 	}()
 }
 
 // DialRoundTrips implements chordrouting.ConnState: the smoothed duration
-// of this transport's dials that opened a connection over the smoothed
+// of this transport's dials that opened a connection (the first of its
+// dials in flight to a peer, from its start: endDial) over the smoothed
 // round trip of its requests over connections that were open already
 // (each an eighth of each new sample, as TCP smooths round trips); 0
 // until both have been measured.
@@ -90,16 +90,42 @@ func (t *Transport) DialRoundTrips() float64 {
 	return float64(t.dialCost) / float64(t.openRTT)
 }
 
-// dialed folds the dial begun at began that returned c into the dial
-// cost, if c is a connection that dial opened (not one that was open
-// already, or another dial's that it joined late).
-func (t *Transport) dialed(c network.Conn, began time.Time) {
-	if c == nil || c.Stat().Opened.Before(began) || c.Stat().Limited {
-		return
-	}
+// beginDial records that this transport begins a dial of p now, and
+// reports whether it is the only one in flight to p: a second one (a
+// request's while Prepare dials, or the other way) joins the first in
+// the swarm and returns when it does, having waited for its remainder
+// only, so only the first is measured.
+func (t *Transport) beginDial(p peer.ID) (time.Time, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.dialing == nil {
+		t.dialing = make(map[peer.ID]int)
+	}
+	t.dialing[p]++
+	return time.Now(), t.dialing[p] == 1
+}
+
+// endDial records the end of a dial of p begun at began that returned c
+// (nil: failed), and folds its duration into the dial cost if measure
+// (the first of its dials in flight, begun with no connection to p) and c
+// is an outbound direct connection opened since began: not one that was
+// open already, one p opened to this node, or a relayed one. (A dial by
+// another service on the same host that this one joins is not seen, and
+// is measured short; the ring's dials are most of a member's.)
+func (t *Transport) endDial(p peer.ID, c network.Conn, began time.Time, measure bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.dialing[p]--; t.dialing[p] <= 0 {
+		delete(t.dialing, p)
+	}
+	if !measure || c == nil {
+		return
+	}
+	if st := c.Stat(); st.Opened.Before(began) || st.Limited || st.Direction != network.DirOutbound {
+		return
+	}
 	smooth(&t.dialCost, time.Since(began))
+	t.dials++
 }
 
 // answered folds the exchange of request m on c, begun at began, into the

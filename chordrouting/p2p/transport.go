@@ -47,11 +47,16 @@ type Transport struct {
 	// for Cancel.
 	requests map[pendingKey]context.CancelFunc
 	// preparing: peers a connection is being opened to (Prepare), at
-	// most maxPrepares; dialCost and openRTT: what a dial costs, and a
-	// request over an open connection (connstate.go).
+	// most maxPrepares; dialing: this transport's dials in flight per
+	// peer (Prepare's and requests'), of which only the first is
+	// measured; dialCost and openRTT: what a dial costs, and a request
+	// over an open connection; dials: how many dials dialCost holds
+	// (connstate.go).
 	preparing map[peer.ID]bool
+	dialing   map[peer.ID]int
 	dialCost  time.Duration
 	openRTT   time.Duration
+	dials     int
 }
 
 // pendingKey names an incoming request awaiting the local node's reply.
@@ -320,13 +325,11 @@ func (t *Transport) openStream(ctx context.Context, p peer.ID) (network.Stream, 
 		// the peer's addresses are known: they were dialed). A one-hop
 		// read to an owner this node never talked to costs the dial and
 		// one round trip.
-		began := time.Now()
+		began, first := t.beginDial(p)
 		c, err := t.h.Network().DialPeer(ctx, p)
+		t.endDial(p, c, began, first && len(conns) == 0) // what a dial costs (connstate.go)
 		if err != nil {
 			return nil, err
-		}
-		if len(conns) == 0 {
-			t.dialed(c, began) // what a dial costs (connstate.go)
 		}
 		if s = streamOn(ctx, c); s == nil {
 			if s, err = t.h.NewStream(ctx, p, ProtocolID); err != nil {
