@@ -94,6 +94,17 @@ func (n *Node) forwardTimeout() uint64 {
 	return max(uint64(n.cfg.ForwardTimeoutTicks), min(2*n.timeoutTicks(), uint64(n.cfg.LookupTimeoutTicks)))
 }
 
+// forwardPending is the wait of a forwarded request (requestForward, a
+// member's forwarded read): ticks, and never past the transport's
+// deadline (ForwardWaiter).
+func (n *Node) forwardPending(ticks uint64) pending {
+	p := pending{deadline: n.now + ticks, forward: true, op: true}
+	if w, ok := n.tr.(ForwardWaiter); ok {
+		p.until = n.clock.Now().Add(w.ForwardWait())
+	}
+	return p
+}
+
 // forwardRound sends m (a forwarded request, copied per entry) to each
 // entry and calls done with the answers, in the entries' order (nil: none,
 // or one that is no answer per ok), once all have come or timed out.

@@ -120,10 +120,8 @@ func (n *Node) forwardRead(r *getReq, holders []Peer) bool {
 	if cs.DialRoundTrips() <= forwardDialRTTs {
 		return false // a dial costs little more than the forward's round trip
 	}
-	for _, h := range holders {
-		if cs.Connected(h) {
-			return false // it answers in one round trip
-		}
+	if anyConnected(cs, holders) {
+		return false // it answers in one round trip
 	}
 	nb, ok := n.readNeighbour(r.key, holders, cs)
 	if !ok {
@@ -163,11 +161,7 @@ func (n *Node) forwardRead(r *getReq, holders []Peer) bool {
 // and its timeout teach neither the round trip estimate nor the failure
 // detector anything.
 func (n *Node) memberForwardWait() pending {
-	p := pending{deadline: n.now + n.memberForwardTicks() + 1, forward: true, op: true}
-	if w, ok := n.tr.(ForwardWaiter); ok {
-		p.until = n.clock.Now().Add(w.ForwardWait())
-	}
-	return p
+	return n.forwardPending(n.memberForwardTicks() + 1)
 }
 
 // minMemberForwardTicks is the shortest a member's forwarded read may
@@ -203,11 +197,9 @@ func (n *Node) memberForwardTicks() uint64 {
 // readAfterForward reads r directly after a forward gave no values, the
 // forward counted as a hop.
 func (n *Node) readAfterForward(r *getReq) {
-	if holders := n.readHolders(r.key); n.member && !n.left && len(holders) > 0 {
-		if _, local := n.localAnswer(r.key); !local {
-			n.readDirect(r, holders, 1)
-			return
-		}
+	if holders := n.oneHopHolders(r.key); len(holders) > 0 {
+		n.readDirect(r, holders, 1)
+		return
 	}
 	n.lookupAndGet(r, 1)
 }
@@ -293,12 +285,17 @@ func (n *Node) unconnectedFor(m *Message) bool {
 		return false
 	}
 	holders := n.readHolders(m.Key)
-	for _, h := range holders {
-		if cs.Connected(h) {
-			return false
+	return len(holders) > 0 && !anyConnected(cs, holders)
+}
+
+// anyConnected reports whether cs has a connection open to any of peers.
+func anyConnected(cs ConnState, peers []Peer) bool {
+	for _, p := range peers {
+		if cs.Connected(p) {
+			return true
 		}
 	}
-	return len(holders) > 0
+	return false
 }
 
 // take counts a forward in flight with neighbour id.

@@ -30,13 +30,7 @@ package chordrouting
 // send the read to a ring neighbour of the holders instead
 // (forward_member.go), falling back to this direct read when that fails.
 func (n *Node) oneHopGet(r *getReq) bool {
-	if !n.member || !n.cfg.OneHop {
-		return false
-	}
-	if _, ok := n.localAnswer(r.key); ok {
-		return false
-	}
-	holders := n.readHolders(r.key)
+	holders := n.oneHopHolders(r.key)
 	if len(holders) == 0 {
 		return false
 	}
@@ -45,6 +39,20 @@ func (n *Node) oneHopGet(r *getReq) bool {
 	}
 	n.readDirect(r, holders, 0)
 	return true
+}
+
+// oneHopHolders names the holders a one-hop read of key asks
+// (readHolders), or none when there is no one-hop read: this node is no
+// member (or has left), runs without OneHop, or answers for the key
+// itself (localAnswer).
+func (n *Node) oneHopHolders(key ID) []Peer {
+	if !n.member || n.left || !n.cfg.OneHop {
+		return nil
+	}
+	if _, ok := n.localAnswer(key); ok {
+		return nil
+	}
+	return n.readHolders(key)
 }
 
 // readDirect asks the holders at once; spent is the hops already spent
