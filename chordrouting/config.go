@@ -145,9 +145,11 @@ type Config struct {
 	// (ConnState: chordrouting/p2p) send a one-hop read whose holders it
 	// has no connection to, to a ring neighbour of the holders it is
 	// connected to, which reads over its own open connections and answers
-	// on the same request, while the transport opens a connection to the
-	// owner in the background (forward_member.go). true: over TCP a dial
-	// costs about three round trips before the request, the forward one.
+	// on the same request, while the transport opens connections to every
+	// holder in the background (forward_member.go); only when the
+	// transport measured a dial above two round trips. true: over TCP a
+	// dial costs about three round trips before the request, the forward
+	// one.
 	// On a transport without ConnState (the simulator) it changes
 	// nothing; false always reads directly (for comparison). Any value is
 	// valid.

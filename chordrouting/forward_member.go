@@ -52,8 +52,10 @@ package chordrouting
 //
 // Trust: the answer's values are validated and matched against the query
 // here, as a client's (mergeValues), so a neighbour cannot forge a value,
-// only leave values out: one more node, for the reads that go through it,
-// that can hide values a holder holds (as the nearest holder can in any
+// only leave values out, or hand back an older signed version of a value,
+// or one since removed, until it expires (as a holder or a client's entry
+// point can): one more node, for the reads that go through it, that can
+// hide or age values a holder holds (as the nearest holder can in any
 // one-hop read). An answer without values is not taken: the read goes to
 // the holders directly, so that no neighbour can answer "nothing" for a
 // key that has values; with the holders' connections opening since the
@@ -232,8 +234,11 @@ func (n *Node) readNeighbour(key ID, holders []Peer, cs ConnState) (Peer, bool) 
 // 2, 4, 8, ... places before the owner (the one 2 before pushes its
 // repairs to it; each sends the owner its membership events at the level
 // that reaches it, every few seconds under churn), from the table. The
-// first two come from readHolders' source (the successor list for a key
-// in its span, else the table). None when neither names the owner; the
+// predecessor, and the member after the holders when it is known there,
+// come from readHolders' source: the successor list for a key in its
+// span (the member after is missing when the list ends at the last
+// holder, and the table's members before the owner follow the
+// predecessor), else the table. None when neither names the owner; the
 // first is this member when it lies among the holders' neighbours.
 func (n *Node) holderNeighbours(key ID, nh int) []Peer {
 	var out []Peer
