@@ -71,10 +71,12 @@ type TrySender interface {
 // Canceler is an optional interface of a Transport whose requests hold
 // something until their reply (chordrouting/p2p: an exchange, one of its
 // MaxOutbound, and a stream at the peer): the core calls Cancel(to, id)
-// when it stops waiting for request id to `to` without a reply (its
-// timeout, an end its operation set, Leave), so that the transport ends
-// the exchange then rather than at a deadline of its own, which may be
-// longer. It must not block and must not call back into the Node; a
+// when it stops waiting for an operation's request id to `to` without a
+// reply (its timeout, an end its operation set) and at Leave for every
+// request, so that the transport ends the exchange then rather than at a
+// deadline of its own, which may be longer. (A maintenance request that
+// timed out is left to run: a late reply still counts as a round-trip
+// sample.) It must not block and must not call back into the Node; a
 // request that has already ended, or an unknown one, is ignored.
 type Canceler interface {
 	Cancel(to Peer, id uint64)

@@ -455,9 +455,11 @@
 //     stored; a short queue keeps what a flood piles up, and its wait,
 //     small (a read refused falls back to a confirmed lookup, as when its
 //     holders do not answer, with no suspicion).
-//   - When the core stops waiting for a request without a reply (its
-//     timeout, an end its operation set, Leave), it tells the transport
-//     (Canceler): the libp2p transport then resets that exchange's stream
+//   - When the core stops waiting for an operation's request without a
+//     reply (its timeout, an end its operation set; every request at
+//     Leave), it tells the transport (Canceler; a maintenance request that
+//     timed out is left to run, since its late reply still teaches the
+//     round-trip estimate): the libp2p transport then resets that exchange's stream
 //     and gives its MaxOutbound slot back, where before it held both until
 //     its own RequestTimeout (10 s, against the core's 5 s at the
 //     daemon's tick), so a long flood at silent peers could fill

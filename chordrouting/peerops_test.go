@@ -145,9 +145,11 @@ func (c *cancelTransport) Cancel(to Peer, id uint64) {
 }
 
 // TestCancelWhenNoLongerWaiting: a transport with Cancel hears of every
-// request the core stops waiting for without a reply (its timeout, an end
-// its operation set, Leave), with the peer and ID it was sent with, and of
-// no answered one.
+// operation's request the core stops waiting for without a reply (its
+// timeout, an end its operation set) and of every request at Leave, with
+// the peer and ID it was sent with; not of an answered one, nor of a
+// maintenance request that timed out (its late reply is still a
+// round-trip sample).
 func TestCancelWhenNoLongerWaiting(t *testing.T) {
 	_, nodes := staticRing(t, 8, 13)
 	nd := nodes[0]
@@ -178,6 +180,9 @@ func TestCancelWhenNoLongerWaiting(t *testing.T) {
 	nd.request(c, &Message{Type: MsgPing}, func(*Message) {})
 	idC := sentID(c)
 	nd.Step(&Message{Type: MsgPong, ID: idC, From: c})
+	d := nd.succ[4]
+	nd.requestAs(d, &Message{Type: MsgPing}, true, func(*Message) {})
+	idD := sentID(d)
 	for range 2 {
 		nd.Tick()
 	}
@@ -187,8 +192,11 @@ func TestCancelWhenNoLongerWaiting(t *testing.T) {
 	for range 4 * nd.cfg.RequestTimeoutTicks {
 		nd.Tick()
 	}
-	if !canceled(a, idA) {
-		t.Fatalf("the ping to %s timed out and was not canceled: %v", a.Addr, tr.canceled)
+	if !canceled(d, idD) {
+		t.Fatalf("the operation's request to %s timed out and was not canceled: %v", d.Addr, tr.canceled)
+	}
+	if canceled(a, idA) {
+		t.Fatalf("the maintenance ping to %s was canceled at its timeout: %v", a.Addr, tr.canceled)
 	}
 	if canceled(c, idC) {
 		t.Fatal("an answered request was canceled")

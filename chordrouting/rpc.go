@@ -256,8 +256,8 @@ func (n *Node) expireRequests() {
 	}
 	n.pending = keep
 	for k := range exp {
-		n.cancel(exp[k])
 		if exp[k].op {
+			n.cancel(exp[k])
 			n.opPending--
 			n.opEnded(exp[k].to) // may send a request held for it
 		}
@@ -284,7 +284,12 @@ func (n *Node) expireRequests() {
 }
 
 // cancel tells a transport that holds something per request (Canceler)
-// that p, sent and not answered, is no longer waited for.
+// that p, sent and not answered, is no longer waited for. At a timeout
+// only an operation's request is canceled: a late reply to a maintenance
+// request (a stabilize query, a ping) still teaches the round-trip
+// estimate (timeouts.go), which is how timeouts grow to fit round trips
+// longer than RequestTimeoutTicks; operations are what floods are made
+// of, and maintenance keeps to a few requests per peer.
 func (n *Node) cancel(p pending) {
 	if c, ok := n.tr.(Canceler); ok {
 		c.Cancel(Peer{ID: p.to, Addr: p.addr}, p.id)

@@ -94,10 +94,11 @@ type Config struct {
 	// transport cannot tell an operation's lookup from a stabilize query
 	// (both are MsgGetState or MsgFindSuccessor); the core can, and does.
 	// Not more: each exchange is a goroutine and a stream, and the
-	// resource manager's ring service allows as many (bootstrap). A
-	// request the core stops waiting for (its request timeout, 5 s at the
-	// daemon's one-second tick) gives its exchange back then (Cancel),
-	// not at RequestTimeout.
+	// resource manager's ring service allows as many (bootstrap). An
+	// operation's request the core stops waiting for (its request
+	// timeout, 5 s at the daemon's one-second tick) gives its exchange
+	// back then (Cancel), not at RequestTimeout; a maintenance request
+	// that timed out runs on for its late reply, a round-trip sample.
 	//
 	// The messages the core sends without waiting share this cap, outside
 	// its table, and the cap has no headroom for them (MaxOutbound equals

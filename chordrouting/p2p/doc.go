@@ -31,8 +31,9 @@
 //     a request's reply, if it comes within Config.RequestTimeout and is
 //     from the peer asked, is handed to the Runner (Runner.Deliver).
 //     Every failure is silent: the core times the request out. When the
-//     core stops waiting for a request (chordrouting.Canceler: its
-//     timeout, an end its operation set, Leave), the exchange ends then,
+//     core stops waiting for an operation's request (chordrouting.Canceler:
+//     its timeout, an end its operation set; any request at Leave), the
+//     exchange ends then,
 //     its stream reset and its MaxOutbound slot free, not at
 //     RequestTimeout. The core keeps at most MaxOpsPerPeer operations in
 //     flight to one peer, under the peer's MaxInboundPerPeer with room
