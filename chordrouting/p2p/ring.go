@@ -46,7 +46,9 @@ type Ring struct {
 
 // New starts a ring node on h, not yet a member: call Create, Join (or
 // JoinVia) to become one, or SetEntryPoints for client mode. It refuses a
-// transport whose MaxOutbound is below cfg.MaxPending (Config.ValidateRing).
+// transport whose MaxOutbound is below cfg.MaxPending, or whose
+// MaxInboundPerPeer is below cfg.MaxOpsPerPeer plus the maintenance a
+// peer may have in flight (Config.ValidateRing).
 func New(h host.Host, cfg cr.Config, st cr.Storage, opt Options) (*Ring, error) {
 	if opt.Transport == (Config{}) {
 		opt.Transport = DefaultConfig()
