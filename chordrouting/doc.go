@@ -537,9 +537,11 @@
 // forwards little.
 //
 //   - Trust: the answer's values are validated and matched with the
-//     client's code (mergeValues): a neighbour can leave values out, never
-//     forge one, which makes it one more node that can hide a value from
-//     the reads that go through it (as the nearest holder can). An answer
+//     client's code (mergeValues): a neighbour can leave values out, or
+//     hand back an older signed version of a value or one since removed
+//     until it expires (as a holder or a client's entry point can), never
+//     forge one, which makes it one more node that can hide or age a value
+//     for the reads that go through it (as the nearest holder can). An answer
 //     with no valid value is not taken: the holders are asked directly, so
 //     no neighbour can answer "nothing"; their connections have been
 //     opening since the forward went out, so a miss costs about what the
@@ -551,13 +553,20 @@
 //     opening since the forward went out. The member reads directly and
 //     asks that neighbour again next time.
 //   - Failure: a neighbour that refuses otherwise, predates the flag (it
-//     answers a direct Get, not Done) or does not answer within a request
-//     timeout and a tick is not asked again for six forward timeouts, and
-//     the read goes to the holders directly, the forward counted as a
-//     hop; its timeout makes it no suspect. The wait is not a client's
-//     forward timeout: a healthy neighbour answers in two round trips,
-//     and one whose own read needs longer meets a dead holder the direct
-//     read would meet too.
+//     answers a direct Get, not Done) or does not answer within
+//     memberForwardTicks and a tick is not asked again for six forward
+//     timeouts, and the read goes to the holders directly, the forward
+//     counted as a hop; its timeout makes it no suspect. The wait is not
+//     a client's forward timeout: a healthy neighbour answers in two round
+//     trips, and one whose own read needs longer meets a dead holder the
+//     direct read would meet too. memberForwardTicks is two
+//     retransmission timeouts in ticks (at least two ticks, at most a
+//     request timeout), so a crashed neighbour behind a connection that
+//     still looks open holds a member's reads that long; the neighbour
+//     ends a member requester's read (one in its membership table) after
+//     its own memberForwardTicks, so both give up the forward's place in
+//     the per-requester cap at about the same tick, and a refusal for that
+//     cap sends the member to the holders without shunning the neighbour.
 //   - Why not hedge (forward and read directly at once): the holders
 //     would serve every forwarded read twice; connections opened without
 //     a request give the next read the same.
@@ -572,10 +581,11 @@
 // Not done: a forwarded store is cut to the transport's deadline only
 // (ForwardWaiter), not to a tick before the forward timeout as a
 // forwarded read is (in ticks its stores and lookups end by their own
-// timeouts); a member's wait for a forwarded read is shorter than the
-// neighbour's forwardEnd (the message carries no deadline), so a
-// neighbour whose read needs a fallback may go on after the member read
-// directly; dials are not modelled in chordrouting/sim (its figures come
+// timeouts); the message carries no deadline, so a member and its
+// neighbour each size a forwarded read's wait by their own round trips
+// (and a member missing from the neighbour's table gets a client's
+// forwardEnd), and the neighbour's read may go on a little after the
+// member read directly; dials are not modelled in chordrouting/sim (its figures come
 // from the benchmark's own dial model above); and 100,000 nodes in the
 // simulator (4·N² bytes of tables is 40 GB).
 //

@@ -112,11 +112,7 @@ func (n *Node) passed(end endBy) bool {
 // (forwardTimeout), and neither its duration nor its timeout teaches the
 // round-trip estimate or the failure detector anything.
 func (n *Node) requestForward(to Peer, m *Message, cb func(*Message)) {
-	p := pending{deadline: n.now + n.forwardTimeout(), forward: true, op: true}
-	if w, ok := n.tr.(ForwardWaiter); ok {
-		p.until = n.clock.Now().Add(w.ForwardWait())
-	}
-	n.send(to, m, p, cb)
+	n.send(to, m, n.forwardPending(n.forwardTimeout()), cb)
 }
 
 // send sends request m to `to`, waiting as p says. A request that cannot
