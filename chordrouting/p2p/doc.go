@@ -91,8 +91,11 @@
 //     to the holders meanwhile. Connected is the host's Connectedness: a
 //     relayed (limited) connection does not count, since a request over
 //     it crosses the relay each way. DialRoundTrips is the smoothed
-//     duration of the dials that opened a connection (a request's to a
-//     peer it had none to, and Prepare's) over the smoothed round trip of
+//     duration of the dials that opened an outbound direct connection (a
+//     request's to a peer it had none to, and Prepare's; of this
+//     transport's dials in flight to one peer only the first, from its
+//     start: a second joins it and waits for its remainder only) over the
+//     smoothed round trip of
 //     requests over connections open before them (forwards left out: they
 //     wait for the peer's own operation), each an eighth of each new
 //     sample; on loopback between two and ten, as the handshakes' CPU
