@@ -9,7 +9,8 @@ package chordrouting
 // timed it out and dropped its live successor. So the core bounds one
 // peer's operation requests in flight (Config.MaxOpsPerPeer) below what
 // the receiver takes, less what ring maintenance may have in flight to
-// one peer (Config.MaintenancePerPeer); maintenance is never held back by them.
+// one peer (Config.MaintenancePerPeer); maintenance is never held back by
+// them.
 //
 // An operation's request beyond the cap waits in a small per-peer queue
 // (as long as the cap) and goes out when one of that peer's operations
@@ -21,7 +22,9 @@ package chordrouting
 // suspect. Holding, not refusing at once: a put's store refused is a
 // store failed, which the put (or the client whose batch it runs) must
 // redo, while a store held for a round trip or two is stored; a short
-// queue keeps what a flood can pile up, and how long it waits, small.
+// queue keeps what a flood can pile up, and how long it waits, small. A
+// held request gets its ID when it is sent, so a client's forward held
+// behind its entry's cap cannot be hurried (forward.go) until then.
 
 // heldOp is an operation's request waiting for its peer's cap.
 type heldOp struct {
