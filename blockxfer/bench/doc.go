@@ -35,4 +35,31 @@
 // alternating runs, so the buffers are not what bounds it. A profile of
 // the download side (-only blockxfer -cpuprofile) puts SHA-256 at 18% of
 // all samples, which is about what the ratio misses.
+//
+// Later on 2026-11-29 (load 4-12 from other jobs, so figures are low):
+// perf over whole runs puts all that blockxfer spends beyond the raw
+// stream in SHA-256 (0.63 s of CPU per GiB; CRC-32C, copies, writes and
+// wake-ups net to about 0.1 s more in quiet moments, more under load), so
+// with both cores busy the ratio cannot pass CPU(raw)/CPU(blockxfer),
+// 0.64-0.85 in today's runs (raw 1.9-2.3 s of CPU per GB, blockxfer
+// 2.5-3.2 s), and 0.9 needs the idle quarter core a quiet host leaves. A
+// trace of a loaded run: the provider's writer waited on a closed yamux
+// window for most of the transfer while its send loop and the client's
+// receive loop were idle too, although the stream's receive window had grown to 8 MiB (read from
+// the yamux stream in a trial build); the client's window updates waited
+// up to 1 s per GiB for a core behind whole-block hashes and writes. Sinks
+// that yield every 64 KiB (peer.go, sinkSlice), measured by a trial build
+// that alternates both variants in one process and connection: median
+// ratio 1.05 over 13 runs against 0.94 over 8 runs with identical sides;
+// CPU per GB unchanged. Tried and dropped: O_DIRECT writes of aligned
+// blocks, to skip the page-cache copy (slow here for freshly allocated
+// pages), used no less CPU (2.5-2.7 s against 2.2-2.5 s per GB) and ran
+// slower; a mutex around block writes (kernel lock spinning was 0.4% of
+// samples); the provider yielding between 64 KiB disk reads as well (1.00
+// and 0.92 in the same harness); yamux's 16 MiB initial window on both
+// hosts (no change beyond noise: the window grows to 8-16 MiB anyway).
+// The standard run with yielding sinks at load 4-6: paired medians
+// 0.60-0.79, median 0.68 over eleven runs; in ten back-to-back pairs with
+// the build before (load 4-9) it was ahead in seven, behind in two, median
+// difference +0.05. On a loaded host the figure follows the CPU ratio.
 package main
