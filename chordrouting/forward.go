@@ -126,18 +126,19 @@ func (n *Node) forwardPending(ticks uint64) pending {
 // moves only if the ping times out too (dead, not slow).
 func (n *Node) forwardRound(entries []Peer, m *Message, ok, full func(*Message) bool, done func([]*Message)) {
 	answers := make([]*Message, len(entries))
-	ids := make([]uint64, len(entries))
+	reqs := make([]*Message, len(entries))
 	hurried := make([]bool, len(entries))
 	left := len(entries)
 	for i, e := range entries {
 		req := *m
+		reqs[i] = &req
 		n.requestForward(e, &req, func(r *Message) {
 			switch {
 			case r != nil && ok(r):
 				answers[i] = r
 				if full(r) {
-					for j, id := range ids {
-						if j != i && answers[j] == nil && n.hurry(id, n.now+n.timeoutTicks()) {
+					for j, rq := range reqs {
+						if j != i && answers[j] == nil && n.hurry(rq, n.now+n.timeoutTicks()) {
 							hurried[j] = true
 						}
 					}
@@ -156,13 +157,18 @@ func (n *Node) forwardRound(entries []Peer, m *Message, ok, full func(*Message) 
 				done(answers)
 			}
 		})
-		ids[i] = req.ID
 	}
 }
 
-// hurry brings the deadline of request id forward to at most deadline,
-// and reports whether it did.
-func (n *Node) hurry(id uint64, deadline uint64) bool {
+// hurry brings the deadline of request m forward to at most deadline,
+// and reports whether it did. A request held for its peer's cap has no
+// ID yet (launch sets it on m when it is sent): it is found by its
+// message (hurryHeld).
+func (n *Node) hurry(m *Message, deadline uint64) bool {
+	id := m.ID
+	if id == 0 {
+		return n.hurryHeld(m, deadline)
+	}
 	cut := false
 	for k := range n.pending {
 		if p := &n.pending[k]; p.id == id && id != 0 && p.deadline > deadline {

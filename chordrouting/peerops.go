@@ -19,12 +19,15 @@ package chordrouting
 // of the pending table. A held request that is still waiting when its own
 // wait would have ended (its timeout, or the end its operation set) gets
 // the unsent stand-in too: it was never sent, so its target is no
-// suspect. Holding, not refusing at once: a put's store refused is a
-// store failed, which the put (or the client whose batch it runs) must
-// redo, while a store held for a round trip or two is stored; a short
-// queue keeps what a flood can pile up, and how long it waits, small. A
-// held request gets its ID when it is sent, so a client's forward held
-// behind its entry's cap cannot be hurried (forward.go) until then.
+// suspect. So does one whose wait ended between ticks (its until) when a
+// reply frees its place: it is not sent. Holding, not refusing at once:
+// a put's store refused is a store failed, which the put (or the client
+// whose batch it runs) must redo, while a store held for a round trip or
+// two is stored; a short queue keeps what a flood can pile up, and how
+// long it waits, small. A
+// held request gets its ID when it is sent, so hurry (forward.go) finds
+// a held one by its message: its wait, held and once sent, then ends by
+// the hurried deadline.
 
 // heldOp is an operation's request waiting for its peer's cap.
 type heldOp struct {
@@ -33,6 +36,9 @@ type heldOp struct {
 	p  pending // p.deadline: when waiting ends unsent; p.cb: its callback
 	// wait is the request's own wait once sent, in ticks.
 	wait uint64
+	// by, if not 0, is the tick by which the request's wait ends once
+	// sent, whenever it is sent (hurry).
+	by uint64
 }
 
 // opsTo counts, per peer, the operations' requests in flight (sent) and
@@ -86,7 +92,16 @@ func (n *Node) opEnded(to ID) {
 		h := n.held[k]
 		n.held = append(n.held[:k], n.held[k+1:]...)
 		n.ops.add(&n.ops.held, to, -1)
+		if h.p.over(n.now, n.clock.Now()) {
+			// Its wait ended between ticks (its until): never sent.
+			n.opPending--
+			n.deferred = append(n.deferred, h.p.cb)
+			continue
+		}
 		h.p.deadline = n.now + h.wait
+		if h.by != 0 {
+			h.p.deadline = min(h.p.deadline, h.by)
+		}
 		if !n.launch(h.to, h.m, h.p) {
 			n.opPending--
 			n.deferred = append(n.deferred, h.p.cb)
@@ -101,11 +116,10 @@ func (n *Node) expireHeld(out []func(*Message)) []func(*Message) {
 	keep := n.held[:0]
 	now := n.clock.Now()
 	for _, h := range n.held {
-		p := h.p
-		if p.deadline <= n.now || (!p.until.IsZero() && !now.Before(p.until)) || (p.endTick != 0 && p.endTick <= n.now) {
+		if h.p.over(n.now, now) {
 			n.ops.add(&n.ops.held, h.to.ID, -1)
 			n.opPending--
-			out = append(out, p.cb)
+			out = append(out, h.p.cb)
 			continue
 		}
 		keep = append(keep, h)
@@ -113,4 +127,25 @@ func (n *Node) expireHeld(out []func(*Message)) []func(*Message) {
 	clear(n.held[len(keep):])
 	n.held = keep
 	return out
+}
+
+// hurryHeld is hurry for request m while it is held: it ends unsent by
+// deadline, and once sent its wait ends by deadline too. It reports
+// whether that shortened anything.
+func (n *Node) hurryHeld(m *Message, deadline uint64) bool {
+	for k := range n.held {
+		h := &n.held[k]
+		if h.m != m {
+			continue
+		}
+		cut := false
+		if h.p.deadline > deadline {
+			h.p.deadline, cut = deadline, true
+		}
+		if h.by == 0 || h.by > deadline {
+			h.by, cut = deadline, true
+		}
+		return cut
+	}
+	return false
 }

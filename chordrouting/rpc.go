@@ -28,6 +28,13 @@ type pending struct {
 	op bool
 }
 
+// over reports whether p's wait has ended at tick `tick`, time now: its
+// deadline, its until or its endTick has come. A held request (peerops.go)
+// whose wait is over ends unsent; a sent one, without a reply.
+func (p *pending) over(tick uint64, now time.Time) bool {
+	return p.deadline <= tick || (!p.until.IsZero() && !now.Before(p.until)) || (p.endTick != 0 && p.endTick <= tick)
+}
+
 // Requests are of two kinds. Ring maintenance (stabilize, notify
 // answers, pings, finger refreshes, joins, partition checks, repair,
 // membership) is bounded by the ring's own pace. Operations (lookups,
@@ -241,7 +248,7 @@ func (n *Node) expireRequests() {
 	keep := n.pending[:0]
 	now := n.clock.Now()
 	for _, p := range n.pending {
-		if p.deadline <= n.now || (!p.until.IsZero() && !now.Before(p.until)) || (p.endTick != 0 && p.endTick <= n.now) {
+		if p.over(n.now, now) {
 			exp = append(exp, p)
 		} else {
 			keep = append(keep, p)
