@@ -213,18 +213,19 @@ func ringLimit() serviceLimit {
 		// budget is left to blocks, which move bulk data.
 		totalIncrease: rcmgr.BaseLimitIncrease{Memory: 64 << 20},
 		perPeer: rcmgr.BaseLimit{
-			// MaxInboundPerPeer.
-			StreamsInbound: 32,
+			// MaxInboundPerPeer (48: the ring core's operations and
+			// maintenance per peer, 32, and headroom).
+			StreamsInbound: 48,
 			// Twice the remote's MaxInboundPerPeer: our side keeps a
 			// stream until the remote has closed it, a little after the
 			// remote freed its slot, so we must not refuse an exchange
 			// the remote would admit; beyond that the remote resets.
-			StreamsOutbound: 64,
-			Streams:         96,
+			StreamsOutbound: 96,
+			Streams:         144,
 			// Two 4 MiB frames at once (a store batch and a handoff
 			// chunk) fit the medium share (9.6 MiB); small frames (up to
-			// 64 KiB, reserved at priority always) of all 32 inbound
-			// streams take at most 2 MiB of the rest.
+			// 64 KiB, reserved at priority always) of all 48 inbound
+			// streams take at most 3 MiB of the rest (6.4 MiB).
 			// libp2p's protocol-per-peer default was the same 16 MiB.
 			Memory: 16 << 20,
 		},

@@ -123,10 +123,11 @@ type Config struct {
 	// wait for one of them to end, and beyond that a request is refused
 	// as unsent (peerops.go). The receiving transport takes at most so
 	// many streams from one peer at once and resets the rest, which looks
-	// like silence (chordrouting/p2p: MaxInboundPerPeer, 32), so the
+	// like silence (chordrouting/p2p: MaxInboundPerPeer, 48), so the
 	// operations must leave room there for ring maintenance
-	// (MaintenancePerPeer: 24 with OneHop, as the daemon runs): 8 + 24 =
-	// 32. 8: what a client keeps in
+	// (MaintenancePerPeer: 24 with OneHop, as the daemon runs) and for
+	// headroom of as many again as this (8 + 24 + 8 = 40: chordrouting/
+	// p2p's ValidateRing). 8: what a client keeps in
 	// flight with one entry point (MaxForwardsPerClient), and at a
 	// receiver's request rate (chordrouting/p2p: 50 a second) eight in
 	// flight already keep up with round trips of 160 ms.
@@ -200,7 +201,7 @@ type Config struct {
 	// the last quarter is ring maintenance's whatever the forwards do.
 	// 8 per client: a search runs one Get per keyword and a
 	// publish keeps forwardWindow (4) batches in flight, so a search and
-	// a publish fit together, under the transport's 32 streams per peer.
+	// a publish fit together, under the transport's 48 streams per peer.
 	MaxForwards          int
 	MaxForwardsPerClient int
 

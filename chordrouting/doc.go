@@ -436,15 +436,16 @@
 //     key.)
 //   - Operations per peer (peerops.go): at most MaxOpsPerPeer (8) of
 //     them in flight to one peer. The receiver takes only so many streams
-//     from one peer (the libp2p transport's MaxInboundPerPeer, 32) and
+//     from one peer (the libp2p transport's MaxInboundPerPeer, 48) and
 //     resets the rest, which the core cannot tell from silence: an entry
 //     running forwarded puts whose keys share one popular owner, or a
 //     node running many searches, had its stabilize query to that owner,
 //     its successor, reset with the flood, timed it out and dropped the
 //     live head (the successor list was empty within about a second). The
 //     cap leaves room for what maintenance may have in flight to one peer
-//     (Config.MaintenancePerPeer: 24 with OneHop; chordrouting/p2p's
-//     ValidateRing checks the pairing), and maintenance is never held back
+//     (Config.MaintenancePerPeer: 24 with OneHop) and headroom of
+//     MaxOpsPerPeer more (chordrouting/p2p's ValidateRing checks the
+//     pairing), and maintenance is never held back
 //     by operations. An operation's request beyond the cap waits (up to
 //     MaxOpsPerPeer more per peer, each at most its own timeout) and goes
 //     out as that peer's replies or timeouts free a place; beyond that it
@@ -465,10 +466,16 @@
 //     daemon's tick), so a long flood at silent peers could fill
 //     MaxOutbound and pause maintenance (it never misjudged a peer). The
 //     receiver, seeing the reset, stops waiting for its node's reply and
-//     frees the stream's place in its MaxInboundPerPeer, so both sides
-//     count the same streams in flight whatever their timeouts (before,
-//     it held the stream until its ReplyTimeout, 5 s, and a requester
-//     with a shorter request timeout sent more than the receiver took).
+//     frees the stream's place in its MaxInboundPerPeer (before, it held
+//     the stream until its ReplyTimeout, 5 s, and a requester with a
+//     shorter request timeout sent more than the receiver took). The two
+//     sides still do not count the same streams at every moment: a
+//     cancelled request's place frees at the receiver only once the
+//     reset has travelled, so a held request sent right after the cancel
+//     briefly overlaps it; a maintenance request that timed out is not
+//     cancelled and holds the receiver's place up to its ReplyTimeout;
+//     one-way messages come on top. Hence the receiver's headroom of
+//     MaxOpsPerPeer over operations and maintenance (ValidateRing).
 //   - Lookups stay iterative and cross-checked: their answer is an owner,
 //     which the client must see confirmed itself.
 //   - A forwarded read ends by the end of its requester's wait

@@ -36,19 +36,27 @@ type Config struct {
 	// node's reply. 5s: the node answers at once unless its loop is
 	// overloaded, and the requester gives up soon after anyway.
 	ReplyTimeout time.Duration
-	// MaxInboundPerPeer caps one peer's incoming streams at once. 32: a
+	// MaxInboundPerPeer caps one peer's incoming streams at once. 48: a
 	// client's parallel lookups and a neighbour's maintenance fit; a flood
 	// is reset. An honest peer's ring core keeps at most MaxOpsPerPeer
 	// (8) operations in flight to one peer, beside at most
 	// MaintenancePerPeer (24 with OneHop) maintenance requests
-	// (chordrouting.Config; ValidateRing checks the pairing): 32, no
-	// headroom. The messages it sends without waiting come on top (a
-	// notify or leave until written; a replica push, a handoff or repair
-	// chunk, a relayed membership copy until this side acknowledges it:
-	// see MaxOutbound), so a burst of them while both shares are full
-	// can have a stream reset, a stabilize query among them. A member at
-	// rest has about 3 requests in flight to one neighbour, which leaves
-	// room for them in practice, not by construction.
+	// (chordrouting.Config): 32, and the cap keeps MaxOpsPerPeer more
+	// as headroom (ValidateRing requires it), because the two sides do
+	// not count the same streams at every moment: a request the core
+	// cancels frees its slot here only once the reset has travelled, so
+	// an operation held for that place and sent right after the cancel
+	// briefly overlaps it (up to MaxOpsPerPeer of them); a maintenance
+	// request that timed out is not cancelled (its late reply is a
+	// round-trip sample) and holds a slot here up to ReplyTimeout while
+	// its replacement is in flight; and the messages the core sends
+	// without waiting come on top (a notify or leave until written; a
+	// replica push, a handoff or repair chunk, a relayed membership copy
+	// until this side acknowledges it: see MaxOutbound). At 32, no
+	// headroom, any of these while both shares were full had a stream
+	// reset, a stabilize query among them, which looks like a dead
+	// successor. A member at rest has about 3 requests in flight to one
+	// neighbour.
 	MaxInboundPerPeer int
 	// MaxInbound caps incoming streams at once, all peers together. 1024:
 	// each costs a goroutine and at most one frame of memory (reserved with
@@ -156,7 +164,7 @@ func DefaultConfig() Config {
 		MaxMessageSize:      4 << 20,
 		RequestTimeout:      10 * time.Second,
 		ReplyTimeout:        5 * time.Second,
-		MaxInboundPerPeer:   32,
+		MaxInboundPerPeer:   48,
 		MaxInbound:          1024,
 		MaxInboundPerIP:     64,
 		MaxInboundPerSubnet: 128,
@@ -213,22 +221,29 @@ func (c Config) Validate() error {
 // and a smaller cap lets operations fill the transport and refuse
 // stabilize queries, pings and membership requests (see MaxOutbound).
 // And MaxInboundPerPeer must take the core's operations in flight to one
-// peer (MaxOpsPerPeer) and what its ring maintenance may have in flight
-// to that peer beside them (MaintenancePerPeer), assuming the peers run
-// this configuration too: a peer's streams beyond the cap are reset, and
-// a reset stabilize query looks to the core like a dead successor. Both
-// checks count only the requests the core waits for: the messages it
-// sends without waiting (notifies, leaves, replica pushes, handoff and
-// repair chunks, relayed membership copies) share both caps on top,
-// with no headroom reserved for them, so a pairing that passes carries
-// what the core's table admits only while those leave the room that
-// maintenance at rest leaves free (MaxOutbound, MaxInboundPerPeer).
+// peer (MaxOpsPerPeer), what its ring maintenance may have in flight to
+// that peer beside them (MaintenancePerPeer), and headroom of
+// MaxOpsPerPeer more (see MaxInboundPerPeer: cancelled requests whose
+// reset is still travelling, timed-out maintenance, one-way messages),
+// assuming the peers run this configuration too: a peer's streams beyond
+// the cap are reset, and a reset stabilize query looks to the core like
+// a dead successor. The messages the core sends without waiting
+// (notifies, leaves, replica pushes, handoff and repair chunks, relayed
+// membership copies) share MaxOutbound on top, with no headroom
+// reserved there (MaxOutbound).
 func (c Config) ValidateRing(core cr.Config) error {
 	if c.MaxOutbound < core.MaxPending {
 		return fmt.Errorf("chordrouting/p2p: MaxOutbound (%d) is below the ring's MaxPending (%d): operations could fill the transport and refuse ring maintenance; raise MaxOutbound or lower MaxPending", c.MaxOutbound, core.MaxPending)
 	}
-	if need := core.MaxOpsPerPeer + core.MaintenancePerPeer(); c.MaxInboundPerPeer < need {
-		return fmt.Errorf("chordrouting/p2p: MaxInboundPerPeer (%d) is below the ring's MaxOpsPerPeer (%d) plus its maintenance per peer (%d): a peer's operations could take every stream its receiver allows and have its stabilize queries reset; raise MaxInboundPerPeer or lower MaxOpsPerPeer", c.MaxInboundPerPeer, core.MaxOpsPerPeer, core.MaintenancePerPeer())
+	if need := InboundPerPeerFor(core); c.MaxInboundPerPeer < need {
+		return fmt.Errorf("chordrouting/p2p: MaxInboundPerPeer (%d) is below %d: the ring's MaxOpsPerPeer (%d) plus its maintenance per peer (%d) plus MaxOpsPerPeer of headroom: a peer's operations could take every stream its receiver allows and have its stabilize queries reset; raise MaxInboundPerPeer or lower MaxOpsPerPeer", c.MaxInboundPerPeer, need, core.MaxOpsPerPeer, core.MaintenancePerPeer())
 	}
 	return nil
+}
+
+// InboundPerPeerFor is the smallest MaxInboundPerPeer that ValidateRing
+// accepts with core: its operations and maintenance per peer, and
+// MaxOpsPerPeer of headroom.
+func InboundPerPeerFor(core cr.Config) int {
+	return 2*core.MaxOpsPerPeer + core.MaintenancePerPeer()
 }

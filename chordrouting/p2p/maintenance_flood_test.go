@@ -172,7 +172,7 @@ func TestOperationFloodKeepsMaintenance(t *testing.T) {
 	coreCfg.MaxOpsPerPeer = coreCfg.MaxPending
 	tcfg := DefaultConfig()
 	tcfg.RequestTimeout = floodHold
-	tcfg.MaxInboundPerPeer = coreCfg.MaxOpsPerPeer + coreCfg.MaintenancePerPeer()
+	tcfg.MaxInboundPerPeer = InboundPerPeerFor(coreCfg)
 	tcfg.MaxInbound = tcfg.MaxInboundPerPeer
 	member, err := New(floodHost(t, 611), coreCfg, cr.NewMemStorage(), Options{Transport: tcfg, Tick: tick, Rand: rand.New(rand.NewPCG(seed, 1))})
 	if err != nil {
@@ -250,9 +250,12 @@ func TestNewRefusesTransportBelowPending(t *testing.T) {
 }
 
 // TestValidateRingPerPeer: a transport whose inbound cap per peer cannot
-// take the core's operations to one peer and its maintenance beside them
-// is refused, naming the fields; the daemon's pairing (OneHop, the
-// defaults) fits exactly, and without OneHop maintenance needs less.
+// take the core's operations to one peer, its maintenance beside them and
+// MaxOpsPerPeer of headroom is refused, naming the fields: a cap of
+// exactly operations plus maintenance (32 with OneHop, the old default)
+// left no room for a cancelled request whose reset is still travelling,
+// timed-out maintenance or one-way messages. The daemon's pairing (OneHop,
+// the defaults) fits; without OneHop maintenance needs less.
 func TestValidateRingPerPeer(t *testing.T) {
 	core := cr.DefaultConfig()
 	core.OneHop = true
@@ -260,25 +263,37 @@ func TestValidateRingPerPeer(t *testing.T) {
 	if err := tcfg.ValidateRing(core); err != nil {
 		t.Fatalf("defaults with OneHop: %v", err)
 	}
-	core.MaxOpsPerPeer++
+	if slack := tcfg.MaxInboundPerPeer - core.MaxOpsPerPeer - core.MaintenancePerPeer(); slack < core.MaxOpsPerPeer {
+		t.Fatalf("default MaxInboundPerPeer %d leaves %d of headroom over operations and maintenance, want at least %d", tcfg.MaxInboundPerPeer, slack, core.MaxOpsPerPeer)
+	}
+	tcfg.MaxInboundPerPeer = core.MaxOpsPerPeer + core.MaintenancePerPeer()
 	err := tcfg.ValidateRing(core)
-	if err == nil || !strings.Contains(err.Error(), "MaxInboundPerPeer (32)") || !strings.Contains(err.Error(), "MaxOpsPerPeer (9)") {
-		t.Fatalf("MaxOpsPerPeer 9 with OneHop against MaxInboundPerPeer 32: %v", err)
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("MaxInboundPerPeer (%d)", tcfg.MaxInboundPerPeer)) || !strings.Contains(err.Error(), "MaxOpsPerPeer (8)") {
+		t.Fatalf("MaxInboundPerPeer of exactly operations and maintenance accepted or unnamed: %v", err)
+	}
+	tcfg.MaxInboundPerPeer = InboundPerPeerFor(core)
+	if err := tcfg.ValidateRing(core); err != nil {
+		t.Fatalf("MaxInboundPerPeer %d: %v", tcfg.MaxInboundPerPeer, err)
+	}
+	core.MaxOpsPerPeer++
+	if err := tcfg.ValidateRing(core); err == nil {
+		t.Fatalf("MaxOpsPerPeer 9 with OneHop against MaxInboundPerPeer %d accepted", tcfg.MaxInboundPerPeer)
 	}
 	core.OneHop = false
-	tcfg.MaxInboundPerPeer = 16
-	if err := tcfg.ValidateRing(core); err == nil {
-		t.Fatal("MaxOpsPerPeer 9 without OneHop against MaxInboundPerPeer 16 accepted")
-	}
 	core.MaxOpsPerPeer = 8
+	tcfg.MaxInboundPerPeer = 2*8 + core.MaintenancePerPeer()
 	if err := tcfg.ValidateRing(core); err != nil {
-		t.Fatalf("MaxOpsPerPeer 8 without OneHop against MaxInboundPerPeer 16: %v", err)
+		t.Fatalf("without OneHop against MaxInboundPerPeer %d: %v", tcfg.MaxInboundPerPeer, err)
+	}
+	tcfg.MaxInboundPerPeer--
+	if err := tcfg.ValidateRing(core); err == nil {
+		t.Fatalf("without OneHop against MaxInboundPerPeer %d accepted", tcfg.MaxInboundPerPeer)
 	}
 }
 
 // TestOperationFloodAtOnePeerKeepsSuccessor: a member (the transport's
 // and the core's default caps) whose operations flood its successor, an
-// owner that takes the default MaxInboundPerPeer (32) streams from one
+// owner that takes the default MaxInboundPerPeer (48) streams from one
 // peer and never answers operations, keeps that owner as its successor:
 // the member keeps at most MaxOpsPerPeer operations in flight to it, so
 // its stabilize queries are never among the streams the owner resets.

@@ -48,7 +48,8 @@ type Ring struct {
 // JoinVia) to become one, or SetEntryPoints for client mode. It refuses a
 // transport whose MaxOutbound is below cfg.MaxPending, or whose
 // MaxInboundPerPeer is below cfg.MaxOpsPerPeer plus the maintenance a
-// peer may have in flight (Config.ValidateRing).
+// peer may have in flight plus MaxOpsPerPeer of headroom
+// (Config.ValidateRing).
 func New(h host.Host, cfg cr.Config, st cr.Storage, opt Options) (*Ring, error) {
 	if opt.Transport == (Config{}) {
 		opt.Transport = DefaultConfig()
