@@ -171,9 +171,12 @@ func directConn(h host.Host, p peer.ID) network.Conn {
 	return nil
 }
 
-// liveDirect returns a direct connection to p that proved alive within d,
-// or nil; closed reports whether it closed silent ones (judge). d <= 0
-// returns an open direct connection unchecked.
+// liveDirect returns a direct connection to p that is not known dead, or
+// nil: one that echoed a ping within d if any did, else one whose ping
+// could not tell (unknown: refused here, reset; as unchecked as with
+// d <= 0), never one that stayed silent; closed reports whether it closed
+// silent ones (judge). d <= 0 returns an open direct connection
+// unchecked.
 func liveDirect(ctx context.Context, h host.Host, p peer.ID, d time.Duration) (live network.Conn, closed bool) {
 	conns := directConns(h, p)
 	if d <= 0 || len(conns) == 0 {

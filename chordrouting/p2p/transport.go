@@ -364,6 +364,13 @@ func (t *Transport) request(ctx context.Context, p peer.ID, m *cr.Message) {
 	defer func() { release(s, reserved) }()
 	reply, book, err := RoundTrip(s, m, t.addrsOf, t.cfg.MaxMessageSize, t.reserver(s, &reserved))
 	if err != nil {
+		if ctx.Err() == nil && errors.Is(err, network.ErrReset) {
+			// p reset the stream (over its cap, its own deadline, a
+			// refusal): a sign that p lives on this connection, so a
+			// later request on it that is cancelled unanswered does not
+			// count it dead (closeIfDead).
+			t.life.heardOn(s.Conn(), time.Now())
+		}
 		s.Reset()
 		t.closeIfDead(p, s.Conn(), ctx, began, m.Forward)
 		return
