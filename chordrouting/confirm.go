@@ -230,8 +230,11 @@ func (n *Node) askState(op *lookupOp, p Peer, cb func(*Message)) {
 	op.hops++
 	n.requestBy(p, &Message{Type: MsgGetState}, op.op, op.end, func(m *Message) {
 		if n.unsent(m) {
-			// Not asked: nothing is known of p, which must not be
-			// skipped as dead (the next candidate would be named owner).
+			// Not asked (the pending table full, or p's operations at
+			// their cap: errPeerBusy): nothing is known of p, which
+			// must not be skipped as dead (the next candidate would be
+			// named owner), so the lookup ends ErrBusy, even when only
+			// p was busy: there is no other node to ask in its place.
 			op.done(lookupAnswer{hops: op.hops, err: n.unsentErr()})
 			return
 		}

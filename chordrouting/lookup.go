@@ -24,12 +24,15 @@ type lookupAnswer struct {
 
 // lookupOp is one lookup in progress.
 type lookupOp struct {
-	key     ID
-	cands   []Peer // closest to key first (entry points: in the order given)
-	tried   []ID   // asked or presumed dead
-	dead    []ID   // owner candidates that did not answer their confirmation, or were not yet linked in
-	hops    int
-	reasks  int // times a node was asked again (confirm.go)
+	key    ID
+	cands  []Peer // closest to key first (entry points: in the order given)
+	tried  []ID   // asked or presumed dead
+	dead   []ID   // owner candidates that did not answer their confirmation, or were not yet linked in
+	hops   int
+	reasks int // times a node was asked again (confirm.go)
+	// busy: a candidate was skipped, not asked, its operations at their
+	// cap (peerops.go); with no candidate left the lookup ends ErrBusy.
+	busy    bool
 	start   uint64
 	confirm bool // ask the owner itself before answering (confirm.go)
 	op      bool // an operation's lookup, not maintenance's (rpc.go, opShare)
@@ -202,14 +205,26 @@ func (n *Node) lookupStep(op *lookupOp) {
 		}
 	}
 	if !found {
-		op.done(lookupAnswer{hops: op.hops, err: ErrNoPeers})
+		err := ErrNoPeers
+		if op.busy {
+			err = ErrBusy
+		}
+		op.done(lookupAnswer{hops: op.hops, err: err})
 		return
 	}
 	op.tried = append(op.tried, next.ID)
 	op.hops++
 	n.requestBy(next, &Message{Type: MsgFindSuccessor, Key: op.key}, op.op, op.end, func(m *Message) {
+		if n.peerBusy(m) {
+			// Not asked, next's operations at their cap: ask the next
+			// candidate; next is no suspect, nor tried again.
+			op.hops--
+			op.busy = true
+			n.lookupStep(op)
+			return
+		}
 		if n.unsent(m) {
-			op.done(lookupAnswer{hops: op.hops, err: n.unsentErr()}) // the next one would not be sent either
+			op.done(lookupAnswer{hops: op.hops, err: n.unsentErr()}) // the table full or left: the next one would not be sent either
 			return
 		}
 		if m == nil || m.Type != MsgFindSuccessorReply {

@@ -15,11 +15,13 @@ package chordrouting
 // An operation's request beyond the cap waits in a small per-peer queue
 // (as long as the cap) and goes out when one of that peer's operations
 // ends (its reply, its timeout); one beyond the queue is refused as
-// unsent (ErrBusy, rpc.go), like a request beyond the operations' share
-// of the pending table. A held request that is still waiting when its own
-// wait would have ended (its timeout, or the end its operation set) gets
-// the unsent stand-in too: it was never sent, so its target is no
-// suspect. So does one whose wait ended between ticks (its until) when a
+// unsent, with a stand-in of its own (errPeerBusy, rpc.go). A held
+// request that is still waiting when its own wait would have ended (its
+// timeout, or the end its operation set) gets it too: it was never sent,
+// so its target is no suspect. Unlike a request beyond the operations'
+// share of the pending table (errUnsent, which a lookup ends with
+// ErrBusy: no other request would be sent either), it says only that
+// this peer is busy, and a lookup asks its next candidate (lookup.go). So does one whose wait ended between ticks (its until) when a
 // reply frees its place: it is not sent. Holding, not refusing at once:
 // a put's store refused is a store failed, which the put (or the client
 // whose batch it runs) must redo, while a store held for a round trip or
@@ -95,7 +97,7 @@ func (n *Node) opEnded(to ID) {
 		if h.p.over(n.now, n.clock.Now()) {
 			// Its wait ended between ticks (its until): never sent.
 			n.opPending--
-			n.deferred = append(n.deferred, h.p.cb)
+			n.deferBusy(h.p.cb)
 			continue
 		}
 		h.p.deadline = n.now + h.wait
@@ -109,8 +111,8 @@ func (n *Node) opEnded(to ID) {
 	}
 }
 
-// expireHeld gives the unsent stand-in to the held requests whose wait
-// has ended (their timeout, or their operation's end) and returns their
+// expireHeld gives the errPeerBusy stand-in to the held requests whose
+// wait has ended (their timeout, or their operation's end) and returns their
 // callbacks.
 func (n *Node) expireHeld(out []func(*Message)) []func(*Message) {
 	keep := n.held[:0]

@@ -50,7 +50,7 @@ func TestForwardHurriesHeldRequest(t *testing.T) {
 
 // TestHeldPastItsEndIsNotSent: a held request whose wait has ended
 // between ticks (its end time passed) is not sent when a reply frees its
-// place: it gets the unsent stand-in at the next tick.
+// place: it gets the peer-busy stand-in at the next tick.
 func TestHeldPastItsEndIsNotSent(t *testing.T) {
 	_, nodes := staticRing(t, 8, 19)
 	nd := nodes[0]
@@ -74,8 +74,8 @@ func TestHeldPastItsEndIsNotSent(t *testing.T) {
 		}
 	}
 	nd.Tick()
-	if len(got) != 1 || !nd.unsent(got[0]) {
-		t.Fatalf("the held read's callback got %v, want the unsent stand-in once", got)
+	if len(got) != 1 || !nd.peerBusy(got[0]) {
+		t.Fatalf("the held read's callback got %v, want the peer-busy stand-in once", got)
 	}
 	if len(nd.held) != 0 || nd.opPending != nd.cfg.MaxOpsPerPeer-1 {
 		t.Fatalf("held %d, opPending %d; want 0 and %d", len(nd.held), nd.opPending, nd.cfg.MaxOpsPerPeer-1)

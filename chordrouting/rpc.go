@@ -56,8 +56,15 @@ func isOperation(m *Message) bool {
 }
 
 // errUnsent is the Err of the stand-in answer a request that was not sent
-// gets (see unsent).
-const errUnsent = "chordrouting: request not sent (too many pending, the transport full, or the node has left)"
+// gets (see unsent); errPeerBusy that of an operation's request that was
+// not sent because its peer had MaxOpsPerPeer in flight: refused, its
+// peer's queue full, or held until its wait ended (peerops.go). The first
+// says that no request would be sent now (ErrBusy, ErrLeft), the second
+// only that none would be to that peer: a lookup asks another candidate.
+const (
+	errUnsent   = "chordrouting: request not sent (too many pending, the transport full, or the node has left)"
+	errPeerBusy = "chordrouting: request not sent (its peer's operations at their cap)"
+)
 
 // unsentErr is why a request was not sent: the node left, or too many
 // were pending.
@@ -70,12 +77,32 @@ func (n *Node) unsentErr() error {
 
 // unsent reports whether m, given to a request's callback, says that the
 // request was never sent (the pending table was full, the node left, the
-// target was this node) rather than answered or timed out: the target
-// said nothing, so nothing may be concluded about it. The stand-in is a
-// MsgError from this node itself, which no peer can send (Step drops
-// messages from this node's own ID).
+// target was this node, the target's operations were at their cap)
+// rather than answered or timed out: the target said nothing, so nothing
+// may be concluded about it. The stand-in is a MsgError from this node
+// itself, which no peer can send (Step drops messages from this node's
+// own ID).
 func (n *Node) unsent(m *Message) bool {
-	return m != nil && m.Type == MsgError && m.From.ID == n.self.ID && m.Err == errUnsent
+	return m != nil && m.Type == MsgError && m.From.ID == n.self.ID && (m.Err == errUnsent || m.Err == errPeerBusy)
+}
+
+// peerBusy reports whether m is the unsent stand-in of a request refused
+// or held past its wait for its peer's cap (peerops.go): other peers may
+// still be asked.
+func (n *Node) peerBusy(m *Message) bool {
+	return n.unsent(m) && m.Err == errPeerBusy
+}
+
+// standIn is the stand-in answer of a request not sent, for why
+// (errUnsent, errPeerBusy).
+func (n *Node) standIn(why string) *Message {
+	return &Message{Type: MsgError, From: n.self, Err: why}
+}
+
+// deferBusy gives cb the errPeerBusy stand-in at the next tick, as
+// runDeferred gives the others theirs.
+func (n *Node) deferBusy(cb func(*Message)) {
+	n.deferred = append(n.deferred, func(*Message) { cb(n.standIn(errPeerBusy)) })
 }
 
 // request sends m to `to` and calls cb with the reply, or with nil when no
@@ -129,7 +156,7 @@ func (n *Node) requestForward(to Peer, m *Message, cb func(*Message)) {
 //
 // An operation's request to a peer that has MaxOpsPerPeer of them in
 // flight waits for one to end, or is refused when MaxOpsPerPeer wait
-// already (peerops.go). Held requests count in the pending table and in
+// already (peerops.go), with the errPeerBusy stand-in. Held requests count in the pending table and in
 // the operations' share.
 func (n *Node) send(to Peer, m *Message, p pending, cb func(*Message)) {
 	p.op = p.op || isOperation(m)
@@ -139,7 +166,7 @@ func (n *Node) send(to Peer, m *Message, p pending, cb func(*Message)) {
 	}
 	if p.op && n.atPeerCap(to.ID) {
 		if !n.hold(to, m, p, cb) {
-			n.deferred = append(n.deferred, cb)
+			n.deferBusy(cb)
 		}
 		return
 	}
@@ -282,7 +309,7 @@ func (n *Node) expireRequests() {
 	}
 	n.scratch = exp[:0]
 	for _, cb := range unsentCbs {
-		cb(&Message{Type: MsgError, From: n.self, Err: errUnsent})
+		cb(n.standIn(errPeerBusy))
 	}
 }
 
@@ -308,6 +335,6 @@ func (n *Node) runDeferred() {
 	d := n.deferred
 	n.deferred = nil
 	for _, cb := range d {
-		cb(&Message{Type: MsgError, From: n.self, Err: errUnsent})
+		cb(n.standIn(errUnsent))
 	}
 }
