@@ -1,11 +1,11 @@
 package chordrouting
 
 // Operations per peer. The receiving transport takes only so many streams
-// at once from one peer (chordrouting/p2p: MaxInboundPerPeer, 32) and
-// resets the rest, which the core cannot tell from silence. A node with
-// more operations in flight to one peer than that (an entry running
-// forwarded puts for several clients whose keys share one popular owner,
-// many searches at once) had its stabilize query to that peer reset too,
+// at once from one peer (chordrouting/p2p: MaxInboundPerPeer) and resets
+// the rest, which the core cannot tell from silence. A node with more
+// operations in flight to one peer than that (an entry running forwarded
+// puts for several clients whose keys share one popular owner, many
+// searches at once) had its stabilize query to that peer reset too,
 // timed it out and dropped its live successor. So the core bounds one
 // peer's operation requests in flight (Config.MaxOpsPerPeer) below what
 // the receiver takes, less what ring maintenance may have in flight to
@@ -17,19 +17,21 @@ package chordrouting
 // ends (its reply, its timeout); one beyond the queue is refused as
 // unsent, with a stand-in of its own (errPeerBusy, rpc.go). A held
 // request that is still waiting when its own wait would have ended (its
-// timeout, or the end its operation set) gets it too: it was never sent,
-// so its target is no suspect. Unlike a request beyond the operations'
-// share of the pending table (errUnsent, which a lookup ends with
-// ErrBusy: no other request would be sent either), it says only that
-// this peer is busy, and a lookup asks its next candidate (lookup.go). So does one whose wait ended between ticks (its until) when a
-// reply frees its place: it is not sent. Holding, not refusing at once:
-// a put's store refused is a store failed, which the put (or the client
-// whose batch it runs) must redo, while a store held for a round trip or
-// two is stored; a short queue keeps what a flood can pile up, and how
-// long it waits, small. A
-// held request gets its ID when it is sent, so hurry (forward.go) finds
-// a held one by its message: its wait, held and once sent, then ends by
-// the hurried deadline.
+// timeout, or the end its operation set) gets it too, and so does one
+// whose wait ended between ticks (its until) when a reply frees its
+// place: it was never sent, so its target is no suspect. Unlike a request
+// beyond the operations' share of the pending table (errUnsent, which
+// ends a lookup with ErrBusy: no other request would be sent either),
+// errPeerBusy says only that this peer is busy, and a lookup asks its
+// next candidate instead (lookup.go).
+//
+// Holding, not refusing at once: a put's store refused is a store failed,
+// which the put (or the client whose batch it runs) must redo, while a
+// store held for a round trip or two is stored; a short queue keeps what
+// a flood can pile up, and how long it waits, small. A held request gets
+// its ID when it is sent, so hurry (forward.go) finds a held one by its
+// message: its wait, held and once sent, then ends by the hurried
+// deadline.
 
 // heldOp is an operation's request waiting for its peer's cap.
 type heldOp struct {
