@@ -214,7 +214,7 @@ func ringLimit() serviceLimit {
 		totalIncrease: rcmgr.BaseLimitIncrease{Memory: 64 << 20},
 		perPeer: rcmgr.BaseLimit{
 			// MaxInboundPerPeer (48: the ring core's operations and
-			// maintenance per peer, 32, and headroom).
+			// maintenance per peer and their headroom, 43).
 			StreamsInbound: 48,
 			// Twice the remote's MaxInboundPerPeer: our side keeps a
 			// stream until the remote has closed it, a little after the

@@ -125,8 +125,8 @@ type Config struct {
 	// many streams from one peer at once and resets the rest, which looks
 	// like silence (chordrouting/p2p: MaxInboundPerPeer, 48), so the
 	// operations must leave room there for ring maintenance
-	// (MaintenancePerPeer: 24 with OneHop, as the daemon runs) and for
-	// headroom of as many again as this (8 + 24 + 8 = 40: chordrouting/
+	// (MaintenancePerPeer: 27 with OneHop, as the daemon runs) and for
+	// headroom of as many again as this (8 + 27 + 8 = 43: chordrouting/
 	// p2p's ValidateRing). 8: what a client keeps in
 	// flight with one entry point (MaxForwardsPerClient), and at a
 	// receiver's request rate (chordrouting/p2p: 50 a second) eight in
@@ -360,23 +360,31 @@ func (c Config) Validate() error {
 }
 
 // MaintenancePerPeer is how many requests ring maintenance may have in
-// flight to one peer at once, at most, with c's timings: a stabilize
-// query (step 1 or 2) 1, the predecessor's ping 1, a joined hint's state
-// query 1, a finger refresh's hop 1, a partition check's hop 1, repair's
-// walk back 1 and its digests 1 (offerWindow), 7 in all, 8 with one to
-// spare; with OneHop also a successor's confirming ping 1, membership
-// event batches 8 (maxBatchesPerInterval, each acknowledged; a level's
-// retries go to other members) and a joiner's table copy from its
-// successor 8 (pullSlices; a sweep, one range and up to 4 pings,
-// excludes it): 24. A member at rest sends one peer about 3 at once. Not counted: one-way messages (notifies, replica pushes),
-// which hold a stream for a moment. chordrouting/p2p refuses a transport
-// whose MaxInboundPerPeer is below MaxOpsPerPeer plus this
-// (ValidateRing).
+// flight to one peer at once, at most, with c's timings, item by item: a
+// stabilize query (step 1 or 2) 1, the predecessor's ping 1, a joined
+// hint's state query 1, a finger refresh's hop 1, a partition check's hop
+// 1, repair's walk back and then its grouping of misplaced keys by owner
+// 2 (one after the other under repairBusy; the grouping runs
+// repairGroupWindow lookups at once, each one hop at a time), repair's
+// digests 2 (one offer chain per replica target, offerWindow at a time,
+// however close the rounds come; and an offer of misplaced values to
+// their owner, which may be a replica target too), replica stores 1
+// (pushWindow: an owner's pushes, a handoff, what a digest reply names or
+// a push back, all in one queue per peer): 10; with OneHop also a
+// successor's confirming ping 1, membership event batches 8
+// (maxBatchesPerInterval, each acknowledged; a level's retries go to
+// other members) and a joiner's table copy from its successor 8
+// (pullSlices; a sweep, one range and up to 4 pings, excludes it): 27. A
+// member at rest sends one peer about 3 at once. Not counted: one-way
+// messages (notifies, leaves, Leave's last values, relayed membership
+// copies), which the headroom takes.
+// chordrouting/p2p refuses a transport whose MaxInboundPerPeer is below
+// MaxOpsPerPeer plus this plus MaxOpsPerPeer of headroom (ValidateRing).
 func (c Config) MaintenancePerPeer() int {
 	if c.OneHop {
-		return 24
+		return 27
 	}
-	return 8
+	return 10
 }
 
 // Errors a Node reports through its callbacks.

@@ -443,7 +443,7 @@
 //     its successor, reset with the flood, timed it out and dropped the
 //     live head (the successor list was empty within about a second). The
 //     cap leaves room for what maintenance may have in flight to one peer
-//     (Config.MaintenancePerPeer: 24 with OneHop) and headroom of
+//     (Config.MaintenancePerPeer: 27 with OneHop) and headroom of
 //     MaxOpsPerPeer more (chordrouting/p2p's ValidateRing checks the
 //     pairing), and maintenance is never held back
 //     by operations. An operation's request beyond the cap waits (up to
@@ -476,6 +476,22 @@
 //     cancelled and holds the receiver's place up to its ReplyTimeout;
 //     one-way messages come on top. Hence the receiver's headroom of
 //     MaxOpsPerPeer over operations and maintenance (ValidateRing).
+//   - Maintenance's bulk goes to each peer in turn: repair's digests one
+//     message at a time per offer (offerWindow) and one offer chain per
+//     replica however close the rounds come (offer.go); replica stores
+//     (an owner's pushes, handoffs to a joiner, what a digest reply names,
+//     a replica's push back) one message at a time per peer, the rest
+//     queued and sent together as each acknowledgement comes (push.go:
+//     pushWindow; a timeout drops the queue, repair offers it again);
+//     repair's grouping of misplaced keys two lookups at once
+//     (repairGroupWindow). Before, a handoff of 10,000 values or a round
+//     of digests went to one peer as 40 streams at once, above its
+//     transport's cap per peer, which reset the rest, a stabilize query
+//     among them. Leave cannot wait for acknowledgements: it hands its
+//     successor at most leaveChunks messages (1,024 values) at once, in
+//     the receiver's headroom; the successor, the first replica, already
+//     holds what it was pushed, and what it missed beyond them comes back
+//     as after a failure, by repair.
 //   - Lookups stay iterative and cross-checked: their answer is an owner,
 //     which the client must see confirmed itself.
 //   - A forwarded read ends by the end of its requester's wait

@@ -4,9 +4,11 @@ package chordrouting
 // repair up, but correctness never depends on it (a node that leaves
 // without it is a failure, which the protocol handles).
 
-// Leave hands the values this node owns to its successor, tells its
-// successor and predecessor (MsgLeave) so that they repair at once, and
-// makes the node inert: pending operations fail with ErrLeft.
+// Leave hands the values this node owns to its successor (up to
+// leaveChunks messages of them: push.go says what a larger range leaves
+// to repair; replica stores still queued for any peer are dropped), tells
+// its successor and predecessor (MsgLeave) so that they repair at once,
+// and makes the node inert: pending operations fail with ErrLeft.
 func (n *Node) Leave() {
 	if n.left {
 		return
@@ -23,7 +25,7 @@ func (n *Node) Leave() {
 					items = append(items, Item{Key: k, Value: v.Data})
 				}
 			}
-			n.pushItems(s, items)
+			n.handOnAtLeave(s, items)
 		}
 		peers := append([]Peer(nil), n.succ...)
 		n.sendOneWay(s, &Message{Type: MsgLeave, HasPred: n.hasPred, Pred: n.pred, Peers: peers})

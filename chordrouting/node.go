@@ -64,6 +64,13 @@ type Node struct {
 	linking    *joinOp // joined, waiting for a predecessor to link it in (join.go)
 	healBusy   bool
 	repairBusy bool
+	// offers is the digest offer chain running to each replica target
+	// (offer.go): one at a time, a new round's digests replace an
+	// earlier round's where it stands.
+	offers map[ID]*offerChain
+	// pushes is the replica stores waiting to go to each peer, pushWindow
+	// at a time (push.go).
+	pushes map[ID]*pushQueue
 
 	pubCount   map[string]int // values held per publisher
 	nextExpiry time.Time      // earliest expiry among held values; zero: none

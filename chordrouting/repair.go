@@ -55,10 +55,7 @@ func (n *Node) repair() bool {
 			owned = append(owned, k)
 		}
 	}
-	ds := n.digests(owned)
-	for _, p := range n.replicaTargets() {
-		n.offer(p, ds, nil)
-	}
+	n.offerReplicas(n.digests(owned))
 	if n.hasPred && len(owned) < len(keys) {
 		n.repairBusy = true
 		n.walkPreds(n.pred, n.cfg.Replicas-1, func(lo ID, ok bool) {
@@ -81,69 +78,6 @@ func (n *Node) digests(keys []ID) []Digest {
 	}
 	return ds
 }
-
-// offer sends digests to p in messages of at most MaxItemsPerMessage,
-// offerWindow of them at once, and pushes the values p names. done (may
-// be nil) learns whether every message was answered; a message that is
-// not ends the offer. When the digests of this node's own range fit in
-// one message, the message says so (Done, with the range start in Pred)
-// and p pushes back what it holds in that range and this node lacks: an
-// owner that lost values (it joined, or took over a failed owner's range)
-// gets them back from its replicas.
-func (n *Node) offer(p Peer, ds []Digest, done func(ok bool)) {
-	whole := len(ds) <= n.cfg.MaxItemsPerMessage && n.hasPred && done == nil
-	var chunks [][]Digest
-	for len(ds) > 0 {
-		k := min(len(ds), n.cfg.MaxItemsPerMessage)
-		chunks = append(chunks, ds[:k:k])
-		ds = ds[k:]
-	}
-	if whole && len(chunks) == 0 {
-		chunks = [][]Digest{nil} // an empty range still asks for what p holds
-	}
-	if len(chunks) == 0 {
-		if done != nil {
-			done(true)
-		}
-		return
-	}
-	next, waiting, ok := 0, 0, true
-	var send func()
-	send = func() {
-		for ok && waiting < offerWindow && next < len(chunks) {
-			msg := &Message{Type: MsgDigest, Digests: chunks[next]}
-			if whole {
-				msg.Done, msg.HasPred, msg.Pred = true, true, n.pred
-			}
-			next++
-			waiting++
-			n.request(p, msg, func(m *Message) {
-				waiting--
-				if m == nil || m.Type != MsgDigestReply {
-					ok = false
-				} else {
-					n.pushNamed(p, m.Digests)
-				}
-				send()
-				if waiting == 0 && done != nil {
-					done(ok)
-				}
-			})
-		}
-	}
-	send()
-}
-
-// offerWindow is how many digest messages one offer keeps in flight.
-// Sent all at once, an owner's digests (one message per
-// MaxItemsPerMessage values: 40 for 10,000 values) went to each replica
-// together, above what the replica's transport takes from one peer
-// (chordrouting/p2p: MaxInboundPerPeer, 32), which reset the rest and
-// the stabilize query among them. 1: Config.MaintenancePerPeer counts
-// it; 10,000 values then take 40 round trips per replica (6 s at 150
-// ms, in parallel for the replicas), well inside a repair round
-// (RepairTicks: 50 s at the daemon's tick).
-const offerWindow = 1
 
 // pushNamed pushes the values a digest reply named, at most as many as
 // were offered in one message.
@@ -293,7 +227,7 @@ func (n *Node) repairMisplaced(lo ID) {
 				}
 				continue
 			}
-			n.offer(g.owner, n.digests(gk), func(ok bool) {
+			n.offer(g.owner, n.digests(gk), false, func(ok bool) {
 				if ok {
 					n.misplaced = insertSortedIDs(n.misplaced, gk)
 				}

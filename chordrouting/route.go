@@ -15,9 +15,14 @@ import "slices"
 // more; the grouping takes the longest chain's round trips instead of
 // all of them (a put of 256 keys at 1,000 members: about 83 lookups, one
 // after the other).
+// repairGroupWindow is groupWindow for repair's grouping of misplaced
+// keys (groupByOwner): 2, because its lookups are maintenance's, which
+// Config.MaintenancePerPeer counts per peer (8 chains could all ask one
+// finger at once), and repair is in no hurry.
 const (
-	groupWindow = 8
-	groupRunMin = 4
+	groupWindow       = 8
+	repairGroupWindow = 2
+	groupRunMin       = 4
 )
 
 // ownerGroup is the keys (by index into the caller's slice) one owner
@@ -54,9 +59,11 @@ func (n *Node) coverOf(a *lookupAnswer, key ID) (Peer, bool) {
 // groupByOwner finds the owner of every key (keys must be sorted) and
 // calls done with the groups, the lookups it needed and the indices of
 // keys whose lookup failed.
-// Its lookups are maintenance's (repair offers misplaced values with it).
+// Its lookups are maintenance's (repair offers misplaced values with it),
+// at most repairGroupWindow at once.
 func (n *Node) groupByOwner(keys []ID, done func(groups []ownerGroup, lookups int, failed []int, err error)) {
-	n.groupAvoiding(keys, nil, false, endBy{}, done)
+	g := &grouper{n: n, keys: keys, window: repairGroupWindow, split: true, done: done}
+	g.next()
 }
 
 // groupAvoiding is groupByOwner that takes none of avoid as the owner of
@@ -66,7 +73,7 @@ func (n *Node) groupByOwner(keys []ID, done func(groups []ownerGroup, lookups in
 // op its lookups are an operation's (rpc.go, opShare), and they end by
 // end (a forwarded put's: forward_serve.go).
 func (n *Node) groupAvoiding(keys []ID, avoid []ID, op bool, end endBy, done func(groups []ownerGroup, lookups int, failed []int, err error)) {
-	g := &grouper{n: n, keys: keys, avoid: avoid, op: op, end: end, split: true, done: done}
+	g := &grouper{n: n, keys: keys, avoid: avoid, op: op, end: end, window: groupWindow, split: true, done: done}
 	g.next()
 }
 
@@ -76,6 +83,7 @@ type grouper struct {
 	avoid   []ID
 	op      bool
 	end     endBy // when an operation's lookups must end (op only)
+	window  int   // at most so many lookups at once (fanOut)
 	split   bool  // after its first lookup, fan the keys left out (fanOut)
 	pos     int
 	last    *lookupAnswer
@@ -160,14 +168,14 @@ func (g *grouper) add(o Peer, i int) {
 	g.groups = append(g.groups, ownerGroup{owner: o, idx: []int{i}})
 }
 
-// fanOut groups the keys from g.pos on in up to groupWindow runs at once,
+// fanOut groups the keys from g.pos on in up to g.window runs at once,
 // each a chain of lookups of its own, and ends g when all have ended.
 // Runs are cut between different keys, so that the items of one key go
 // in one store, in their order; the groups are put in key order once all
 // runs have ended, whatever order they ended in.
 func (g *grouper) fanOut() {
 	rest, base := g.keys[g.pos:], g.pos
-	runs := min(groupWindow, len(rest)/groupRunMin)
+	runs := min(g.window, len(rest)/groupRunMin)
 	cuts := []int{0}
 	for r := 1; r <= runs; r++ {
 		c := r * len(rest) / runs
@@ -182,7 +190,7 @@ func (g *grouper) fanOut() {
 	for r := range left {
 		lo, hi := cuts[r], cuts[r+1]
 		off := base + lo
-		sub := &grouper{n: g.n, keys: rest[lo:hi], avoid: g.avoid, op: g.op, end: g.end, last: g.last}
+		sub := &grouper{n: g.n, keys: rest[lo:hi], avoid: g.avoid, op: g.op, end: g.end, window: g.window, last: g.last}
 		sub.done = func(groups []ownerGroup, lookups int, failed []int, err error) {
 			for _, gr := range groups {
 				for _, i := range gr.idx {

@@ -276,16 +276,6 @@ func (n *Node) replicaTargets() []Peer {
 	return n.succ[:min(len(n.succ), n.cfg.Replicas-1)]
 }
 
-// pushItems sends items to p as replica stores, in messages of at most
-// MaxItemsPerMessage, without waiting for the acknowledgements.
-func (n *Node) pushItems(p Peer, items []Item) {
-	for len(items) > 0 {
-		k := min(len(items), n.cfg.MaxItemsPerMessage)
-		n.sendOneWay(p, &Message{Type: MsgStore, Replica: true, Items: items[:k:k]})
-		items = items[k:]
-	}
-}
-
 // handoff pushes the values whose keys satisfy moved to p, which now owns
 // them (a node joined as this node's predecessor).
 func (n *Node) handoff(p Peer, moved func(ID) bool) {

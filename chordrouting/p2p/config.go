@@ -40,9 +40,9 @@ type Config struct {
 	// client's parallel lookups and a neighbour's maintenance fit; a flood
 	// is reset. An honest peer's ring core keeps at most MaxOpsPerPeer
 	// (8) operations in flight to one peer, beside at most
-	// MaintenancePerPeer (24 with OneHop) maintenance requests
-	// (chordrouting.Config): 32, and the cap keeps MaxOpsPerPeer more
-	// as headroom (ValidateRing requires it), because the two sides do
+	// MaintenancePerPeer (27 with OneHop) maintenance requests
+	// (chordrouting.Config): 35, and the cap keeps MaxOpsPerPeer more
+	// as headroom (ValidateRing requires it: 43), because the two sides do
 	// not count the same streams at every moment: a request the core
 	// cancels frees its slot here only once the reset has travelled, so
 	// an operation held for that place and sent right after the cancel
@@ -50,13 +50,15 @@ type Config struct {
 	// request that timed out is not cancelled (its late reply is a
 	// round-trip sample) and holds a slot here up to ReplyTimeout while
 	// its replacement is in flight; and the messages the core sends
-	// without waiting come on top (a notify or leave until written; a
-	// replica push, a handoff or repair chunk, a relayed membership copy
-	// until this side acknowledges it: see MaxOutbound). At 32, no
-	// headroom, any of these while both shares were full had a stream
-	// reset, a stabilize query among them, which looks like a dead
-	// successor. A member at rest has about 3 requests in flight to one
-	// neighbour.
+	// without waiting come on top (a notify or leave until written; the
+	// last values a leaving node hands on and a relayed membership copy
+	// until this side acknowledges them: see MaxOutbound; replica
+	// pushes, handoff and repair chunks are maintenance requests, one
+	// at a time per peer). At 32 (then 8
+	// + 24), no headroom, any of these while both shares were full had
+	// a stream reset, a stabilize query among them, which looks like a
+	// dead successor. A member at rest has about 3 requests in flight to
+	// one neighbour.
 	MaxInboundPerPeer int
 	// MaxInbound caps incoming streams at once, all peers together. 1024:
 	// each costs a goroutine and at most one frame of memory (reserved with
@@ -116,15 +118,17 @@ type Config struct {
 	// maintenance request is refused (as unsent: stabilization pauses,
 	// no peer is taken for dead). They do not end once written: a notify
 	// or leave holds its slot through the dial and the write, up to
-	// RequestTimeout (10 s) for a dial to a dead peer; a replica push, a
-	// handoff or repair chunk (MsgStore marked Replica) and a relayed
-	// membership copy are request types, so their exchange waits for the
-	// acknowledgement the core ignores, up to RequestTimeout, and no
-	// Cancel ends it early (the core does not wait for them). Their
-	// number follows the stores this node owns and the chunks it hands
-	// on, bounded by no table. At rest maintenance uses a few slots per
-	// neighbour, so about a thousand such sends fit beside a full
-	// operations share before maintenance is refused.
+	// RequestTimeout (10 s) for a dial to a dead peer; the last values a
+	// leaving node hands on (MsgStore marked Replica, at most 4 messages)
+	// and a relayed membership copy are request types, so their exchange
+	// waits for the acknowledgement the core ignores, up to
+	// RequestTimeout, and no Cancel ends it early (the core does not wait
+	// for them). Replica pushes, handoff and repair chunks are no longer
+	// among them: the core sends them as maintenance requests, one at a
+	// time per peer (chordrouting: pushWindow), inside its table. At rest
+	// maintenance uses a few slots per neighbour, so about a thousand
+	// such sends fit beside a full operations share before maintenance is
+	// refused.
 	MaxOutbound int
 	// RequestRate and RequestBurst bound publish and search requests (non-
 	// replica stores and gets) per peer: RequestRate per second on average,
@@ -228,9 +232,9 @@ func (c Config) Validate() error {
 // assuming the peers run this configuration too: a peer's streams beyond
 // the cap are reset, and a reset stabilize query looks to the core like
 // a dead successor. The messages the core sends without waiting
-// (notifies, leaves, replica pushes, handoff and repair chunks, relayed
-// membership copies) share MaxOutbound on top, with no headroom
-// reserved there (MaxOutbound).
+// (notifies, leaves, a leaving node's last values, relayed membership
+// copies) share MaxOutbound on top, with no headroom reserved there
+// (MaxOutbound).
 func (c Config) ValidateRing(core cr.Config) error {
 	if c.MaxOutbound < core.MaxPending {
 		return fmt.Errorf("chordrouting/p2p: MaxOutbound (%d) is below the ring's MaxPending (%d): operations could fill the transport and refuse ring maintenance; raise MaxOutbound or lower MaxPending", c.MaxOutbound, core.MaxPending)

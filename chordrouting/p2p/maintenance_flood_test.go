@@ -252,7 +252,7 @@ func TestNewRefusesTransportBelowPending(t *testing.T) {
 // TestValidateRingPerPeer: a transport whose inbound cap per peer cannot
 // take the core's operations to one peer, its maintenance beside them and
 // MaxOpsPerPeer of headroom is refused, naming the fields: a cap of
-// exactly operations plus maintenance (32 with OneHop, the old default)
+// exactly operations plus maintenance (the old default, 32, was 8 + 24)
 // left no room for a cancelled request whose reset is still travelling,
 // timed-out maintenance or one-way messages. The daemon's pairing (OneHop,
 // the defaults) fits; without OneHop maintenance needs less.
