@@ -163,10 +163,10 @@ func TestStreamFlood(t *testing.T) {
 // TestSybilSlowloris: attacker identities (free to make) from one subnet
 // keep re-opening idle ring streams, each identity up to its per-peer
 // cap, to take the node's whole inbound cap. The caps are scaled down
-// (total 64, per peer 24, per IP 16, per subnet 32; 24 per peer is the
-// least the ring core's operations and maintenance per peer with their
-// headroom allow, p2p's ValidateRing, so the per-IP cap binds each
-// sybil first): without the
+// (total 64, per IP 16, per subnet 32, and per peer the least the ring
+// core's operations and maintenance per peer with their headroom allow,
+// p2p.InboundPerPeerFor, 26, so the per-IP cap binds each sybil first):
+// without the
 // per-subnet cap four identities do what 32 do against the defaults. Every
 // test host is on 127.0.0.1, which DefaultAddrGroup puts in no group, so
 // the victim classifies connections by peer ID: the attackers in
