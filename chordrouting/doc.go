@@ -449,7 +449,14 @@
 //     by operations. An operation's request beyond the cap waits (up to
 //     MaxOpsPerPeer more per peer, each at most its own timeout) and goes
 //     out as that peer's replies or timeouts free a place; beyond that it
-//     is refused as unsent. Held rather than refused, because a refused
+//     is refused as unsent, and so is a held one whose wait ends first,
+//     with a stand-in of their own (errPeerBusy): it says only that this
+//     peer is busy, so a lookup asks its next candidate (with no
+//     suspicion) instead of ending ErrBusy as when the pending table is
+//     full; a confirmation ends ErrBusy, since no other node can answer
+//     for the owner. A client's forward held behind its entry's cap is
+//     hurried like a sent one (found by its message: it has no ID until
+//     sent). Held rather than refused, because a refused
 //     store is a store failed that the put, or the client whose batch an
 //     entry runs, must redo (a client then stores it iteratively, a
 //     lookup and a store of its own), while one held a round trip is
