@@ -113,19 +113,12 @@
 // before it is written; a provider that sends one bad block is dropped
 // (EventPeerDropped with Bad), and its queued blocks go back to the pool.
 // A provider whose stream fails or that answers NOT_FOUND/CHANGED is
-// dropped likewise. The receive loop only reads: it hands each block to
-// one of sinkWorkers (3) goroutines, which verify and write it, so the
-// hash and the write overlap reading the next blocks, with sinkBuffers
-// (5) buffers per provider, reserved with the resource manager like the
+// dropped likewise. The receive loop hashes each block right after reading
+// it (the bytes are still in cache) and a sink goroutine writes it, so
+// writing overlaps reading and hashing the next blocks, with sinkBuffers
+// (4) buffers per provider, reserved with the resource manager like the
 // server's; the provider's unread answers wait in the stream's receive
-// window. Memory is thus at most MaxPeers×1.25 MiB whatever the file size.
-// A sink hashes and writes a block 64 KiB at a time and yields the
-// processor between the pieces (sinkSlice): the stream's own goroutines
-// (the muxer's send and receive loops, which carry the window updates that
-// let the provider send on, and the receive loop) then wait at most one
-// piece for a core instead of a whole block's check and write, which on
-// a busy two-core host left the provider stalled on a closed window while
-// work was queued on both sides.
+// window. Memory is thus at most MaxPeers×1 MiB whatever the file size.
 //
 // # Resume and atomic output
 //

@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sync"
 
 	"github.com/ipfs/go-cid"
@@ -166,18 +165,11 @@ func (p *partial) verifyMarked(recheck bool, dataSize int64) ([]int, error) {
 	return done, nil
 }
 
-// writeBlock writes verified block i's data, sinkSlice bytes at a time
-// with a yield after each (it runs on the sink workers, see sinkSlice);
-// safe for concurrent use.
+// writeBlock writes verified block i's data; safe for concurrent use.
 func (p *partial) writeBlock(i int, data []byte) error {
 	off, _ := p.m.BlockRange(i)
-	for len(data) > 0 {
-		n := min(len(data), sinkSlice)
-		if _, err := p.data.WriteAt(data[:n], off); err != nil {
-			return fmt.Errorf("blockxfer: writing block %d: %w", i, err)
-		}
-		data, off = data[n:], off+int64(n)
-		runtime.Gosched()
+	if _, err := p.data.WriteAt(data, off); err != nil {
+		return fmt.Errorf("blockxfer: writing block %d: %w", i, err)
 	}
 	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"runtime"
 	"sync"
 	"time"
 
@@ -291,7 +290,7 @@ func (f *fetch) sink(ctx context.Context, ps *peerSched, k *sinkState) {
 // another provider's copy of it was written first (endgame), and records
 // it. A bad block fails the provider (badPeerError).
 func (f *fetch) store(ps *peerSched, a answer) error {
-	if sliceDigest(a.data) != f.manifest.BlockDigest(a.q.index) {
+	if sha256.Sum256(a.data) != f.manifest.BlockDigest(a.q.index) {
 		return badPeerError{fmt.Errorf("%w: block %d", ErrBadBlock, a.q.index)}
 	}
 	wrote := false
@@ -302,32 +301,6 @@ func (f *fetch) store(ps *peerSched, a answer) error {
 		wrote = true
 	}
 	return f.sched.complete(ps, a.q, len(a.data), wrote)
-}
-
-// sinkSlice is how much a sink worker hashes or writes before it yields
-// the processor (runtime.Gosched). A block's check and write take a few
-// hundred microseconds; in one piece they keep the goroutines that move
-// the stream itself — the muxer's send and receive loops, whose window
-// updates let the provider send on, and the receive loop — waiting in the
-// run queue behind them whenever both cores are busy, and the provider
-// then stalls on a closed window while the sinks have work queued. A
-// yielding sink still uses every idle cycle, but yields to the stream
-// within about 40 µs.
-const sinkSlice = 64 << 10
-
-// sliceDigest is sha256.Sum256(b), computed sinkSlice bytes at a time with
-// a yield after each.
-func sliceDigest(b []byte) Digest {
-	h := sha256.New()
-	for len(b) > 0 {
-		n := min(len(b), sinkSlice)
-		h.Write(b[:n])
-		b = b[n:]
-		runtime.Gosched()
-	}
-	var d Digest
-	h.Sum(d[:0])
-	return d
 }
 
 // dropPeer records why a provider left and tells the progress callback.

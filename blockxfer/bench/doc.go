@@ -45,13 +45,15 @@
 // 2.5-3.2 s), and 0.9 needs the idle quarter core a quiet host leaves. A
 // trace of a loaded run: the provider's writer waited on a closed yamux
 // window for most of the transfer while its send loop and the client's
-// receive loop were idle too, although the stream's receive window had grown to 8 MiB (read from
-// the yamux stream in a trial build); the client's window updates waited
+// receive loop were idle too, although the stream's receive window had
+// grown to 8 MiB (read from the yamux stream in a trial build); the client's window updates waited
 // up to 1 s per GiB for a core behind whole-block hashes and writes. Sinks
-// that yield every 64 KiB (peer.go, sinkSlice), measured by a trial build
-// that alternates both variants in one process and connection: median
-// ratio 1.05 over 13 runs against 0.94 over 8 runs with identical sides;
-// CPU per GB unchanged. Tried and dropped: O_DIRECT writes of aligned
+// that yield every 64 KiB won in a trial build that alternated both
+// variants in one process and connection under that load (median ratio
+// 1.05 over 13 runs against 0.94 over 8 runs with identical sides), but on
+// the quiet machine the standard run gave 0.77-0.82 with them against
+// 0.87-0.97 without, in alternating runs, so they were reverted. Also
+// tried and dropped: O_DIRECT writes of aligned
 // blocks, to skip the page-cache copy (slow here for freshly allocated
 // pages), used no less CPU (2.5-2.7 s against 2.2-2.5 s per GB) and ran
 // slower; a mutex around block writes (kernel lock spinning was 0.4% of
@@ -59,7 +61,8 @@
 // and 0.92 in the same harness); yamux's 16 MiB initial window on both
 // hosts (no change beyond noise: the window grows to 8-16 MiB anyway).
 // The standard run with yielding sinks at load 4-6: paired medians
-// 0.60-0.79, median 0.68 over eleven runs; in ten back-to-back pairs with
-// the build before (load 4-9) it was ahead in seven, behind in two, median
-// difference +0.05. On a loaded host the figure follows the CPU ratio.
+// 0.60-0.79, median 0.68 over eleven runs: on a loaded host the figure
+// follows the CPU ratio. Without them, on the quiet machine (load 0.3-2,
+// nothing else running, 18:04-18:09 UTC): 0.97, 0.92, 0.87, 0.88, 0.82,
+// 0.91, 0.85, 0.95, 0.92, 0.77, median 0.895 over ten runs.
 package main
