@@ -113,12 +113,12 @@
 // before it is written; a provider that sends one bad block is dropped
 // (EventPeerDropped with Bad), and its queued blocks go back to the pool.
 // A provider whose stream fails or that answers NOT_FOUND/CHANGED is
-// dropped likewise. The receive loop hashes each block right after reading
-// it (the bytes are still in cache) and a sink goroutine writes it, so
-// writing overlaps reading and hashing the next blocks, with sinkBuffers
-// (4) buffers per provider, reserved with the resource manager like the
+// dropped likewise. The receive loop only reads: it hands each block to
+// one of sinkWorkers (3) goroutines, which verify and write it, so the
+// hash and the write overlap reading the next blocks, with sinkBuffers
+// (5) buffers per provider, reserved with the resource manager like the
 // server's; the provider's unread answers wait in the stream's receive
-// window. Memory is thus at most MaxPeers×1 MiB whatever the file size.
+// window. Memory is thus at most MaxPeers×1.25 MiB whatever the file size.
 //
 // # Resume and atomic output
 //
