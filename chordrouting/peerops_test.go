@@ -2,7 +2,6 @@ package chordrouting
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"testing"
 )
 
@@ -219,17 +218,7 @@ func TestRepairOffersDigestsInTurn(t *testing.T) {
 	nd := nodes[0]
 	per := nd.cfg.MaxItemsPerMessage
 	values := 3*per + 10
-	rng := rand.New(rand.NewPCG(17, 1))
-	for stored := 0; stored < values; {
-		k := randomKey(rng)
-		if !nd.responsible(k) {
-			continue
-		}
-		if _, err := nd.accept(k, []byte(fmt.Sprintf("value %d", stored))); err != nil {
-			t.Fatal(err)
-		}
-		stored++
-	}
+	fillOwned(t, nd, values, 17)
 	tr := &recordingTransport{}
 	nd.tr = tr
 	if !nd.repair() {

@@ -2,7 +2,6 @@ package chordrouting
 
 import (
 	"bytes"
-	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -21,17 +20,7 @@ func TestRepairRoundsShareOneChainPerReplica(t *testing.T) {
 	nd := nodes[0]
 	per := nd.cfg.MaxItemsPerMessage
 	values := 3*per + 10
-	rng := rand.New(rand.NewPCG(19, 1))
-	for stored := 0; stored < values; {
-		k := randomKey(rng)
-		if !nd.responsible(k) {
-			continue
-		}
-		if _, err := nd.accept(k, []byte(fmt.Sprintf("value %d", stored))); err != nil {
-			t.Fatal(err)
-		}
-		stored++
-	}
+	fillOwned(t, nd, values, 19)
 	tr := &recordingTransport{}
 	nd.tr = tr
 	for round := range 3 {
