@@ -125,8 +125,8 @@ type Config struct {
 	// many streams from one peer at once and resets the rest, which looks
 	// like silence (chordrouting/p2p: MaxInboundPerPeer, 48), so the
 	// operations must leave room there for ring maintenance
-	// (MaintenancePerPeer: 27 with OneHop, as the daemon runs) and for
-	// headroom of as many again as this (8 + 27 + 8 = 43: chordrouting/
+	// (MaintenancePerPeer: 30 with OneHop, as the daemon runs) and for
+	// headroom of as many again as this (8 + 30 + 8 = 46: chordrouting/
 	// p2p's ValidateRing). 8: what a client keeps in
 	// flight with one entry point (MaxForwardsPerClient), and at a
 	// receiver's request rate (chordrouting/p2p: 50 a second) eight in
@@ -368,13 +368,13 @@ func (c Config) Validate() error {
 // repairGroupWindow lookups at once, each one hop at a time), repair's
 // digests 2 (one offer chain per replica target, offerWindow at a time,
 // however close the rounds come; and an offer of misplaced values to
-// their owner, which may be a replica target too), replica stores 1
+// their owner, which may be a replica target too), replica stores 4
 // (pushWindow: an owner's pushes, a handoff, what a digest reply names or
-// a push back, all in one queue per peer): 10; with OneHop also a
+// a push back, all in one queue per peer): 13; with OneHop also a
 // successor's confirming ping 1, membership event batches 8
 // (maxBatchesPerInterval, each acknowledged; a level's retries go to
 // other members) and a joiner's table copy from its successor 8
-// (pullSlices; a sweep, one range and up to 4 pings, excludes it): 27. A
+// (pullSlices; a sweep, one range and up to 4 pings, excludes it): 30. A
 // member at rest sends one peer about 3 at once. Not counted: one-way
 // messages (notifies, leaves, Leave's last values, relayed membership
 // copies), which the headroom takes.
@@ -382,9 +382,9 @@ func (c Config) Validate() error {
 // MaxOpsPerPeer plus this plus MaxOpsPerPeer of headroom (ValidateRing).
 func (c Config) MaintenancePerPeer() int {
 	if c.OneHop {
-		return 27
+		return 30
 	}
-	return 10
+	return 13
 }
 
 // Errors a Node reports through its callbacks.

@@ -443,7 +443,7 @@
 //     its successor, reset with the flood, timed it out and dropped the
 //     live head (the successor list was empty within about a second). The
 //     cap leaves room for what maintenance may have in flight to one peer
-//     (Config.MaintenancePerPeer: 27 with OneHop) and headroom of
+//     (Config.MaintenancePerPeer: 30 with OneHop) and headroom of
 //     MaxOpsPerPeer more (chordrouting/p2p's ValidateRing checks the
 //     pairing), and maintenance is never held back
 //     by operations. An operation's request beyond the cap waits (up to

@@ -87,7 +87,7 @@ func TestHandoffPushesInTurn(t *testing.T) {
 func TestPushTimeoutDropsQueue(t *testing.T) {
 	_, nodes := staticRing(t, 8, 31)
 	nd, to := nodes[0], nodes[1].self
-	fillOwned(t, nd, 5*nd.cfg.MaxItemsPerMessage, 31)
+	fillOwned(t, nd, (2*pushWindow+1)*nd.cfg.MaxItemsPerMessage, 31)
 	tr := &recordingTransport{}
 	nd.tr = tr
 	nd.handoff(to, func(ID) bool { return true })
@@ -100,8 +100,8 @@ func TestPushTimeoutDropsQueue(t *testing.T) {
 			stores++
 		}
 	}
-	if stores != 1 || len(nd.pushes) != 0 {
-		t.Fatalf("%d stores sent to a silent peer, %d queues left; want 1 and none", stores, len(nd.pushes))
+	if stores != pushWindow || len(nd.pushes) != 0 {
+		t.Fatalf("%d stores sent to a silent peer, %d queues left; want %d and none", stores, len(nd.pushes), pushWindow)
 	}
 }
 

@@ -40,9 +40,9 @@ type Config struct {
 	// client's parallel lookups and a neighbour's maintenance fit; a flood
 	// is reset. An honest peer's ring core keeps at most MaxOpsPerPeer
 	// (8) operations in flight to one peer, beside at most
-	// MaintenancePerPeer (27 with OneHop) maintenance requests
-	// (chordrouting.Config): 35, and the cap keeps MaxOpsPerPeer more
-	// as headroom (ValidateRing requires it: 43), because the two sides do
+	// MaintenancePerPeer (30 with OneHop) maintenance requests
+	// (chordrouting.Config): 38, and the cap keeps MaxOpsPerPeer more
+	// as headroom (ValidateRing requires it: 46), because the two sides do
 	// not count the same streams at every moment: a request the core
 	// cancels frees its slot here only once the reset has travelled, so
 	// an operation held for that place and sent right after the cancel

@@ -165,7 +165,7 @@ func TestStreamFlood(t *testing.T) {
 // cap, to take the node's whole inbound cap. The caps are scaled down
 // (total 64, per IP 16, per subnet 32, and per peer the least the ring
 // core's operations and maintenance per peer with their headroom allow,
-// p2p.InboundPerPeerFor, 26, so the per-IP cap binds each sybil first):
+// p2p.InboundPerPeerFor, 29, so the per-IP cap binds each sybil first):
 // without the
 // per-subnet cap four identities do what 32 do against the defaults. Every
 // test host is on 127.0.0.1, which DefaultAddrGroup puts in no group, so
