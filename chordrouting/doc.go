@@ -317,6 +317,12 @@
 //     detected and spread), 17 a table that lacked an owner that had
 //     joined in the last minute, 12 an entry of a node dead for longer, 3
 //     came from askers that had just joined.
+//   - The same at commit 96c9fdc, after the per-peer flow control (replica
+//     stores four messages at a time per peer, one repair offer chain per
+//     replica): 99.19% in one hop, mean 1.0105, 3.77 kbit/s, 0 failed, 0
+//     lost, 569 s CPU; 81 lookups took more hops (40 crashed entries, 22
+//     lacking a recent joiner, 12 dead for longer). Replica stores one
+//     message at a time cost more (5,000 nodes: 99.07% against 99.28%).
 //   - The same run before this session's changes (the sender on the wire,
 //     10 ticks of quarantine, unacknowledged events, one page at a time):
 //     98.8% in one hop, 1.03 hops, 6.9 kbit/s, 937 s CPU. Leaving the
