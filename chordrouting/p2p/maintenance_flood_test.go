@@ -14,8 +14,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/p2p/security/noise"
-	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 
 	cr "kwsearch/chordrouting"
 )
@@ -25,23 +23,7 @@ import (
 // the transport's own caps, the subject here, are reached.
 func floodHost(t testing.TB, seed uint64) host.Host {
 	t.Helper()
-	priv, _ := testPeer(t, seed)
-	h, err := libp2p.New(
-		libp2p.Identity(priv),
-		libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"),
-		libp2p.NoTransports,
-		libp2p.Transport(tcp.NewTCPTransport),
-		libp2p.Security(noise.ID, noise.New),
-		libp2p.DisableRelay(),
-		libp2p.DisableMetrics(),
-		libp2p.Ping(false),
-		libp2p.ResourceManager(&network.NullResourceManager{}),
-	)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
-	return h
+	return newTestHost(t, seed, libp2p.ResourceManager(&network.NullResourceManager{}))
 }
 
 // slowOwner is a real ring node that, once silent is set, never answers

@@ -17,11 +17,12 @@ import (
 	cr "kwsearch/chordrouting"
 )
 
-// newTestHost starts a libp2p host on loopback TCP.
-func newTestHost(t testing.TB, seed uint64) host.Host {
+// newTestHost starts a libp2p host on loopback TCP; opts are added to
+// its libp2p options.
+func newTestHost(t testing.TB, seed uint64, opts ...libp2p.Option) host.Host {
 	t.Helper()
 	priv, _ := testPeer(t, seed)
-	h, err := libp2p.New(
+	h, err := libp2p.New(append([]libp2p.Option{
 		libp2p.Identity(priv),
 		libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"),
 		// TCP and Noise only: the cheapest handshake, which matters with
@@ -32,7 +33,7 @@ func newTestHost(t testing.TB, seed uint64) host.Host {
 		libp2p.DisableRelay(),
 		libp2p.DisableMetrics(),
 		libp2p.Ping(false),
-	)
+	}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
