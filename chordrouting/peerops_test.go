@@ -225,36 +225,7 @@ func TestRepairOffersDigestsInTurn(t *testing.T) {
 		t.Fatal("no repair round")
 	}
 	targets := nd.replicaTargets()
-	answered := map[uint64]bool{}
-	offered := map[ID]int{}
-	for {
-		progress := false
-		inFlight := map[ID]int{}
-		for _, s := range tr.sent {
-			if s.m.Type == MsgDigest && !answered[s.m.ID] {
-				inFlight[s.to.ID]++
-			}
-		}
-		for _, k := range inFlight {
-			if k > offerWindow {
-				t.Fatalf("%d digest messages in flight to one replica, window %d", k, offerWindow)
-			}
-		}
-		for k := 0; k < len(tr.sent); k++ {
-			s := tr.sent[k]
-			if s.m.Type != MsgDigest || answered[s.m.ID] {
-				continue
-			}
-			answered[s.m.ID] = true
-			offered[s.to.ID]++
-			nd.Step(&Message{Type: MsgDigestReply, ID: s.m.ID, From: s.to})
-			progress = true
-			break
-		}
-		if !progress {
-			break
-		}
-	}
+	offered := answerDigests(t, nd, tr)
 	want := (values + per - 1) / per
 	for _, p := range targets {
 		if offered[p.ID] != want {

@@ -29,35 +29,7 @@ func TestRepairRoundsShareOneChainPerReplica(t *testing.T) {
 		}
 	}
 	targets := nd.replicaTargets()
-	answered := map[uint64]bool{}
-	offered := map[ID]int{}
-	for {
-		inFlight := map[ID]int{}
-		for _, s := range tr.sent {
-			if s.m.Type == MsgDigest && !answered[s.m.ID] {
-				inFlight[s.to.ID]++
-			}
-		}
-		for id, k := range inFlight {
-			if k > offerWindow {
-				t.Fatalf("%d digest messages in flight to replica %s, window %d", k, id.Short(), offerWindow)
-			}
-		}
-		progress := false
-		for _, s := range tr.sent {
-			if s.m.Type != MsgDigest || answered[s.m.ID] {
-				continue
-			}
-			answered[s.m.ID] = true
-			offered[s.to.ID]++
-			nd.Step(&Message{Type: MsgDigestReply, ID: s.m.ID, From: s.to})
-			progress = true
-			break
-		}
-		if !progress {
-			break
-		}
-	}
+	offered := answerDigests(t, nd, tr)
 	// The first round's first message, then the last round's digests.
 	want := 1 + (values+per-1)/per
 	for _, p := range targets {
@@ -117,4 +89,41 @@ func TestRepairGroupingLookupsBounded(t *testing.T) {
 		}
 	}
 	t.Logf("%d lookups, at most %d requests in flight", lookups, most)
+}
+
+// answerDigests answers nd's digest offers recorded in tr one at a time,
+// failing if a replica ever has more than offerWindow of them in flight,
+// until none is left unanswered; it returns how many each peer was
+// offered.
+func answerDigests(t *testing.T, nd *Node, tr *recordingTransport) map[ID]int {
+	t.Helper()
+	answered := map[uint64]bool{}
+	offered := map[ID]int{}
+	for {
+		inFlight := map[ID]int{}
+		for _, s := range tr.sent {
+			if s.m.Type == MsgDigest && !answered[s.m.ID] {
+				inFlight[s.to.ID]++
+			}
+		}
+		for id, k := range inFlight {
+			if k > offerWindow {
+				t.Fatalf("%d digest messages in flight to replica %s, window %d", k, id.Short(), offerWindow)
+			}
+		}
+		progress := false
+		for _, s := range tr.sent {
+			if s.m.Type != MsgDigest || answered[s.m.ID] {
+				continue
+			}
+			answered[s.m.ID] = true
+			offered[s.to.ID]++
+			nd.Step(&Message{Type: MsgDigestReply, ID: s.m.ID, From: s.to})
+			progress = true
+			break
+		}
+		if !progress {
+			return offered
+		}
+	}
 }
