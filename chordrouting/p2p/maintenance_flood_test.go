@@ -178,13 +178,7 @@ func TestOperationFloodKeepsMaintenance(t *testing.T) {
 	share := coreCfg.MaxPending - coreCfg.MaxPending/4
 	var keys []cr.ID
 	for len(keys) < share+64 {
-		var k cr.ID
-		for i := range k {
-			k[i] = byte(rng.UintN(256))
-		}
-		if cr.Between(self.ID, k, own.ID) {
-			keys = append(keys, k)
-		}
+		keys = append(keys, keyBetween(rng, self.ID, own.ID))
 	}
 	if err := member.Runner.Do(ctx, func(n *cr.Node) {
 		for _, k := range keys {
@@ -331,15 +325,7 @@ func TestOperationFloodAtOnePeerKeepsSuccessor(t *testing.T) {
 		if stop.Load() {
 			return
 		}
-		var k cr.ID
-		for {
-			for i := range k {
-				k[i] = byte(rng.UintN(256))
-			}
-			if cr.Between(self.ID, k, own.ID) {
-				break
-			}
-		}
+		k := keyBetween(rng, self.ID, own.ID)
 		inGet = true
 		n.Get(k, nil, 1, func(cr.GetResult) {
 			reads.Add(1)
@@ -413,6 +399,20 @@ func waitWithin(t testing.TB, d time.Duration, cond func() bool, why func() stri
 				return
 			}
 			t.Fatal(why())
+		}
+	}
+}
+
+// keyBetween draws random keys until one lies strictly between a and b
+// on the ring, and returns it.
+func keyBetween(rng *rand.Rand, a, b cr.ID) cr.ID {
+	for {
+		var k cr.ID
+		for i := range k {
+			k[i] = byte(rng.UintN(256))
+		}
+		if cr.Between(a, k, b) {
+			return k
 		}
 	}
 }
