@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/control"
+	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/protocol/holepunch"
@@ -103,14 +104,9 @@ func TestDirectConnectFails(t *testing.T) {
 // stays silent (a provider that restarted leaves such a connection
 // behind) is closed and replaced by a fresh dial.
 func TestDirectConnectChecksExistingConnection(t *testing.T) {
-	a := newTestHost(t, testConfig(t, ModeClient, "/ip4/127.0.0.1/tcp/0"))
-	b := newTestHost(t, testConfig(t, ModeClient, "/ip4/127.0.0.1/tcp/0"))
-	info := peer.AddrInfo{ID: a.ID(), Addrs: a.Addrs()}
+	a, b, info := connectedClients(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := b.Connect(ctx, info); err != nil {
-		t.Fatal(err)
-	}
 	c0 := directConn(b, a.ID())
 	cfg := DirectConfig{Attempts: 1, PerAttempt: 10 * time.Second, Liveness: 2 * time.Second}
 	c, err := DirectConnect(ctx, b, info, cfg)
@@ -219,14 +215,9 @@ func holdPings(t *testing.T, ctx context.Context, c network.Conn, n int) {
 // (nor as dead), and DirectConnect, having nothing better, returns the
 // connection without closing it.
 func TestProbeLocalRefusalIsUnknown(t *testing.T) {
-	a := newTestHost(t, testConfig(t, ModeClient, "/ip4/127.0.0.1/tcp/0"))
-	b := newTestHost(t, testConfig(t, ModeClient, "/ip4/127.0.0.1/tcp/0"))
-	info := peer.AddrInfo{ID: a.ID(), Addrs: a.Addrs()}
+	a, b, info := connectedClients(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := b.Connect(ctx, info); err != nil {
-		t.Fatal(err)
-	}
 	c := directConn(b, a.ID())
 	if v := probe(ctx, c, 2*time.Second); v != echoed {
 		t.Fatalf("ping over a live connection: verdict %d, want echoed", v)
@@ -260,13 +251,9 @@ func (c *refusingConn) IsClosed() bool { return c.closed }
 // be opened here (the newest, which judge would otherwise prefer) and one
 // that echoed, the echoed one is returned and neither is closed.
 func TestJudgePrefersEchoed(t *testing.T) {
-	a := newTestHost(t, testConfig(t, ModeClient, "/ip4/127.0.0.1/tcp/0"))
-	b := newTestHost(t, testConfig(t, ModeClient, "/ip4/127.0.0.1/tcp/0"))
+	a, b, _ := connectedClients(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := b.Connect(ctx, peer.AddrInfo{ID: a.ID(), Addrs: a.Addrs()}); err != nil {
-		t.Fatal(err)
-	}
 	c := directConn(b, a.ID())
 	refusing := &refusingConn{Conn: c}
 	live, closed := judge(ctx, []network.Conn{c, refusing}, 2*time.Second, probe)
@@ -277,4 +264,19 @@ func TestJudgePrefersEchoed(t *testing.T) {
 	if live != refusing || closed || refusing.closed {
 		t.Fatalf("judge with only an unknown connection = %v, closed %v; want it, kept", live, closed)
 	}
+}
+
+// connectedClients starts two client hosts on loopback TCP with b
+// connected to a, and returns them and a's address info.
+func connectedClients(t *testing.T) (a, b host.Host, info peer.AddrInfo) {
+	t.Helper()
+	a = newTestHost(t, testConfig(t, ModeClient, "/ip4/127.0.0.1/tcp/0"))
+	b = newTestHost(t, testConfig(t, ModeClient, "/ip4/127.0.0.1/tcp/0"))
+	info = peer.AddrInfo{ID: a.ID(), Addrs: a.Addrs()}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := b.Connect(ctx, info); err != nil {
+		t.Fatal(err)
+	}
+	return a, b, info
 }
