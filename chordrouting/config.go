@@ -19,6 +19,8 @@ type Config struct {
 	// Replicas is R, how many nodes hold each key (the owner and the next
 	// 3: two failures between repair rounds lose nothing; it must not
 	// exceed r+1 because a node only knows r successors to push to.
+	// EnableOneHop raises it to OneHopReplicas, whose copies one-hop reads
+	// then race.
 	Replicas int
 
 	// StabilizeTicks is the interval between stabilize rounds. 1: a round
@@ -148,9 +150,11 @@ type Config struct {
 	// connected to, which reads over its own open connections and answers
 	// on the same request, while the transport opens connections to every
 	// holder in the background (forward_member.go); only when the
-	// transport measured a dial above two round trips. true: over TCP a
-	// dial costs about three round trips before the request, the forward
-	// one.
+	// transport measured a dial dearer than the forward: above (k+1)/2
+	// round trips for k holders (2 for three; 4.5 for EnableOneHop's
+	// eight, whose nearest holder is near enough that TCP's dial of three
+	// round trips pays). true: with three holders over TCP a dial costs
+	// about three round trips before the request, the forward one.
 	// On a transport without ConnState (the simulator) it changes
 	// nothing; false always reads directly (for comparison). Any value is
 	// valid.
@@ -220,7 +224,8 @@ type Config struct {
 	// holders instead of the owner alone; at 1,000 hosts with round trips
 	// spread evenly over 10-150 ms, 41 ms instead of 82 at the median and
 	// 123 ms instead of 158 at p99 (BENCHMARKS.md), for two more small
-	// messages per read. The price (doc.go): a replica may lag the owner,
+	// messages per read. EnableOneHop raises it with Replicas to
+	// OneHopReplicas. The price (doc.go): a replica may lag the owner,
 	// and a holder that leaves values out hides them from the readers it
 	// is nearest to. 1 asks the owner only; a value above Replicas asks
 	// the Replicas holders.
@@ -232,10 +237,10 @@ type Config struct {
 	// 0.5, 1 h mean) out of everyone's table. A lookup for a key of a joiner
 	// nobody's table names yet costs a second hop (stepping back from its
 	// successor), so every tick of quarantine costs one-hop lookups: at
-	// 3,000 nodes and 1 h sessions (kwnode sim --session 1h --one-hop, seed
-	// 1) 10 ticks gave 98.8% of lookups in one hop and 1.49 kbit/s per node,
-	// 3 ticks 99.2% and 1.34 kbit/s (the 3% more sessions announced cost
-	// less than the second hops they save).
+	// 3,000 nodes and 1 h sessions (kwnode sim --session 1h --one-hop, then
+	// with three replicas, seed 1) 10 ticks gave 98.8% of lookups in one
+	// hop and 1.49 kbit/s per node, 3 ticks 99.2% and 1.34 kbit/s (the 3%
+	// more sessions announced cost less than the second hops they save).
 	QuarantineTicks int
 	// DisseminateTicks is the interval at which membership events are
 	// batched and sent (EDRA's Theta). 2: an event reaches every member
@@ -306,6 +311,40 @@ func DefaultConfig() Config {
 		AntiEntropyTicks:      3600,
 		MaxTableSize:          1 << 17,
 	}
+}
+
+// OneHopReplicas is Replicas and ReadFanout under EnableOneHop: the owner
+// and the next seven members hold each key, and a one-hop read asks all
+// eight at once, so a search waits for the nearest of eight holders.
+// Where round trips differ, that nearest is what sets a search's latency:
+// at 1,000 hosts with round trips spread evenly over 10-150 ms, eight
+// copies gave 24 ms at the median and 72 ms at p99 where three gave 41 and
+// 123 (kad-dht, which stores 20 copies and asks about ten peers at once,
+// 66 and 168; BENCHMARKS.md). Eight is the most the successor list (r = 8)
+// can push to, and the order statistics say why fewer fall short: the
+// p99 of the nearest of k links drawn from 10-150 ms is 150 - 140 *
+// 0.01^(1/k) ms, 85 ms for six and 78 for seven, eight's 71. What it
+// costs: a record is stored eight times (a keyword pointer is a few
+// hundred bytes), a read sends eight small requests (kad-dht's search
+// about 50), and repair walks seven predecessors instead of two, about
+// 0.7 kbit/s more per node at the daemon's tick (kwnode sim --session 1h
+// --one-hop: 2.36 instead of 1.68 kbit/s at 3,000 nodes).
+const OneHopReplicas = 8
+
+// EnableOneHop turns on one-hop routing (OneHop) with the replication its
+// reads race: Replicas and ReadFanout become OneHopReplicas, and
+// MaxValuesPerPublisher grows with Replicas (a node holds the values of
+// the keys it owns and of those it copies: with eight copies 8/3 as many
+// of a publisher's as with three, all of them in a ring of eight nodes or
+// fewer), so the cap bounds the same share per copy. The daemon, the
+// benchmark and the simulator's --one-hop all run this configuration.
+func (c *Config) EnableOneHop() {
+	c.OneHop = true
+	if c.Replicas > 0 && c.Replicas < OneHopReplicas {
+		c.MaxValuesPerPublisher = c.MaxValuesPerPublisher * OneHopReplicas / c.Replicas
+	}
+	c.Replicas = OneHopReplicas
+	c.ReadFanout = OneHopReplicas
 }
 
 // Validate reports the first broken rule, naming the fields involved.

@@ -270,17 +270,21 @@
 // the first answer with values ends the read, so a search waits for the
 // nearest holder, not for the owner (with round trips spread over
 // 10-150 ms, the nearest of three is about 40 ms away at the median, the
-// owner 80); an answer without values counts only from the owner, because
-// a replica may lack the latest push, and a node that joined less than a
-// repair round ago (RepairTicks + RepairSettleTicks) answers no replica
-// read, because it may hold only the values stored since it joined. When
+// owner 80). The daemon keeps eight copies and reads them all
+// (Config.EnableOneHop, OneHopReplicas): the nearest of eight is about
+// 24 ms away at the median and 72 at p99, where three gave 123 and
+// kad-dht, which stores twenty, 168. An answer without values counts
+// only from the owner, because a replica may lack the latest push, and a
+// node that joined less than a repair round ago (RepairTicks +
+// RepairSettleTicks) answers no replica read, because it may hold only
+// the values stored since it joined. When
 // no holder gives a usable answer (the owner refused or timed out), the
 // read falls back to the confirmed lookup above, the refused read counted
 // as a hop. What this trades: a replica answers with the values it holds,
 // which lag the owner's by the push of a store (one message) or, for a
 // value a push missed, up to a repair round; and a holder that leaves
 // values out (a malicious node) hides them from the readers it is the
-// nearest of the three to, where before only a malicious owner could
+// nearest holder to, where before only a malicious owner could
 // (from every reader). A client that forwards through two entry points
 // merges two reads, usually from different nearest holders. ReadFanout 1
 // reads the owner alone.
@@ -360,11 +364,13 @@
 // with complete tables and fingers (BenchmarkClientGet), a client's search
 // costs it 2 requests to 2 peers forwarded, 11.5 requests to 9.3 distinct
 // peers iterative; the whole network sends 16 messages per search instead
-// of 23 (each entry reads from ReadFanout holders). The entry's transport
+// of 23 (each entry reads from ReadFanout holders: with the daemon's eight,
+// EnableOneHop, 36 messages, more than the iterative search's, for the
+// nearest of eight holders' latency). The entry's transport
 // counts a forward as one request against the client's rate, but it buys
 // the entry's whole operation: with fresh tables up to 64 requests for a
-// store batch of 32 items, 3 to 7 for a search (forward_serve.go gives
-// the bounds).
+// store batch of 32 items, ReadFanout to ReadFanout + 4 for a search
+// (forward_serve.go gives the bounds).
 //
 //   - Trust (forward.go): records are signed by their publishers, so an
 //     entry can leave values out or drop a store, never forge one. As
@@ -522,7 +528,8 @@
 // security negotiation and the multiplexer, about three round trips
 // before the request. On a transport that reports its connections and
 // what a dial costs in round trips (ConnState: chordrouting/p2p), a
-// member whose dials cost more than two round trips, connected to none of
+// member whose dials cost more than a forward ((k+1)/2 round trips for k
+// holders: 2 for three, 4.5 for the daemon's eight), connected to none of
 // the holders but to a member that ring maintenance keeps talking to the
 // owner (its predecessor, the member after the last holder, the members
 // 2^l places before it: stabilization, repair and membership events),
@@ -554,9 +561,13 @@
 //     direct read opens all three and later reads take the nearest (the
 //     owner's alone: mean 153.7 ms).
 //   - The member forwards only when its transport measured a dial above
-//     two round trips over an open connection: the direct read's nearest
-//     holder is nearer than a typical neighbour, so the two break even at
-//     about 1.8 round trips; over QUIC (one) the direct read is faster
+//     two round trips over an open connection (three holders; (k+1)/2 for
+//     k, forwardDialRTTs): the direct read's nearest holder is nearer than
+//     a typical neighbour, so the two break even at about 1.8 round trips;
+//     with the daemon's eight holders at about 3.1, above TCP's three
+//     (eight holders, 3-round-trip dials: a mean of 88.5 ms forwarded,
+//     83.2 direct), so the daemon forwards only for dials dearer than
+//     TCP's (4.5 round trips); over QUIC (one) the direct read is faster
 //     (forwarding whenever it could: mean 100.4 ms instead of 86.8), and
 //     on an in-memory network (the benchmarks' mocknet, which delays
 //     writes only) a dial costs nothing.

@@ -20,8 +20,8 @@ package chordrouting
 // owner (holderNeighbours): its predecessor, which stabilizes onto it
 // every round, the member just after the last holder, onto which the
 // last holder stabilizes, and the members 2^l places before the owner,
-// which push their repairs (l = 1, with three replicas) or send their
-// membership events (every level) to it. Taking the predecessor and the
+// which push their repairs (l = 1 with three replicas, l <= 2 with
+// eight) or send their membership events (every level) to it. Taking the predecessor and the
 // member after alone, as the issue proposed, a reader forwarded few
 // reads: it is no likelier to be connected to them than to the holders
 // (6.6% of the reads of BenchmarkMemberForwardReadLatency at 500 members,
@@ -34,7 +34,8 @@ package chordrouting
 // neighbour, so that a burst of reads into one range is not refused.
 //
 // It does so only when a dial costs more than two round trips over an
-// open connection, as the transport measures both
+// open connection (three holders; forwardDialRTTs for k), as the
+// transport measures both
 // (ConnState.DialRoundTrips). A forward adds one round trip (the
 // neighbour's to the nearest holder), but the direct read dials every
 // holder at once and the nearest answers first, whose dial is shorter
@@ -89,8 +90,18 @@ type ConnState interface {
 }
 
 // forwardDialRTTs is the dial cost, in round trips, above which a member
-// forwards a read rather than dial (forwardRead's comment).
-const forwardDialRTTs = 2
+// forwards a read to k holders rather than dial them: (k+1)/2. A direct
+// read with dials of D round trips waits about (D+1) times the nearest
+// holder's round trip, a forward one round trip to the neighbour and the
+// neighbour's to the nearest holder; with round trips spread evenly from
+// near zero, the nearest of k is 1/(k+1) of the range, the neighbour half
+// of it, so the two break even at D = (k+1)/2: 2 for three holders (1.8
+// over 10-150 ms, above), 4.5 for the daemon's eight (3.1 over 10-150 ms),
+// where TCP's three round trips no longer pay for a forward
+// (BenchmarkMemberForwardReadLatency, eight holders, 3-round-trip dials:
+// a mean read of 88.5 ms forwarded against 83.2 direct), and 1 for the
+// owner alone.
+func forwardDialRTTs(k int) float64 { return float64(k+1) / 2 }
 
 // errNoHolderConn is the Err of a neighbour's refusal of a member's
 // forwarded read when it holds no connection to the key's holders.
@@ -110,7 +121,7 @@ type memberFwd struct {
 }
 
 // forwardRead sends read r to a ring neighbour of its holders when a dial
-// costs more than two round trips, this member has no connection to any
+// costs more than a forward (forwardDialRTTs), this member has no connection to any
 // holder and has one to a neighbour; it asks the transport to connect to
 // the holders meanwhile, and reports whether it did; false: the read goes
 // to the holders directly.
@@ -119,7 +130,7 @@ func (n *Node) forwardRead(r *getReq, holders []Peer) bool {
 	if !ok || !n.cfg.MemberForward || r.served {
 		return false
 	}
-	if cs.DialRoundTrips() <= forwardDialRTTs {
+	if cs.DialRoundTrips() <= forwardDialRTTs(len(holders)) {
 		return false // a dial costs little more than the forward's round trip
 	}
 	if anyConnected(cs, holders) {

@@ -148,11 +148,16 @@ func newDialNet(nodes []*Node, seed uint64, dialRTTs int) *dialNet {
 }
 
 // memberReadLatencies runs reads members from random members of keys
-// held by their owners and the next two, one after another (connections
-// opened by one read stay open for the next), and returns each read's
-// duration in virtual time and how many went through a neighbour.
-func memberReadLatencies(tb testing.TB, n, reads int, seed uint64, dialRTTs int, forward bool) ([]time.Duration, int) {
-	_, nodes := oneHopStatic(tb, n, seed, func(c *Config) { c.Validator = recValidator{}; c.MemberForward = forward })
+// held by their owners and the next replicas-1 (3, the core's default, or
+// OneHopReplicas, the daemon's), one after another (connections opened by
+// one read stay open for the next), and returns each read's duration in
+// virtual time and how many went through a neighbour.
+func memberReadLatencies(tb testing.TB, n, reads int, seed uint64, dialRTTs, replicas int, forward bool) ([]time.Duration, int) {
+	_, nodes := oneHopStatic(tb, n, seed, func(c *Config) {
+		c.Validator = recValidator{}
+		c.MemberForward = forward
+		c.Replicas, c.ReadFanout = replicas, replicas
+	})
 	d := newDialNet(nodes, seed, dialRTTs)
 	rng := rand.New(rand.NewPCG(seed, 11))
 	var lat []time.Duration
@@ -174,7 +179,7 @@ func memberReadLatencies(tb testing.TB, n, reads int, seed uint64, dialRTTs int,
 		}
 		lat = append(lat, d.clock.now.Sub(began))
 		o := ringIndex(nodes, key)
-		if h := slices.IndexFunc(nodes, func(nd *Node) bool { return nd.self.ID == got.From.ID }); (h-o+n)%n >= 3 {
+		if h := slices.IndexFunc(nodes, func(nd *Node) bool { return nd.self.ID == got.From.ID }); (h-o+n)%n >= replicas {
 			forwarded++ // answered by a node that holds no replica: a neighbour
 		}
 		d.run(func() bool { return false }) // the rest of the read's answers
@@ -186,44 +191,50 @@ func memberReadLatencies(tb testing.TB, n, reads int, seed uint64, dialRTTs int,
 // one-hop reads by members of a static ring of 500 (complete tables), each
 // of a fresh key from a random member, on a network whose links have
 // round trips of 10-150 ms and whose dials cost 3 round trips (TCP) or 1
-// (QUIC), with forwarding for members on and off: its mean, median, 90th
-// and 99th percentile in ms and the share of reads forwarded. The figures are
-// in virtual time; the benchmark's own speed means nothing.
+// (QUIC), keys held by 3 or by OneHopReplicas (8) members, with forwarding
+// for members on and off: its mean, median, 90th and 99th percentile in ms
+// and the share of reads forwarded. The figures are in virtual time; the
+// benchmark's own speed means nothing.
 //
 //	go test -run '^$' -bench MemberForwardReadLatency -benchtime 1x ./chordrouting/
 func BenchmarkMemberForwardReadLatency(b *testing.B) {
 	const n, reads, seed = 500, 2000, 1
-	for _, dial := range []int{3, 1} {
-		for _, fwd := range []bool{true, false} {
-			name := fmt.Sprintf("dial=%drtt/forward=%v", dial, fwd)
-			b.Run(name, func(b *testing.B) {
-				b.Logf("seed %d", seed)
-				var lat []time.Duration
-				forwarded := 0
-				for range b.N {
-					lat, forwarded = memberReadLatencies(b, n, reads, seed, dial, fwd)
-				}
-				slices.Sort(lat)
-				pct := func(p float64) float64 {
-					return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))]) / float64(time.Millisecond)
-				}
-				b.ReportMetric(float64(meanOf(lat))/float64(time.Millisecond), "mean-ms")
-				b.ReportMetric(pct(0.5), "p50-ms")
-				b.ReportMetric(pct(0.9), "p90-ms")
-				b.ReportMetric(pct(0.99), "p99-ms")
-				b.ReportMetric(float64(forwarded)/float64(len(lat)), "forwarded")
-			})
+	for _, reps := range []int{3, OneHopReplicas} {
+		for _, dial := range []int{3, 1} {
+			for _, fwd := range []bool{true, false} {
+				name := fmt.Sprintf("holders=%d/dial=%drtt/forward=%v", reps, dial, fwd)
+				b.Run(name, func(b *testing.B) {
+					b.Logf("seed %d", seed)
+					var lat []time.Duration
+					forwarded := 0
+					for range b.N {
+						lat, forwarded = memberReadLatencies(b, n, reads, seed, dial, reps, fwd)
+					}
+					slices.Sort(lat)
+					pct := func(p float64) float64 {
+						return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))]) / float64(time.Millisecond)
+					}
+					b.ReportMetric(float64(meanOf(lat))/float64(time.Millisecond), "mean-ms")
+					b.ReportMetric(pct(0.5), "p50-ms")
+					b.ReportMetric(pct(0.9), "p90-ms")
+					b.ReportMetric(pct(0.99), "p99-ms")
+					b.ReportMetric(float64(forwarded)/float64(len(lat)), "forwarded")
+				})
+			}
 		}
 	}
 }
 
 // TestMemberForwardReadLatency: on the dial model of
 // BenchmarkMemberForwardReadLatency (a small ring), forwarding for members
-// makes reads faster on average when a dial costs 3 round trips, and
-// changes nothing when it costs one (the member then reads directly).
+// makes reads of three holders faster on average when a dial costs 3
+// round trips, and changes nothing when it costs one (the member then
+// reads directly), nor, with eight holders, when it costs 3 (the nearest
+// of eight is near enough that the dial pays: forwardDialRTTs).
 func TestMemberForwardReadLatency(t *testing.T) {
+	reps := 3
 	mean := func(dial int, fwd bool) (time.Duration, int) {
-		lat, f := memberReadLatencies(t, 60, 200, 2, dial, fwd)
+		lat, f := memberReadLatencies(t, 60, 200, 2, dial, reps, fwd)
 		return meanOf(lat), f
 	}
 	on, f := mean(3, true)
@@ -236,6 +247,12 @@ func TestMemberForwardReadLatency(t *testing.T) {
 	off, _ = mean(1, false)
 	if f != 0 || on != off {
 		t.Fatalf("1-RTT dials: mean read %v with forwarding (%d forwarded), %v without: want the same, none forwarded", on, f, off)
+	}
+	reps = OneHopReplicas
+	on, f = mean(3, true)
+	off, _ = mean(3, false)
+	if f != 0 || on != off {
+		t.Fatalf("%d holders, 3-RTT dials: mean read %v with forwarding (%d forwarded), %v without: want the same, none forwarded", reps, on, f, off)
 	}
 }
 

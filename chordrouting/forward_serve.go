@@ -26,10 +26,11 @@ import "fmt"
 // round trip each with a fresh table; keys in ranges one answer already
 // names need none) and up to k stores, one per owner, which carry the
 // items' bytes once more (each owner then pushes them to its R-1
-// replicas, as for any store); a search costs ReadFanout (3) small
-// reads, and a lookup and up to Replicas reads more when no holder
-// answers. So with fresh tables one token buys up to 2k = 64 requests
-// from the entry for a store, 3 to 7 for a search (a lookup that meets
+// replicas, as for any store); a search costs ReadFanout (3; the daemon's
+// 8) small reads, and a lookup and up to maxSequentialReads (3) reads
+// more when no holder answers. So with fresh tables one token buys up to
+// 2k = 64 requests from the entry for a store, ReadFanout to ReadFanout
+// + 4 for a search (a lookup that meets
 // dead entries costs more, at most MaxLookupHops requests, and ends
 // within LookupTimeoutTicks), where the same operation run by the client
 // itself would have cost it a token per store and read at the owners

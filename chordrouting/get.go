@@ -50,9 +50,17 @@ func (n *Node) read(r *getReq) {
 	n.lookupAndGet(r, 0)
 }
 
+// maxSequentialReads caps the holders a confirmed read asks one after
+// another (the owner, then replicas while each fails): each waits a
+// request timeout, and a one-hop read gets here after asking every holder
+// at once. 3: the plain ring's Replicas; with EnableOneHop's eight, eight
+// timeouts in a row would hold a read 40 s at the daemon's tick.
+const maxSequentialReads = 3
+
 // lookupAndGet finds the key's owner with a confirmed lookup and reads
-// from it, then from the next replicas if it does not answer; spent is
-// the hops already spent on this read.
+// from it, then from the next replicas if it does not answer (at most
+// maxSequentialReads holders); spent is the hops already spent on this
+// read.
 func (n *Node) lookupAndGet(r *getReq, spent int) {
 	if n.passed(r.end) {
 		r.done(GetResult{Hops: spent, Err: fmt.Errorf("chordrouting: get: %w", ErrTimeout)})
@@ -63,7 +71,7 @@ func (n *Node) lookupAndGet(r *getReq, spent int) {
 			r.done(GetResult{Hops: spent + a.hops, Err: fmt.Errorf("chordrouting: get: %w", a.err)})
 			return
 		}
-		reps := a.owners[:min(len(a.owners), n.cfg.Replicas)]
+		reps := a.owners[:min(len(a.owners), n.cfg.Replicas, maxSequentialReads)]
 		n.getFrom(r, reps, 0, spent+a.hops)
 	})
 }

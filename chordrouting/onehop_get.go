@@ -79,27 +79,48 @@ type readOp struct {
 // readHolders names the key's owner and the members after it, up to
 // ReadFanout (at most Replicas) nodes, this node left out; none when
 // neither the successor list nor the table names the owner, or the owner
-// is this node.
+// is this node. For a key in the range of the successor list the list
+// names the owner and the members after it, and the table the rest when
+// the list ends first (a key near its end: with eight holders, most keys
+// of the list's range).
 func (n *Node) readHolders(key ID) []Peer {
 	want := min(n.cfg.ReadFanout, n.cfg.Replicas)
 	var cands []Peer
 	if k, ok := n.spanIndex(key); ok {
 		owners, _ := n.spanOwners(k, nil)
-		cands = owners[:min(want, len(owners))]
+		cands = append(make([]Peer, 0, want), owners[:min(want, len(owners))]...) // owners is the list's own
+		for len(cands) < want {
+			p, ok := n.oh.table.after(cands[len(cands)-1].ID, 1)
+			if !ok || containsPeer(cands, p.ID) {
+				break
+			}
+			cands = append(cands, p)
+		}
 	} else if i, _, ok := n.tableOwner(key); ok {
+		// The table leaves this node out: where it lies among the
+		// holders, it takes one of their places.
 		t := &n.oh.table
-		for j := range min(want, t.len()) {
-			cands = append(cands, t.peer((i+j)%t.len()))
+		for j, places := 0, 0; places < want && j < t.len(); j++ {
+			p := t.peer((i + j) % t.len())
+			if j > 0 && Between(cands[len(cands)-1].ID, n.self.ID, p.ID) {
+				if places++; places == want {
+					break
+				}
+			}
+			cands = append(cands, p)
+			places++
 		}
 	} else {
 		return nil
 	}
 	holders := make([]Peer, 0, len(cands))
 	for _, p := range cands {
-		if p.ID == n.self.ID || containsPeer(holders, p.ID) {
-			break
+		if containsPeer(holders, p.ID) {
+			break // round the ring: every node is named
 		}
-		holders = append(holders, p)
+		if p.ID != n.self.ID { // a holder itself: it asks the others
+			holders = append(holders, p)
+		}
 	}
 	return holders
 }

@@ -45,7 +45,8 @@ const joinWait = 8 * time.Second
 // validator, fingers limited per IP and subnet by the transport
 // (SECURITY.md), and one-hop routing (chordrouting's doc, "One-hop
 // routing": every member's table of the ring, so a search reaches the
-// keyword's owner in one round trip; at the daemon's one-second tick it
+// keyword's holders in one round trip, eight of them at once
+// (chordrouting.OneHopReplicas); at the daemon's one-second tick it
 // costs a few kbit/s per node). One-hop routing was off for a while
 // because a store right after a member's kill -9 and restart timed out in
 // about one loopback integration run in three: the dead QUIC connection to the old
@@ -63,7 +64,7 @@ func ringConfig(tr *p2p.Transport) (cr.Config, error) {
 	cfg := cr.DefaultConfig()
 	cfg.Validator = v
 	cfg.AdmitFinger = tr.AdmitFinger
-	cfg.OneHop = true
+	cfg.EnableOneHop()
 	return cfg, cfg.Validate()
 }
 

@@ -13,7 +13,7 @@ import (
 // This file is the Transport's side of chordrouting.ConnState: the core
 // asks whether a direct connection to a peer is open before a one-hop
 // read, and when none is open to any of the key's holders, and a dial
-// costs more than two round trips, it sends the read to a ring neighbour
+// costs more than a forward (chordrouting's forwardDialRTTs), it sends the read to a ring neighbour
 // it is connected to and asks for connections to every holder meanwhile
 // (chordrouting's "Forwarding for members"). What a dial costs, in round
 // trips over an open connection, is measured here: over TCP the

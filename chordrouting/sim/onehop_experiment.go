@@ -34,7 +34,7 @@ func (o Options) configure(cfg Config) Config {
 		cfg.Net.Tick = DaemonTick
 	}
 	if o.OneHop {
-		cfg.Node.OneHop = true
+		cfg.Node.EnableOneHop() // as the daemon runs it
 	}
 	return cfg
 }

@@ -22,8 +22,10 @@ type Options struct {
 	// node lives for a Weibull-distributed time (shape SessionShape) with
 	// this mean, then crashes and a fresh node joins in its place.
 	Session time.Duration
-	// OneHop turns on the core's one-hop membership table
-	// (chordrouting.Config.OneHop) for every node.
+	// OneHop turns on the core's one-hop membership table for every node,
+	// with the daemon's replication (chordrouting.Config.EnableOneHop,
+	// which sets Config's Replicas and ReadFanout; a caller that wants
+	// others sets Config.Node.OneHop itself and leaves this false).
 	OneHop bool
 	// Tick is the nodes' tick, the unit of the core's timings; 0 means the
 	// network's default (100 ms), or DaemonTick (1 s, the daemon's) when

@@ -60,14 +60,15 @@ func TestRemoteOnly(t *testing.T) {
 }
 
 // TestNodesAsked: with one-hop routing a read that left the searcher asked
-// the replica holders beside the owner; a local answer asked nobody;
-// without one-hop routing the hops are the nodes asked.
+// the seven replica holders beside the owner (the daemon's eight holders);
+// a local answer asked nobody; without one-hop routing the hops are the
+// nodes asked.
 func TestNodesAsked(t *testing.T) {
 	hops := []float64{0, 1, 3}
 	for _, c := range []struct {
 		oneHop bool
 		want   []float64
-	}{{true, []float64{0, 3, 5}}, {false, []float64{0, 1, 3}}} {
+	}{{true, []float64{0, 8, 10}}, {false, []float64{0, 1, 3}}} {
 		got := nodesAsked(hops, c.oneHop)
 		for k := range hops {
 			if got[k] != c.want[k] {

@@ -80,7 +80,9 @@ func (o *oursSystem) Start(ctx context.Context, hosts []host.Host) error {
 	}
 	cfg := cr.DefaultConfig()
 	cfg.Validator = v
-	cfg.OneHop = o.cfg.OneHop
+	if o.cfg.OneHop {
+		cfg.EnableOneHop() // as the daemon runs it (node/ring.go)
+	}
 	if t := o.cfg.RingRequestTimeoutTicks; t > 0 {
 		cfg.RequestTimeoutTicks = t
 		cfg.LookupTimeoutTicks = max(cfg.LookupTimeoutTicks, t)

@@ -311,11 +311,13 @@ func localFraction(s *sideResult) float64 {
 // nodesAsked is, per search, the nodes its read asked: its hops, and with
 // one-hop routing the ReadFanout-1 replica holders a read that left this
 // node (hops >= 1) asked at the same moment as the owner (the daemon's
-// chordrouting defaults; rings of more than ReadFanout hosts).
+// configuration, as ours.go runs it: chordrouting's EnableOneHop; rings
+// of more than ReadFanout hosts).
 func nodesAsked(hops []float64, oneHop bool) []float64 {
 	extra := 0.0
 	if oneHop {
 		c := cr.DefaultConfig()
+		c.EnableOneHop()
 		extra = float64(min(c.ReadFanout, c.Replicas) - 1)
 	}
 	out := make([]float64, len(hops))
