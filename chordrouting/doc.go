@@ -154,6 +154,23 @@
 //     node holds outside the ranges of itself and its R-1 predecessors
 //     (found by walking predecessors) are offered to their owner the same
 //     way and dropped one round later.
+//   - Before its digests, the owner sends each successor a summary of them
+//     (MsgDigestSummary: their count and the sum of their SHA-256 hashes
+//     salted afresh each round, order-independent); the successor computes
+//     the same over its values in the owner's range (pred, owner] and
+//     answers whether they agree. Agreed, the round ends there for that
+//     successor; any difference (a value missing or older there, or one
+//     the owner lacks, so push back still runs) or no usable answer (an
+//     older peer, which refuses the unknown type; an error; a timeout,
+//     which makes the peer no suspect) brings the full offer as before.
+//     A round to replicas in sync cost every digest every round (about
+//     160 bytes a value a replica: with eight copies, an owner of 1,000
+//     values sent 7 x 1,000 digests every 50 s, about 180 kbit/s, and the
+//     replicas their empty replies); it now costs one request of about 60
+//     bytes and a reply of about 10 per replica, whatever the number of
+//     values (offer.go). The summary is one of the offer chain's messages:
+//     never two in flight to one replica, which Config.MaintenancePerPeer
+//     already counts.
 //   - Get asks the owner; if it does not answer, the next replicas are asked
 //     with Replica set, meaning "answer from your copies" (a node not
 //     responsible for a key otherwise answers with closer nodes).

@@ -83,12 +83,23 @@ const (
 	// its Query the prefixes sent that it has no entry for.
 	MsgGetMembers
 	MsgMembers
+
+	// MsgDigestSummary asks whether the receiver holds, in the range
+	// (Key, From], the very values the sender would offer as digests:
+	// Count of them, and in Query (SummaryQueryLen bytes) an 8-byte salt
+	// and the 8-byte sum of their salted hashes (repair.go: rangeSummary). The reply
+	// MsgDigestSummaryReply has Done set when the receiver's live values
+	// there have the same count and sum; anything else (Done unset, an
+	// error, no answer) means "offer the digests".
+	MsgDigestSummary
+	MsgDigestSummaryReply
 )
 
 // IsReply reports whether t answers a request (and so echoes its ID).
 func (t MsgType) IsReply() bool {
 	switch t {
-	case MsgPong, MsgState, MsgFindSuccessorReply, MsgStoreAck, MsgGetReply, MsgDigestReply, MsgError, MsgMembers:
+	case MsgPong, MsgState, MsgFindSuccessorReply, MsgStoreAck, MsgGetReply, MsgDigestReply, MsgError, MsgMembers,
+		MsgDigestSummaryReply:
 		return true
 	}
 	return false
@@ -97,7 +108,8 @@ func (t MsgType) IsReply() bool {
 // IsRequest reports whether t expects a reply.
 func (t MsgType) IsRequest() bool {
 	switch t {
-	case MsgPing, MsgGetState, MsgFindSuccessor, MsgStore, MsgGet, MsgDigest, MsgGetMembers, MsgMembership:
+	case MsgPing, MsgGetState, MsgFindSuccessor, MsgStore, MsgGet, MsgDigest, MsgGetMembers, MsgMembership,
+		MsgDigestSummary:
 		return true
 	}
 	return false

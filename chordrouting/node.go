@@ -234,6 +234,8 @@ func (n *Node) Step(m *Message) {
 		n.onGet(m)
 	case MsgDigest:
 		n.onDigest(m)
+	case MsgDigestSummary:
+		n.onDigestSummary(m)
 	case MsgLeave:
 		n.onLeave(m)
 	case MsgMembership:

@@ -29,12 +29,13 @@ func TestRepairRoundsShareOneChainPerReplica(t *testing.T) {
 		}
 	}
 	targets := nd.replicaTargets()
-	offered := answerDigests(t, nd, tr)
-	// The first round's first message, then the last round's digests.
-	want := 1 + (values+per-1)/per
+	offered, summaries := answerOffers(t, nd, tr, func(ID) bool { return false })
+	// The first round's first message (its summary), then the last
+	// round's summary and digests.
+	want := (values + per - 1) / per
 	for _, p := range targets {
-		if offered[p.ID] != want {
-			t.Fatalf("replica %s got %d digest messages, want %d", p.Addr, offered[p.ID], want)
+		if offered[p.ID] != want || summaries[p.ID] != 2 {
+			t.Fatalf("replica %s got %d digest messages and %d summaries, want %d and 2", p.Addr, offered[p.ID], summaries[p.ID], want)
 		}
 	}
 	if len(nd.offers) != 0 {
@@ -92,38 +93,55 @@ func TestRepairGroupingLookupsBounded(t *testing.T) {
 }
 
 // answerDigests answers nd's digest offers recorded in tr one at a time,
-// failing if a replica ever has more than offerWindow of them in flight,
-// until none is left unanswered; it returns how many each peer was
+// each summary as "not the same" (so that the digests follow), failing if
+// a replica ever has more than offerWindow of them in flight, until none
+// is left unanswered; it returns how many digest messages each peer was
 // offered.
 func answerDigests(t *testing.T, nd *Node, tr *recordingTransport) map[ID]int {
 	t.Helper()
+	offered, _ := answerOffers(t, nd, tr, func(ID) bool { return false })
+	return offered
+}
+
+// answerOffers is answerDigests with each summary to peer p answered
+// same(p) (the peer holds just the summarized values); it fails if a
+// replica ever has more than offerWindow messages in flight, summaries
+// and digests together, and returns how many of each every peer got.
+func answerOffers(t *testing.T, nd *Node, tr *recordingTransport, same func(ID) bool) (digests, summaries map[ID]int) {
+	t.Helper()
 	answered := map[uint64]bool{}
-	offered := map[ID]int{}
+	digests, summaries = map[ID]int{}, map[ID]int{}
+	offerMsg := func(m *Message) bool { return m.Type == MsgDigest || m.Type == MsgDigestSummary }
 	for {
 		inFlight := map[ID]int{}
 		for _, s := range tr.sent {
-			if s.m.Type == MsgDigest && !answered[s.m.ID] {
+			if offerMsg(s.m) && !answered[s.m.ID] {
 				inFlight[s.to.ID]++
 			}
 		}
 		for id, k := range inFlight {
 			if k > offerWindow {
-				t.Fatalf("%d digest messages in flight to replica %s, window %d", k, id.Short(), offerWindow)
+				t.Fatalf("%d offer messages in flight to replica %s, window %d", k, id.Short(), offerWindow)
 			}
 		}
 		progress := false
 		for _, s := range tr.sent {
-			if s.m.Type != MsgDigest || answered[s.m.ID] {
+			if !offerMsg(s.m) || answered[s.m.ID] {
 				continue
 			}
 			answered[s.m.ID] = true
-			offered[s.to.ID]++
-			nd.Step(&Message{Type: MsgDigestReply, ID: s.m.ID, From: s.to})
+			if s.m.Type == MsgDigestSummary {
+				summaries[s.to.ID]++
+				nd.Step(&Message{Type: MsgDigestSummaryReply, ID: s.m.ID, From: s.to, Done: same(s.to.ID)})
+			} else {
+				digests[s.to.ID]++
+				nd.Step(&Message{Type: MsgDigestReply, ID: s.m.ID, From: s.to})
+			}
 			progress = true
 			break
 		}
 		if !progress {
-			return offered
+			return digests, summaries
 		}
 	}
 }

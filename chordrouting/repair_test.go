@@ -38,6 +38,25 @@ func TestRepairPushesOnlyWhatTheReplicaNames(t *testing.T) {
 	}
 	tr.sent = nil
 	n.repair()
+	// First a summary to each replica; answered "not the same", the
+	// digests follow.
+	var sums []*Message
+	for _, m := range tr.sent {
+		if m.Type != MsgDigestSummary {
+			t.Fatalf("sent %+v before the summaries were answered", m)
+		}
+		if m.Count != 3 || m.Key != n.pred.ID || len(m.Query) != SummaryQueryLen {
+			t.Fatalf("summary %+v, want the 3 owned values from the range start", m)
+		}
+		sums = append(sums, m)
+	}
+	if len(sums) != 2 {
+		t.Fatalf("%d summaries, want one per replica (R-1 = 2)", len(sums))
+	}
+	tr.sent = nil
+	for k, m := range sums {
+		n.Step(&Message{Type: MsgDigestSummaryReply, ID: m.ID, From: n.succ[k]})
+	}
 	var toB *Message
 	digests := 0
 	for _, m := range tr.sent {

@@ -158,12 +158,16 @@ func TestRepairRestoresCopiesSendingOnlyMissing(t *testing.T) {
 	s.RunFor(3 * repair * tick)
 	checkCopies(t, s, recs, 3)
 
-	// A quiet ring: repair rounds exchange digests and push nothing.
+	// A quiet ring: repair rounds exchange summaries, which match, so no
+	// digests, and push nothing.
 	before := s.Net().Stats()
 	s.RunFor(2 * repair * tick)
 	after := s.Net().Stats()
-	if d := after.SentByType[chordrouting.MsgDigest] - before.SentByType[chordrouting.MsgDigest]; d == 0 {
-		t.Fatal("no digests in two repair rounds")
+	if d := after.SentByType[chordrouting.MsgDigestSummary] - before.SentByType[chordrouting.MsgDigestSummary]; d == 0 {
+		t.Fatal("no summaries in two repair rounds")
+	}
+	if d := after.SentByType[chordrouting.MsgDigest] - before.SentByType[chordrouting.MsgDigest]; d != 0 {
+		t.Fatalf("%d digest messages in a quiet ring, want 0 (every summary matches)", d)
 	}
 	if d := after.SentByType[chordrouting.MsgStore] - before.SentByType[chordrouting.MsgStore]; d != 0 {
 		t.Fatalf("%d store messages in a quiet ring, want 0", d)

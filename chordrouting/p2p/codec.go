@@ -46,6 +46,14 @@ import (
 // direct Get or Store, which the client tells apart (no Done) and then
 // runs the operation itself.
 //
+// So are the types MsgDigestSummary (19: key = the range start, count,
+// query = exactly chordrouting.SummaryQueryLen bytes, salt then sum) and
+// MsgDigestSummaryReply (20: done = the same values), repair's summary
+// before a digest offer. A peer that predates them refuses the message
+// (an unknown type) and resets the stream; the sender's core hears no
+// answer and offers the digests as before (chordrouting's offer.go), and
+// takes the peer for no suspect for it.
+//
 // Every peer is written in the compact form: pid alone, from which the
 // receiver derives addr and the ring ID: 55 bytes with one QUIC multiaddr
 // instead of 103 (the full form is still read). The sender is not written
@@ -439,6 +447,9 @@ func (d *decoder) check() error {
 		// Only a client's Get or Store is forwarded; the flag on
 		// anything else is refused rather than carried unseen.
 		return malformed("forward on message type %d", m.Type)
+	}
+	if m.Type == cr.MsgDigestSummary && len(m.Query) != cr.SummaryQueryLen {
+		return malformed("summary of %d bytes, want %d", len(m.Query), cr.SummaryQueryLen)
 	}
 	if m.HasPred && m.Pred.Addr == "" {
 		return malformed("has_pred without pred")

@@ -88,7 +88,7 @@ func TestCodecRandomRoundTrip(t *testing.T) {
 	}
 	types := []cr.MsgType{cr.MsgPing, cr.MsgPong, cr.MsgGetState, cr.MsgState, cr.MsgNotify, cr.MsgFindSuccessor,
 		cr.MsgFindSuccessorReply, cr.MsgStore, cr.MsgStoreAck, cr.MsgGet, cr.MsgGetReply, cr.MsgDigest,
-		cr.MsgDigestReply, cr.MsgLeave, cr.MsgError}
+		cr.MsgDigestReply, cr.MsgLeave, cr.MsgError, cr.MsgDigestSummary, cr.MsgDigestSummaryReply}
 	randID := func() (id cr.ID) {
 		for i := range id {
 			id[i] = byte(rng.UintN(256))
@@ -99,6 +99,12 @@ func TestCodecRandomRoundTrip(t *testing.T) {
 		m := &cr.Message{Type: types[rng.IntN(len(types))], ID: rng.Uint64(),
 			Done: rng.IntN(2) == 0, Replica: rng.IntN(2) == 0, Count: rng.IntN(1 << 20)}
 		m.Forward = (m.Type == cr.MsgGet || m.Type == cr.MsgStore) && rng.IntN(2) == 0
+		if m.Type == cr.MsgDigestSummary {
+			m.Query = make([]byte, cr.SummaryQueryLen)
+			for j := range m.Query {
+				m.Query[j] = byte(rng.UintN(256))
+			}
+		}
 		if rng.IntN(2) == 0 {
 			m.Key = randID()
 		}
@@ -319,13 +325,17 @@ func FuzzDecodeMessage(f *testing.F) {
 	f.Add([]byte{0x08, 0x01, 0x1a, 0x00})
 	f.Add(Encode(&cr.Message{Type: cr.MsgGet, ID: 3, Key: cr.HashID([]byte("k")), Query: []byte("q"), Count: 10, Forward: true}, nil))
 	f.Add([]byte{0x08, byte(cr.MsgGetReply), 0x78, 0x01}) // forward on a reply
+	f.Add(Encode(summaryMessage(), nil))
+	f.Add(Encode(&cr.Message{Type: cr.MsgDigestSummaryReply, ID: 4, Done: true}, nil))
+	f.Add(Encode(&cr.Message{Type: cr.MsgDigestSummary, ID: 5, Count: 2, Query: []byte("short")}, nil))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, book, err := Decode(b)
 		if err != nil {
 			return
 		}
 		if len(m.Peers) > MaxPeers || len(m.Items) > MaxItems || len(m.Digests) > MaxDigests || m.Count < 0 ||
-			(m.Forward && m.Type != cr.MsgGet && m.Type != cr.MsgStore) {
+			(m.Forward && m.Type != cr.MsgGet && m.Type != cr.MsgStore) ||
+			(m.Type == cr.MsgDigestSummary && len(m.Query) != cr.SummaryQueryLen) {
 			t.Fatalf("bounds not enforced: %+v", m)
 		}
 		for _, addrs := range book {

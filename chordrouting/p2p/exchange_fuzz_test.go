@@ -28,6 +28,8 @@ func frameSeeds(f *testing.F) [][]byte {
 	pong := Encode(&cr.Message{Type: cr.MsgPong, ID: 9, From: a}, nil)
 	fwd := Encode(&cr.Message{Type: cr.MsgStore, ID: 9, Forward: true, Items: []cr.Item{{Key: cr.HashID([]byte("k")), Value: []byte("v")}}}, nil)
 	return [][]byte{
+		frameOf(Encode(summaryMessage(), nil)),
+		frameOf(Encode(&cr.Message{Type: cr.MsgDigestSummaryReply, ID: 9, Done: true}, nil)),
 		frameOf(fwd),
 		frameOf(ping),
 		frameOf(notify),

@@ -138,7 +138,8 @@ func msgTypeName(t chordrouting.MsgType) string {
 		chordrouting.MsgDigest: "digest", chordrouting.MsgDigestReply: "digest_reply",
 		chordrouting.MsgLeave: "leave", chordrouting.MsgError: "error",
 		chordrouting.MsgMembership: "membership", chordrouting.MsgGetMembers: "get_members",
-		chordrouting.MsgMembers: "members",
+		chordrouting.MsgMembers: "members", chordrouting.MsgDigestSummary: "digest_summary",
+		chordrouting.MsgDigestSummaryReply: "digest_summary_reply",
 	}
 	if s, ok := names[t]; ok {
 		return s

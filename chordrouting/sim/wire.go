@@ -15,7 +15,10 @@ import (
 // The sender is not on the wire (the receiver takes it from the stream).
 // Stream and connection overhead (multistream negotiation, yamux or QUIC
 // framing, encryption) is not counted: it depends on how streams are
-// reused, not on the ring protocol.
+// reused, not on the ring protocol. Repair's summaries (MsgDigestSummary,
+// about 60 bytes, and its reply) are counted like any message, by their
+// own types (digest_summary, digest_summary_reply in the reports), apart
+// from the digest offers they spare.
 const (
 	wirePeerIDBytes    = 38
 	wireMultiaddr      = 11

@@ -45,6 +45,8 @@ func TestWireSizeMatchesCodec(t *testing.T) {
 		{Type: chordrouting.MsgFindSuccessor, ID: 1 << 40, Key: chordrouting.HashID([]byte("k"))},
 		{Type: chordrouting.MsgStore, ID: 5, Items: []chordrouting.Item{{Key: chordrouting.HashID([]byte("x")), Value: make([]byte, 300)}}, Replica: true},
 		{Type: chordrouting.MsgDigest, ID: 6, Digests: []chordrouting.Digest{{Key: chordrouting.HashID([]byte("d")), Identity: "pub/1", Version: 99}}},
+		{Type: chordrouting.MsgDigestSummary, ID: rng.Uint64(), Key: chordrouting.HashID([]byte("lo")), Count: 1000, Query: make([]byte, chordrouting.SummaryQueryLen)},
+		{Type: chordrouting.MsgDigestSummaryReply, ID: rng.Uint64(), Done: true},
 		{Type: chordrouting.MsgMembership, Count: 7, Peers: peers[1:4], Query: make([]byte, 16)},
 		{Type: chordrouting.MsgGetMembers, ID: 8, Key: chordrouting.HashID([]byte("s")), Query: make([]byte, 44)},
 		{Type: chordrouting.MsgMembers, ID: 9, Peers: peers[:5], Done: true},
