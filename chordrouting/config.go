@@ -320,10 +320,12 @@ func DefaultConfig() Config {
 // at 1,000 hosts with round trips spread evenly over 10-150 ms, eight
 // copies gave 24 ms at the median and 72 ms at p99 where three gave 41 and
 // 123 (kad-dht, which stores 20 copies and asks about ten peers at once,
-// 66 and 168; BENCHMARKS.md). Eight is the most the successor list (r = 8)
-// can push to, and the order statistics say why fewer fall short: the
-// p99 of the nearest of k links drawn from 10-150 ms is 150 - 140 *
-// 0.01^(1/k) ms, 85 ms for six and 78 for seven, eight's 71. What it
+// 66 and 168; BENCHMARKS.md). The order statistics say why fewer fall
+// short: the p99 of the nearest of k links drawn from 10-150 ms is 150 -
+// 140 * 0.01^(1/k) ms, 85 ms for six and 78 for seven, eight's 71; and
+// eight leaves the owner one successor (r = 8) beyond its seven replicas,
+// so that a replica's failure still leaves it seven to push to before
+// stabilization refills its list (Validate allows r + 1 = 9). What it
 // costs: a record is stored eight times (a keyword pointer is a few
 // hundred bytes), a read sends eight small requests (kad-dht's search
 // about 50), and repair walks seven predecessors instead of two, about
