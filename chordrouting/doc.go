@@ -168,9 +168,17 @@
 //     values sent 7 x 1,000 digests every 50 s, about 180 kbit/s, and the
 //     replicas their empty replies); it now costs one request of about 60
 //     bytes and a reply of about 10 per replica, whatever the number of
-//     values (offer.go). The summary is one of the offer chain's messages:
-//     never two in flight to one replica, which Config.MaintenancePerPeer
-//     already counts.
+//     values (offer.go). In the simulator (kwnode sim --nodes 1000
+//     --session 1h --one-hop --lookups 2000 --records 20000 --seed 1, 20
+//     values owned per node) maintenance fell from 3.06 to 1.79 kbit/s per
+//     node: digests and their replies from 1.47 and 0.05 to 0.06 and 0.03
+//     (the rounds after churn changed a replica set), for 0.09 and 0.02 of
+//     summaries and replies; no record lost either way (one-hop lookups
+//     99.4% and 98.8%, over seeds 1-5 99.3% and 99.1%: within what the
+//     salt's draw from the nodes' random source alone moves them, 98.5 to
+//     99.7%). The summary is one of the offer chain's messages: never two
+//     in flight to one replica, which Config.MaintenancePerPeer already
+//     counts.
 //   - Get asks the owner; if it does not answer, the next replicas are asked
 //     with Replica set, meaning "answer from your copies" (a node not
 //     responsible for a key otherwise answers with closer nodes).
