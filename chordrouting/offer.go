@@ -26,6 +26,7 @@ type offerChain struct {
 	whole   bool // the digests of this node's whole range, in one message
 	next    int  // the next chunk to send
 	waiting int  // messages sent and not yet answered
+	summOut bool // the summary is in flight: no digests until it ends
 	ok      bool // every message so far was answered
 	stopped bool // the peer is no longer a replica target: end at the next reply
 	// sum, when summarize is set, is sent before the chunks; a reply
@@ -136,7 +137,7 @@ func (n *Node) pumpOffer(c *offerChain) {
 	if c.ok && !c.stopped && c.summarize && c.waiting == 0 {
 		n.sendSummary(c)
 	}
-	for c.ok && !c.stopped && !c.summarize && c.waiting < offerWindow && c.next < len(c.chunks) {
+	for c.ok && !c.stopped && !c.summarize && !c.summOut && c.waiting < offerWindow && c.next < len(c.chunks) {
 		msg := &Message{Type: MsgDigest, Digests: c.chunks[c.next]}
 		if c.whole && n.hasPred {
 			msg.Done, msg.HasPred, msg.Pred = true, true, n.pred
@@ -174,13 +175,14 @@ func (n *Node) pumpOffer(c *offerChain) {
 // taken for dead for that each round; it costs such a peer one reset
 // stream and the owner a request timeout before the offer goes out.
 func (n *Node) sendSummary(c *offerChain) {
-	c.summarize = false
+	c.summarize, c.summOut = false, true
 	c.waiting++
 	gen, s := c.gen, c.sum
 	msg := &Message{Type: MsgDigestSummary, Key: s.lo, Count: s.count, Query: s.query()}
 	t := n.timeoutTicks()
 	n.send(c.to, msg, pending{deadline: n.now + t + 1, endTick: n.now + t}, func(m *Message) {
 		c.waiting--
+		c.summOut = false
 		if m != nil && m.Type == MsgDigestSummaryReply && m.Done && c.gen == gen {
 			c.next = len(c.chunks) // the peer holds just these values
 		}

@@ -193,6 +193,12 @@ func (n *Node) onDigestSummary(m *Message) {
 		n.replyErr(m, fmt.Sprintf("summary of %d bytes, want %d", len(m.Query), SummaryQueryLen))
 		return
 	}
+	if !n.replicaOf(m.Key, m.From.ID) {
+		// Not a range this node copies: "not the same" without the scan
+		// (the full offer decides, as for any difference).
+		n.reply(m, &Message{Type: MsgDigestSummaryReply})
+		return
+	}
 	keys, err := n.st.Keys()
 	if err != nil {
 		n.replyErr(m, "storage unavailable")
@@ -207,6 +213,24 @@ func (n *Node) onDigestSummary(m *Message) {
 	s := summarizeDigests(m.Key, n.digests(in), binary.BigEndian.Uint64(m.Query[:8]))
 	same := s.count == m.Count && s.sum == binary.BigEndian.Uint64(m.Query[8:])
 	n.reply(m, &Message{Type: MsgDigestSummaryReply, Done: same})
+}
+
+// replicaOf reports whether the range (lo, owner] may be one this node
+// holds copies of: the range does not hold this node, and with a
+// membership table, at most Replicas-2 members lie between the owner and
+// this node (it is among the owner's Replicas-1 successors). A summary's
+// answer reads and hashes every value the range holds here, so a peer
+// naming wide ranges, or ranges of owners far away, gets "not the same"
+// at once instead (a stale table errs towards the full offer).
+func (n *Node) replicaOf(lo, owner ID) bool {
+	if n.cfg.Replicas < 2 || BetweenRightIncl(lo, n.self.ID, owner) {
+		return false
+	}
+	if !n.cfg.OneHop || n.oh.table.len() == 0 {
+		return true
+	}
+	_, _, ok := n.oh.table.digest(owner, n.self.ID, n.cfg.Replicas-2)
+	return ok
 }
 
 // pushBack sends the owner of the range (m.Pred, m.From] the values this

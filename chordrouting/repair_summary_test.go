@@ -271,6 +271,8 @@ func TestRepairSummaryUnansweredFallsBack(t *testing.T) {
 	storeOn(t, []*Node{nd}, key, "p|new|1|3600")
 	tr := trs[nd.self.ID]
 	tr.drop = func(to Peer, m *Message) bool { return to.ID == silent.self.ID && m.Type == MsgDigestSummary }
+	ctr := &cancelTally{tallyTransport: tr}
+	nd.tr = ctr
 	refusing.member = false // it answers every request with MsgError
 	nd.fingers = append(nd.fingers, silent.self)
 	repairRound0 := func() {
@@ -293,6 +295,9 @@ func TestRepairSummaryUnansweredFallsBack(t *testing.T) {
 	}
 	if d := tr.count(MsgDigest); d[silent.self.ID] != 1 {
 		t.Fatalf("digests %v after the summary's wait, want one to the silent replica", d)
+	}
+	if len(ctr.canceled) != 1 || ctr.canceled[0] != silent.self.ID {
+		t.Fatalf("canceled %v, want the silent replica's summary (its stream must not outlive the wait)", ctr.canceled)
 	}
 	if !holdsValue(silent, key, "p|new|1|3600") {
 		t.Fatal("the silent replica did not get the value")
@@ -406,3 +411,52 @@ func TestRepairSummaryLateMatchIgnored(t *testing.T) {
 		}
 	}
 }
+
+// TestDigestSummaryOnlyFromNearOwners: with a membership table, a node
+// answers a summary only for an owner it is among the Replicas-1
+// successors of: the seventh member after an owner (eight holders)
+// answers "the same" for values it holds as the owner does, the eighth,
+// holding the same values, answers "not the same" without comparing.
+func TestDigestSummaryOnlyFromNearOwners(t *testing.T) {
+	seed := uint64(91)
+	_, nodes := oneHopStatic(t, 30, seed, func(c *Config) {
+		c.Validator = recValidator{}
+		c.EnableOneHop()
+	})
+	o := nodes[4]
+	key := o.self.ID // owned by o
+	ds := []Digest{{Key: key, Identity: "a", Version: 1}}
+	for _, k := range []int{7, 8} {
+		if _, err := nodes[4+k].accept(key, []byte("p|a|1|60")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ask := func(to *Node) *Message {
+		t.Helper()
+		tr := &tallyTransport{drop: func(Peer, *Message) bool { return true }}
+		to.tr = tr
+		s := summarizeDigests(o.pred.ID, ds, 5)
+		to.Step(&Message{Type: MsgDigestSummary, ID: 3, From: o.self, Key: s.lo, Count: s.count, Query: s.query()})
+		for _, s := range tr.sent {
+			if s.m.Type == MsgDigestSummaryReply {
+				return s.m
+			}
+		}
+		t.Fatal("no summary reply")
+		return nil
+	}
+	if r := ask(nodes[4+7]); !r.Done {
+		t.Fatalf("the owner's seventh successor answered %+v, want the same", r)
+	}
+	if r := ask(nodes[4+8]); r.Done {
+		t.Fatalf("the owner's eighth successor, no replica, answered the same")
+	}
+}
+
+// cancelTally is a tallyTransport that records whom Cancel named.
+type cancelTally struct {
+	*tallyTransport
+	canceled []ID
+}
+
+func (c *cancelTally) Cancel(to Peer, id uint64) { c.canceled = append(c.canceled, to.ID) }

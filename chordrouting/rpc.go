@@ -286,10 +286,17 @@ func (n *Node) expireRequests() {
 	}
 	n.pending = keep
 	for k := range exp {
-		if exp[k].op {
+		switch {
+		case exp[k].op:
 			n.cancel(exp[k])
 			n.opPending--
 			n.opEnded(exp[k].to) // may send a request held for it
+		case exp[k].deadline > n.now && !exp[k].forward:
+			// Maintenance cut short before its timeout (a repair
+			// summary's endTick): nobody waits for its reply, and its
+			// stream must not outlive it, or the request that follows
+			// it to the peer would be a second one in flight.
+			n.cancel(exp[k])
 		}
 	}
 	for k := range exp {

@@ -154,6 +154,16 @@ type Config struct {
 	// and the table churn it can cause.
 	MembershipRate  float64
 	MembershipBurst int
+	// RepairRate and RepairBurst bound repair offers (digest messages and
+	// their summaries) per peer, in a bucket of their own: answering one
+	// reads and hashes every value this node holds in the range it names
+	// (about 100 ms for 100,000 values). 2/s and a burst of 100: an honest
+	// owner sends a replica one summary per repair round (50 s at the
+	// daemon's tick) and, when they differ, one digest message per 256
+	// values, one at a time (40 for 10,000 values); a peer asking for wide
+	// ranges again and again meets a limit.
+	RepairRate  float64
+	RepairBurst int
 	// MaxRatePeers bounds the peers the rate limiter remembers. 4096.
 	MaxRatePeers int
 	// AddrTTL is how long addresses learned from ring messages stay in the
@@ -183,6 +193,8 @@ func DefaultConfig() Config {
 		ReplicaBurst:        2000,
 		MembershipRate:      100,
 		MembershipBurst:     1000,
+		RepairRate:          2,
+		RepairBurst:         100,
 		MaxRatePeers:        4096,
 		AddrTTL:             10 * time.Minute,
 	}
@@ -213,6 +225,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("chordrouting/p2p: ReplicaRate must be positive and ReplicaBurst at least 1")
 	case c.MembershipRate <= 0 || c.MembershipBurst < 1:
 		return fmt.Errorf("chordrouting/p2p: MembershipRate must be positive and MembershipBurst at least 1")
+	case c.RepairRate <= 0 || c.RepairBurst < 1:
+		return fmt.Errorf("chordrouting/p2p: RepairRate must be positive and RepairBurst at least 1")
 	case c.MaxRatePeers <= 0 || c.AddrTTL <= 0:
 		return fmt.Errorf("chordrouting/p2p: MaxRatePeers and AddrTTL must be positive")
 	}

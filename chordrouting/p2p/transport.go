@@ -29,6 +29,7 @@ type Transport struct {
 	limit   *rateLimiter // publish and search requests
 	replica *rateLimiter // replica pushes
 	members *rateLimiter // one-hop membership events, pages and sweeps
+	repair  *rateLimiter // repair offers: digests and their summaries
 	life    *connLife    // which connection to a peer is alive (connpick.go)
 
 	ctx    context.Context
@@ -98,6 +99,7 @@ func NewTransport(h host.Host, cfg Config, clock cr.Clock) (*Transport, error) {
 		limit:   newRateLimiter(cfg.RequestRate, cfg.RequestBurst, cfg.MaxRatePeers, clock),
 		replica: newRateLimiter(cfg.ReplicaRate, cfg.ReplicaBurst, cfg.MaxRatePeers, clock),
 		members: newRateLimiter(cfg.MembershipRate, cfg.MembershipBurst, cfg.MaxRatePeers, clock),
+		repair:  newRateLimiter(cfg.RepairRate, cfg.RepairBurst, cfg.MaxRatePeers, clock),
 		life:    newConnLife(),
 		ctx:     ctx,
 		cancel:  cancel,
@@ -625,8 +627,9 @@ func (t *Transport) replyWait(m *cr.Message, end time.Time) time.Duration {
 // limiterFor returns the per-peer rate limit m is counted against:
 // publishing (stores that are not replica pushes) and searching share one
 // bucket, replica pushes have their own larger one, one-hop membership
-// traffic its own, and ring maintenance (pings, state, lookups, digests)
-// is not limited.
+// traffic its own, repair offers (digests and summaries, whose answers
+// scan a range of the store) their own small one, and ring maintenance
+// (pings, state, lookups) is not limited.
 func (t *Transport) limiterFor(m *cr.Message) *rateLimiter {
 	switch {
 	case m.Type == cr.MsgStore && m.Replica:
@@ -635,6 +638,8 @@ func (t *Transport) limiterFor(m *cr.Message) *rateLimiter {
 		return t.limit
 	case m.Type == cr.MsgMembership || m.Type == cr.MsgGetMembers:
 		return t.members
+	case m.Type == cr.MsgDigest || m.Type == cr.MsgDigestSummary:
+		return t.repair
 	}
 	return nil
 }

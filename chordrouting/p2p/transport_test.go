@@ -190,6 +190,7 @@ func TestTransportRateLimit(t *testing.T) {
 	cfg.RequestRate, cfg.RequestBurst = 1, 2
 	cfg.ReplicaRate, cfg.ReplicaBurst = 1, 2
 	cfg.MembershipRate, cfg.MembershipBurst = 1, 2
+	cfg.RepairRate, cfg.RepairBurst = 1, 2
 	a := startFake(t, ha, DefaultConfig(), clock, nil)
 	b := startFake(t, hb, cfg, clock, func(self cr.Peer, m *cr.Message) *cr.Message {
 		return &cr.Message{Type: cr.MsgGetReply, ID: m.ID, From: self, Done: true}
@@ -231,10 +232,27 @@ func TestTransportRateLimit(t *testing.T) {
 	if last := a.received()[len(a.received())-1]; last.Type != cr.MsgError || last.Err != errRateLimited {
 		t.Fatalf("third membership page answered %v %q, want rate limited", last.Type, last.Err)
 	}
+	// Repair offers (digests and summaries) share a bucket of their own.
+	repair := []*cr.Message{
+		{Type: cr.MsgDigestSummary, Query: make([]byte, cr.SummaryQueryLen)},
+		{Type: cr.MsgDigest},
+		{Type: cr.MsgDigestSummary, Query: make([]byte, cr.SummaryQueryLen)},
+	}
+	for i, m := range repair {
+		m.ID, m.From = uint64(40+i), a.tr.Self()
+		a.tr.Send(b.tr.Self(), m)
+		waitFor(t, "repair offer answered", func() bool { return len(a.received()) == 10+i })
+	}
+	if n := len(b.received()); n != 6+2 {
+		t.Fatalf("b got %d messages after 3 repair offers with a burst of 2, want 8", n)
+	}
+	if last := a.received()[len(a.received())-1]; last.Type != cr.MsgError || last.Err != errRateLimited {
+		t.Fatalf("third repair offer answered %v %q, want rate limited", last.Type, last.Err)
+	}
 	// A second later the buckets have one token again.
 	clock.Advance(time.Second)
 	a.tr.Send(b.tr.Self(), &cr.Message{Type: cr.MsgGet, ID: 21, From: a.tr.Self()})
-	waitFor(t, "get after refill", func() bool { return len(b.received()) == 7 })
+	waitFor(t, "get after refill", func() bool { return len(b.received()) == 9 })
 }
 
 // Addresses of peers named in a message let its receiver dial them.
