@@ -354,15 +354,15 @@
 //     message at a time cost more (5,000 nodes: 99.07% against 99.28%).
 //   - With eight holders per key (Config.EnableOneHop, which sim
 //     --one-hop runs since commit e2c421d) and repair's summaries (commit
-//     7d5858e): 99.22% in one hop, mean 1.0088, p99 1, 4.62 kbit/s, 0
-//     failed, 0 lost, 601 s CPU, 3.0 GiB peak RSS; of the 78 lookups that
-//     took more hops, 34 met an entry of a node crashed in the last
-//     minute, 25 lacked a recent joiner, 16 an entry dead for longer.
-//     Repair walking seven predecessors' states instead of two added 0.45
-//     kbit/s (state messages 0.30 to 0.76), replica stores to seven
-//     successors little with one record per node. Eight holders without
-//     the summaries gave 99.05% and 4.54 kbit/s; at 3,000 nodes four
-//     seeds gave 99.0-99.47% with eight holders and 99.0-99.33% with
+//     d8e1891): 99.15% in one hop, mean 1.0089, p99 1, max 4, 4.27
+//     kbit/s, 0 failed, 0 lost, 639 s CPU, 3.0 GiB peak RSS; of the 85
+//     lookups that took more hops, 46 met an entry of a node crashed in
+//     the last minute, 22 lacked a recent joiner, 14 an entry dead for
+//     longer. Repair walking seven predecessors' states instead of two
+//     added 0.45 kbit/s (state messages 0.30 to 0.75), replica stores to
+//     seven successors little with one record per node. Eight holders
+//     without the summaries gave 99.05% and 4.54 kbit/s; at 3,000 nodes
+//     four seeds gave 99.0-99.47% with eight holders and 99.0-99.33% with
 //     three, so the one-hop fraction does not depend on the holders.
 //   - The same run before this session's changes (the sender on the wire,
 //     10 ticks of quarantine, unacknowledged events, one page at a time):
