@@ -154,14 +154,16 @@ type Config struct {
 	// and the table churn it can cause.
 	MembershipRate  float64
 	MembershipBurst int
-	// RepairRate and RepairBurst bound repair offers (digest messages and
-	// their summaries) per peer, in a bucket of their own: answering one
-	// reads and hashes every value this node holds in the range it names
-	// (about 100 ms for 100,000 values). 2/s and a burst of 100: an honest
-	// owner sends a replica one summary per repair round (50 s at the
-	// daemon's tick) and, when they differ, one digest message per 256
-	// values, one at a time (40 for 10,000 values); a peer asking for wide
-	// ranges again and again meets a limit.
+	// RepairRate and RepairBurst bound the repair offers whose answers
+	// scan a range of the store (summaries, and digest offers of a whole
+	// range, which ask for push back) per peer, in a bucket of their own:
+	// answering one reads and hashes every value this node holds in the
+	// range it names (about 100 ms for 100,000 values). 2/s and a burst of
+	// 100: an honest owner sends a replica one summary per repair round
+	// (50 s at the daemon's tick) and at most one whole-range offer after
+	// it; a peer asking for wide ranges again and again meets a limit.
+	// Other digest offers (a lookup per digest, 256 a message) are not
+	// limited, so that an owner of many values offers them all.
 	RepairRate  float64
 	RepairBurst int
 	// MaxRatePeers bounds the peers the rate limiter remembers. 4096.

@@ -66,10 +66,10 @@
 //  4. Publish and search requests (non-replica MsgStore, MsgGet) are rate
 //     limited per peer with a token bucket paced by the injected clock;
 //     replica pushes (MsgStore with Replica) have their own, ten times
-//     larger bucket, membership traffic its own, and repair offers
-//     (MsgDigest, MsgDigestSummary: answering one scans a range of the
-//     store) a small one (Config.RepairRate); a peer over its rate gets
-//     MsgError "rate limited" at once.
+//     larger bucket, membership traffic its own, and the repair offers
+//     whose answers scan a range of the store (MsgDigestSummary, MsgDigest
+//     of a whole range) a small one (Config.RepairRate); a peer over its
+//     rate gets MsgError "rate limited" at once.
 //  5. Streams end with Close on success and Reset on any error. Ring
 //     streams may use relayed (limited) connections: they opt in with
 //     network.WithAllowLimitedConn, because clients behind NAT talk to the

@@ -627,9 +627,10 @@ func (t *Transport) replyWait(m *cr.Message, end time.Time) time.Duration {
 // limiterFor returns the per-peer rate limit m is counted against:
 // publishing (stores that are not replica pushes) and searching share one
 // bucket, replica pushes have their own larger one, one-hop membership
-// traffic its own, repair offers (digests and summaries, whose answers
-// scan a range of the store) their own small one, and ring maintenance
-// (pings, state, lookups) is not limited.
+// traffic its own, the repair offers whose answers scan a range of the
+// store (summaries, and digest offers of a whole range, which ask for push
+// back) their own small one, and ring maintenance (pings, state, lookups,
+// other digest offers: 256 lookups each) is not limited.
 func (t *Transport) limiterFor(m *cr.Message) *rateLimiter {
 	switch {
 	case m.Type == cr.MsgStore && m.Replica:
@@ -638,7 +639,7 @@ func (t *Transport) limiterFor(m *cr.Message) *rateLimiter {
 		return t.limit
 	case m.Type == cr.MsgMembership || m.Type == cr.MsgGetMembers:
 		return t.members
-	case m.Type == cr.MsgDigest || m.Type == cr.MsgDigestSummary:
+	case m.Type == cr.MsgDigestSummary || (m.Type == cr.MsgDigest && m.Done):
 		return t.repair
 	}
 	return nil

@@ -232,10 +232,12 @@ func TestTransportRateLimit(t *testing.T) {
 	if last := a.received()[len(a.received())-1]; last.Type != cr.MsgError || last.Err != errRateLimited {
 		t.Fatalf("third membership page answered %v %q, want rate limited", last.Type, last.Err)
 	}
-	// Repair offers (digests and summaries) share a bucket of their own.
+	// Repair offers that scan a range (summaries, whole-range digest
+	// offers) share a bucket of their own; other digest offers are not
+	// limited.
 	repair := []*cr.Message{
 		{Type: cr.MsgDigestSummary, Query: make([]byte, cr.SummaryQueryLen)},
-		{Type: cr.MsgDigest},
+		{Type: cr.MsgDigest, Done: true, HasPred: true, Pred: a.tr.Self()},
 		{Type: cr.MsgDigestSummary, Query: make([]byte, cr.SummaryQueryLen)},
 	}
 	for i, m := range repair {
@@ -249,10 +251,12 @@ func TestTransportRateLimit(t *testing.T) {
 	if last := a.received()[len(a.received())-1]; last.Type != cr.MsgError || last.Err != errRateLimited {
 		t.Fatalf("third repair offer answered %v %q, want rate limited", last.Type, last.Err)
 	}
+	a.tr.Send(b.tr.Self(), &cr.Message{Type: cr.MsgDigest, ID: 50, From: a.tr.Self()})
+	waitFor(t, "plain digest offer delivered", func() bool { return len(b.received()) == 9 })
 	// A second later the buckets have one token again.
 	clock.Advance(time.Second)
 	a.tr.Send(b.tr.Self(), &cr.Message{Type: cr.MsgGet, ID: 21, From: a.tr.Self()})
-	waitFor(t, "get after refill", func() bool { return len(b.received()) == 9 })
+	waitFor(t, "get after refill", func() bool { return len(b.received()) == 10 })
 }
 
 // Addresses of peers named in a message let its receiver dial them.
