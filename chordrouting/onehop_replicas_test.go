@@ -36,7 +36,7 @@ func TestEnableOneHopRacesEveryHolder(t *testing.T) {
 	var from *Node
 	for from == nil {
 		c := nodes[rng.IntN(n)]
-		if _, local := c.spanIndex(key); !local && !containsNode(holders, c) {
+		if _, local := c.spanIndex(key); !local && !slices.Contains(holders, c) {
 			from = c
 		}
 	}
@@ -93,15 +93,6 @@ func TestEnableOneHopRacesEveryHolder(t *testing.T) {
 	if r := **got; r.Err != nil || len(r.Values) != 1 || r.From.ID != last.self.ID || r.Hops != 1 {
 		t.Fatalf("read with only the last of %d holders up: %+v, want its value in one hop", len(holders), r)
 	}
-}
-
-func containsNode(ns []*Node, n *Node) bool {
-	for _, x := range ns {
-		if x == n {
-			return true
-		}
-	}
-	return false
 }
 
 // TestReadHoldersNamesEveryHolder: a one-hop read names all of a key's

@@ -433,17 +433,11 @@ func TestDigestSummaryOnlyFromNearOwners(t *testing.T) {
 	}
 	ask := func(to *Node) *Message {
 		t.Helper()
-		tr := &tallyTransport{drop: func(Peer, *Message) bool { return true }}
+		tr := &captureTransport{}
 		to.tr = tr
 		s := summarizeDigests(o.pred.ID, ds, 5)
 		to.Step(&Message{Type: MsgDigestSummary, ID: 3, From: o.self, Key: s.lo, Count: s.count, Query: s.query()})
-		for _, s := range tr.sent {
-			if s.m.Type == MsgDigestSummaryReply {
-				return s.m
-			}
-		}
-		t.Fatal("no summary reply")
-		return nil
+		return tr.last(t, MsgDigestSummaryReply)
 	}
 	if r := ask(nodes[4+7]); !r.Done {
 		t.Fatalf("the owner's seventh successor answered %+v, want the same", r)
