@@ -182,7 +182,10 @@ func (n *Node) disseminate() {
 	for b := 0; b < maxBatchesPerInterval && len(n.oh.events) > 0; b++ {
 		batch, rest := n.takeBatch()
 		n.sendBatch(batch, rho)
-		n.oh.events = append(n.oh.events[:0], rest...)
+		// rest is takeBatch's own slice: a burst of events (a wave of
+		// joins) does not leave its array behind once the queue drains
+		// (it held 155 MB of 254 MB at 3,000 simulated nodes).
+		n.oh.events = rest
 	}
 }
 
