@@ -93,9 +93,7 @@ func (n *Node) admit(p Peer) bool {
 	i, ok := t.find(p.ID)
 	switch {
 	case ok:
-		if e := &t.dir.peers[t.hs[i]]; e.Addr != p.Addr {
-			e.Addr = p.Addr
-		}
+		t.setAddr(i, p.Addr)
 		return false
 	case t.len() < t.max:
 		t.insertAt(i, p)

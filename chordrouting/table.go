@@ -1,99 +1,81 @@
 package chordrouting
 
-import (
-	"encoding/binary"
-	"sort"
-)
+import "encoding/binary"
 
 // This file is the one-hop membership table (Config.OneHop): every ring
-// member this node knows, sorted by ID, stored as 4-byte handles into a
-// Directory of interned Peers.
+// member this node knows, sorted by ID, stored as chunks of 4-byte handles
+// interned in a Directory (table_directory.go, table_chunk.go).
 
-// Directory interns the Peers of membership tables: a table entry is a
-// 4-byte handle, and each distinct member's Peer is stored once, with a
-// count of the tables holding it. A node makes its own Directory (one
-// table: about 4 B of table, 48 B of Peer, its address string and a map
-// entry per known member, under 200 B with a libp2p peer ID); a simulator
-// running many nodes on one goroutine may give them one shared Directory
-// through Config.Directory, so that N tables of N entries cost 4·N² bytes
-// instead of about 100·N². Not safe for concurrent use: the nodes sharing
-// one must be driven from one goroutine.
-type Directory struct {
-	peers []Peer
-	refs  []uint32 // tables holding the handle; 0: free
-	index map[ID]uint32
-	free  []uint32
-}
-
-// NewDirectory returns an empty Directory.
-func NewDirectory() *Directory { return &Directory{index: map[ID]uint32{}} }
-
-// Len is the number of distinct peers held.
-func (d *Directory) Len() int { return len(d.index) }
-
-// intern returns the handle of p and counts one more holder. A known ID
-// with a new address takes the new address.
-func (d *Directory) intern(p Peer) uint32 {
-	if h, ok := d.index[p.ID]; ok {
-		if d.peers[h].Addr != p.Addr {
-			d.peers[h].Addr = p.Addr
-		}
-		d.refs[h]++
-		return h
-	}
-	var h uint32
-	if k := len(d.free); k > 0 {
-		h = d.free[k-1]
-		d.free = d.free[:k-1]
-		d.peers[h], d.refs[h] = p, 1
-	} else {
-		h = uint32(len(d.peers))
-		d.peers = append(d.peers, p)
-		d.refs = append(d.refs, 1)
-	}
-	d.index[p.ID] = h
-	return h
-}
-
-// release drops one holder of h; the last one frees it.
-func (d *Directory) release(h uint32) {
-	if d.refs[h]--; d.refs[h] == 0 {
-		delete(d.index, d.peers[h].ID)
-		d.peers[h] = Peer{}
-		d.free = append(d.free, h)
-	}
-}
-
-// memberTable is the sorted member list.
+// memberTable is the sorted member list, split into 2^bits ranges of the
+// ID space by the IDs' top bits: range r's entries are one interned chunk
+// of the Directory (table_chunk.go), cs[r] (0: empty), and counts keeps
+// the ranges' sizes for positional access. Every method behaves as on one
+// sorted slice of entries; a change copies one chunk (about 200 handles)
+// instead of moving up to the whole table, and tables sharing a Directory
+// share the chunks in which they agree.
 type memberTable struct {
-	hs  []uint32 // handles, ascending by ID, no duplicates
-	dir *Directory
-	max int
+	dir    *Directory
+	max    int
+	n      int
+	bits   uint8
+	cs     []uint32 // chunk of each range
+	counts rangeCounts
 }
 
 func newMemberTable(dir *Directory, max int) memberTable {
 	if dir == nil {
 		dir = NewDirectory()
 	}
-	return memberTable{dir: dir, max: max}
+	return memberTable{dir: dir, max: max, cs: make([]uint32, 1), counts: make(rangeCounts, 1)}
 }
 
-func (t *memberTable) len() int { return len(t.hs) }
+func (t *memberTable) len() int { return t.n }
+
+// rangeOf is the range that holds id.
+func (t *memberTable) rangeOf(id *ID) int {
+	if t.bits == 0 {
+		return 0
+	}
+	return int(binary.BigEndian.Uint32(id[:4]) >> (32 - t.bits))
+}
+
+// handleAt returns the handle of entry k.
+func (t *memberTable) handleAt(k int) uint32 {
+	r, off := t.counts.locate(k)
+	return t.dir.chunkOf(t.cs[r])[off]
+}
 
 // id returns the ID of entry k (no copy).
-func (t *memberTable) id(k int) *ID { return &t.dir.peers[t.hs[k]].ID }
+func (t *memberTable) id(k int) *ID { return &t.dir.peers[t.handleAt(k)].ID }
 
 // peer returns entry k.
-func (t *memberTable) peer(k int) Peer { return t.dir.peers[t.hs[k]] }
+func (t *memberTable) peer(k int) Peer { return t.dir.peers[t.handleAt(k)] }
+
+// searchIn returns the index in chunk hs of the first entry not below id.
+func (t *memberTable) searchIn(hs []uint32, id *ID) int {
+	lo, hi := 0, len(hs)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if t.dir.peers[hs[m]].ID.Less(*id) {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
+}
 
 // search returns the index of the first entry not below id.
 func (t *memberTable) search(id ID) int {
-	return sort.Search(len(t.hs), func(k int) bool { return !t.id(k).Less(id) })
+	r := t.rangeOf(&id)
+	return t.counts.before(r) + t.searchIn(t.dir.chunkOf(t.cs[r]), &id)
 }
 
 func (t *memberTable) find(id ID) (int, bool) {
-	i := t.search(id)
-	return i, i < len(t.hs) && *t.id(i) == id
+	r := t.rangeOf(&id)
+	hs := t.dir.chunkOf(t.cs[r])
+	j := t.searchIn(hs, &id)
+	return t.counts.before(r) + j, j < len(hs) && t.dir.peers[hs[j]].ID == id
 }
 
 // add inserts or updates p; it reports whether p is new. A full table
@@ -101,23 +83,52 @@ func (t *memberTable) find(id ID) (int, bool) {
 func (t *memberTable) add(p Peer) bool {
 	i, ok := t.find(p.ID)
 	if ok {
-		if e := &t.dir.peers[t.hs[i]]; e.Addr != p.Addr {
-			e.Addr = p.Addr
-		}
+		t.setAddr(i, p.Addr)
 		return false
 	}
-	if len(t.hs) >= t.max {
+	if t.n >= t.max {
 		return false
 	}
 	t.insertAt(i, p)
 	return true
 }
 
+// setAddr gives entry i the address addr (in every table sharing it).
+func (t *memberTable) setAddr(i int, addr string) {
+	if e := &t.dir.peers[t.handleAt(i)]; e.Addr != addr {
+		e.Addr = addr
+	}
+}
+
+// insertAt inserts p, which must not be listed, at index i, which must be
+// find's index for p.ID (the position is taken from p.ID).
 func (t *memberTable) insertAt(i int, p Peer) {
-	h := t.dir.intern(p)
-	t.hs = append(t.hs, 0)
-	copy(t.hs[i+1:], t.hs[i:])
-	t.hs[i] = h
+	h := t.dir.handle(p)
+	r := t.rangeOf(&p.ID)
+	old := t.dir.chunkOf(t.cs[r])
+	j := t.searchIn(old, &p.ID)
+	buf := append(t.dir.pool.scratch[:0], old[:j]...)
+	buf = append(buf, h)
+	buf = append(buf, old[j:]...)
+	t.replace(r, buf, h, 1)
+}
+
+// replace makes hs, range r's contents with handle h inserted (delta 1)
+// or removed (delta -1), the chunk of range r, then fits the number of
+// ranges to the new size.
+func (t *memberTable) replace(r int, hs []uint32, h uint32, delta int) {
+	old := t.cs[r]
+	sum := t.dir.pool.chunks[old].hash
+	if delta > 0 {
+		sum += mixHandle(h)
+	} else {
+		sum -= mixHandle(h)
+	}
+	t.cs[r] = t.dir.change(old, hs, sum, h, delta)
+	t.dir.pool.scratch = hs[:0]
+	t.counts.add(r, delta)
+	t.n += delta
+	t.fit()
 }
 
 // remove deletes id; it reports whether it was there.
@@ -131,27 +142,31 @@ func (t *memberTable) remove(id ID) bool {
 }
 
 func (t *memberTable) removeAt(i int) {
-	t.dir.release(t.hs[i])
-	copy(t.hs[i:], t.hs[i+1:])
-	t.hs = t.hs[:len(t.hs)-1]
+	r, j := t.counts.locate(i)
+	old := t.dir.chunkOf(t.cs[r])
+	h := old[j]
+	buf := append(t.dir.pool.scratch[:0], old[:j]...)
+	buf = append(buf, old[j+1:]...)
+	t.replace(r, buf, h, -1)
 }
 
 // clear empties the table, releasing its entries.
 func (t *memberTable) clear() {
-	for _, h := range t.hs {
-		t.dir.release(h)
+	for _, c := range t.cs {
+		t.dir.releaseChunk(c)
 	}
-	t.hs = nil
+	t.n, t.bits = 0, 0
+	t.cs, t.counts = make([]uint32, 1), make(rangeCounts, 1)
 }
 
 // predOf returns the entry closest before key (strictly), wrapping.
 func (t *memberTable) predOf(key ID) (Peer, bool) {
-	if len(t.hs) == 0 {
+	if t.n == 0 {
 		return Peer{}, false
 	}
 	i := t.search(key)
 	if i == 0 {
-		i = len(t.hs)
+		i = t.n
 	}
 	return t.peer(i - 1), true
 }
@@ -159,17 +174,17 @@ func (t *memberTable) predOf(key ID) (Peer, bool) {
 // succIndex returns the index of the first entry at or after key,
 // wrapping; -1 when the table is empty.
 func (t *memberTable) succIndex(key ID) int {
-	if len(t.hs) == 0 {
+	if t.n == 0 {
 		return -1
 	}
-	return t.search(key) % len(t.hs)
+	return t.search(key) % t.n
 }
 
 // after returns the k-th entry (k >= 1) clockwise after id, wrapping;
 // false when the table has fewer than k entries other than id.
 func (t *memberTable) after(id ID, k int) (Peer, bool) {
 	i, ok := t.find(id)
-	others := len(t.hs)
+	others := t.n
 	if ok {
 		others--
 		i++
@@ -177,36 +192,58 @@ func (t *memberTable) after(id ID, k int) (Peer, bool) {
 	if k < 1 || k > others {
 		return Peer{}, false
 	}
-	return t.peer((i + k - 1) % len(t.hs)), true
+	return t.peer((i + k - 1) % t.n), true
 }
 
 // page returns up to k entries with IDs above start, ascending (no
 // wrap), appended to out.
 func (t *memberTable) page(start ID, k int, out []Peer) []Peer {
-	i := t.search(start)
-	if i < len(t.hs) && *t.id(i) == start {
+	i, ok := t.find(start)
+	if ok {
 		i++
 	}
-	for ; i < len(t.hs) && k > 0; i, k = i+1, k-1 {
-		out = append(out, t.peer(i))
+	if i >= t.n {
+		return out
 	}
+	t.scan(i, min(k, t.n-i), func(h uint32) bool {
+		out = append(out, t.dir.peers[h])
+		return true
+	})
 	return out
 }
 
 // each calls f with the entries in (lo, hi] in clockwise order, until f
 // returns false; lo == hi means every entry but lo.
 func (t *memberTable) each(lo, hi ID, f func(Peer) bool) {
-	n := len(t.hs)
-	i := t.search(lo)
-	for k := 0; k < n; k++ {
-		idx := (i + k) % n
-		id := t.id(idx)
-		if *id == lo {
-			continue
+	if t.n == 0 {
+		return
+	}
+	t.scan(t.search(lo)%t.n, t.n, func(h uint32) bool {
+		p := &t.dir.peers[h]
+		if p.ID == lo {
+			return true
 		}
-		if !BetweenRightIncl(lo, *id, hi) || !f(t.peer(idx)) {
-			return
+		return BetweenRightIncl(lo, p.ID, hi) && f(*p)
+	})
+}
+
+// scan calls f with the handles of up to k entries from index i on
+// (0 <= i < len), wrapping, until f returns false.
+func (t *memberTable) scan(i, k int, f func(uint32) bool) {
+	if k <= 0 || t.n == 0 {
+		return
+	}
+	r, j := t.counts.locate(i)
+	for {
+		for _, h := range t.dir.chunkOf(t.cs[r])[j:] {
+			if !f(h) {
+				return
+			}
+			if k--; k == 0 {
+				return
+			}
 		}
+		r, j = (r+1)%len(t.cs), 0
 	}
 }
 
@@ -245,10 +282,12 @@ func (n *Node) TableOwner(key ID) (Peer, bool) {
 
 // Members returns a copy of the one-hop membership table, sorted by ID.
 func (n *Node) Members() []Peer {
-	out := make([]Peer, 0, n.oh.table.len())
-	for k := range n.oh.table.hs {
-		out = append(out, n.oh.table.peer(k))
-	}
+	t := &n.oh.table
+	out := make([]Peer, 0, t.len())
+	t.scan(0, t.len(), func(h uint32) bool {
+		out = append(out, t.dir.peers[h])
+		return true
+	})
 	return out
 }
 
@@ -257,14 +296,15 @@ func (n *Node) Members() []Peer {
 func (n *Node) MembershipLive(live []ID) int {
 	t := &n.oh.table
 	hits, k := 0, 0
-	for i := range t.hs {
-		id := t.id(i)
+	t.scan(0, t.len(), func(h uint32) bool {
+		id := &t.dir.peers[h].ID
 		for k < len(live) && live[k].Less(*id) {
 			k++
 		}
 		if k < len(live) && live[k] == *id {
 			hits++
 		}
-	}
+		return true
+	})
 	return hits
 }
