@@ -1,5 +1,10 @@
 package chordrouting
 
+import (
+	"encoding/binary"
+	"sort"
+)
+
 // This file remembers the table changes a member made on its own (a peer
 // learned from a reply, a peer presumed dead after a timeout) for as long
 // as the membership event of that change may still be on its way: such an
@@ -15,6 +20,7 @@ const maxRecentChanges = 256
 
 // recentChange is one table change made without a membership event.
 type recentChange struct {
+	key   uint64 // the ID's first leavePrefix bytes: what a departure names
 	id    ID
 	leave bool
 	at    uint64
@@ -27,33 +33,53 @@ func (n *Node) recentWindow() uint64 {
 	return uint64(n.cfg.QuarantineTicks + (n.levels()+2)*n.cfg.DisseminateTicks)
 }
 
+// The list is in the order the changes were made, so by `at`, and the
+// changes past the window are a prefix of it: both calls below skip that
+// prefix by binary search and compare the 8-byte key before the ID (every
+// arriving event that changes nothing in the table asks takeRecent; a
+// full scan was a quarter of the simulator's time at 3,000 nodes).
+
+// liveRecent is the index of the first remembered change still within
+// the window.
+func (n *Node) liveRecent() int {
+	w := n.recentWindow()
+	return sort.Search(len(n.oh.recent), func(k int) bool { return n.now-n.oh.recent[k].at <= w })
+}
+
 // noteChange remembers that id joined (leave false) or left this node's
 // table without a membership event.
 func (n *Node) noteChange(id ID, leave bool) {
 	rc := n.oh.recent
-	keep := rc[:0]
-	w := n.recentWindow()
-	for _, c := range rc {
-		if n.now-c.at <= w && !(c.id == id) {
-			keep = append(keep, c)
+	rc = rc[:copy(rc, rc[n.liveRecent():])] // forget the changes past the window
+	key := binary.BigEndian.Uint64(id[:leavePrefix])
+	for k := range rc {
+		if rc[k].key == key && rc[k].id == id {
+			rc = append(rc[:k], rc[k+1:]...) // at most one per ID
+			break
 		}
 	}
-	if len(keep) == maxRecentChanges {
-		copy(keep, keep[1:])
-		keep = keep[:len(keep)-1]
+	if len(rc) == maxRecentChanges {
+		rc = rc[:copy(rc, rc[1:])]
 	}
-	n.oh.recent = append(keep, recentChange{id: id, leave: leave, at: n.now})
+	n.oh.recent = append(rc, recentChange{key: key, id: id, leave: leave, at: n.now})
 }
 
 // takeRecent reports whether a remembered change matches an arriving
-// event (a departure matches by its ID prefix) and forgets it, so that
-// the event is passed on once; it returns the change's ID.
+// event (a departure matches by its ID prefix, leavePrefix bytes or more)
+// and forgets it, so that the event is passed on once; it returns the
+// change's ID.
 func (n *Node) takeRecent(prefix []byte, leave bool) (ID, bool) {
-	w := n.recentWindow()
-	for k, c := range n.oh.recent {
-		if c.leave == leave && n.now-c.at <= w && string(c.id[:len(prefix)]) == string(prefix) {
-			n.oh.recent = append(n.oh.recent[:k], n.oh.recent[k+1:]...)
-			return c.id, true
+	if len(prefix) < leavePrefix || len(prefix) > len(ID{}) {
+		return ID{}, false
+	}
+	key := binary.BigEndian.Uint64(prefix)
+	rc := n.oh.recent
+	for k := n.liveRecent(); k < len(rc); k++ {
+		c := &rc[k]
+		if c.key == key && c.leave == leave && string(c.id[leavePrefix:len(prefix)]) == string(prefix[leavePrefix:]) {
+			id := c.id
+			n.oh.recent = append(rc[:k], rc[k+1:]...)
+			return id, true
 		}
 	}
 	return ID{}, false
