@@ -54,6 +54,9 @@ func wireSize(m *chordrouting.Message) int {
 	if m.Replica {
 		s += varintField(1)
 	}
+	if m.Forward {
+		s += varintField(1)
+	}
 	s += varintField(uint64(int64(m.Count)))
 	if m.Err != "" {
 		s += bytesField(len(m.Err))

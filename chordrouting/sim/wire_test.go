@@ -51,6 +51,7 @@ func TestWireSizeMatchesCodec(t *testing.T) {
 		{Type: chordrouting.MsgGetMembers, ID: 8, Key: chordrouting.HashID([]byte("s")), Query: make([]byte, 44)},
 		{Type: chordrouting.MsgMembers, ID: 9, Peers: peers[:5], Done: true},
 		{Type: chordrouting.MsgError, ID: 10, Err: "not yet integrated"},
+		{Type: chordrouting.MsgGet, ID: 11, Key: chordrouting.HashID([]byte("g")), Query: []byte("song"), Count: 20, Forward: true},
 	}
 	for _, m := range msgs {
 		m.From = peers[0]
