@@ -268,8 +268,9 @@ type Config struct {
 	// costs a hop at most (the table's predecessor of the key is asked).
 	MaxTableSize int
 	// Directory, when set, is shared by the membership tables of several
-	// nodes (a simulator running them on one goroutine), which then cost 4
-	// bytes per entry instead of a Peer each. nil: the node keeps its own.
+	// nodes (a simulator running them on one goroutine), which then hold
+	// each Peer once and share the chunks of entries in which they agree
+	// (see Directory). nil: the node keeps its own.
 	Directory *Directory
 }
 

@@ -199,9 +199,13 @@
 //
 // With OneHop each member keeps a membership table: every member it knows,
 // sorted by ID. An entry is a 4-byte handle into a Directory that holds
-// each distinct Peer once (a node's own Directory: under 200 B per member
-// with a libp2p peer ID; a simulator shares one among all its nodes, so N
-// tables of N members cost 4·N² bytes). The table is fed by what the node
+// each distinct Peer once, and the table is split into ranges of the ID
+// space (32-256 members each), each range's entries an immutable chunk
+// the Directory interns by content (a node's own Directory: under 200 B
+// per member with a libp2p peer ID; a simulator shares one among all its
+// nodes, whose tables then share the chunks in which they agree: 8 bytes
+// per range per table and the chunks that differ, where one sorted array
+// of handles per table cost 4·N² bytes). The table is fed by what the node
 // learns anyway (successor lists, lookup and state answers, notifies) and
 // by dissemination after D1HT's EDRA:
 //

@@ -10,8 +10,8 @@ import "encoding/binary"
 // ID space by the IDs' top bits: range r's entries are one interned chunk
 // of the Directory (table_chunk.go), cs[r] (0: empty), and counts keeps
 // the ranges' sizes for positional access. Every method behaves as on one
-// sorted slice of entries; a change copies one chunk (about 200 handles)
-// instead of moving up to the whole table, and tables sharing a Directory
+// sorted slice of entries; a change moves at most one chunk (up to about
+// 256 handles) instead of up to the whole table, and tables sharing a Directory
 // share the chunks in which they agree.
 type memberTable struct {
 	dir    *Directory
@@ -42,7 +42,7 @@ func (t *memberTable) rangeOf(id *ID) int {
 // handleAt returns the handle of entry k.
 func (t *memberTable) handleAt(k int) uint32 {
 	r, off := t.counts.locate(k)
-	return t.dir.chunkOf(t.cs[r])[off]
+	return t.dir.chunkOf(t.cs[r]).hs[off]
 }
 
 // id returns the ID of entry k (no copy).
@@ -51,12 +51,13 @@ func (t *memberTable) id(k int) *ID { return &t.dir.peers[t.handleAt(k)].ID }
 // peer returns entry k.
 func (t *memberTable) peer(k int) Peer { return t.dir.peers[t.handleAt(k)] }
 
-// searchIn returns the index in chunk hs of the first entry not below id.
-func (t *memberTable) searchIn(hs []uint32, id *ID) int {
-	lo, hi := 0, len(hs)
+// searchIn returns the index in chunk ch of the first entry not below id.
+func (t *memberTable) searchIn(ch *chunk, id *ID) int {
+	key := binary.BigEndian.Uint64(id[:8])
+	lo, hi := 0, len(ch.keys)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if t.dir.peers[hs[m]].ID.Less(*id) {
+		if k := ch.keys[m]; k < key || k == key && t.dir.peers[ch.hs[m]].ID.Less(*id) {
 			lo = m + 1
 		} else {
 			hi = m
@@ -67,15 +68,21 @@ func (t *memberTable) searchIn(hs []uint32, id *ID) int {
 
 // search returns the index of the first entry not below id.
 func (t *memberTable) search(id ID) int {
+	if t.n == 0 {
+		return 0
+	}
 	r := t.rangeOf(&id)
 	return t.counts.before(r) + t.searchIn(t.dir.chunkOf(t.cs[r]), &id)
 }
 
 func (t *memberTable) find(id ID) (int, bool) {
+	if t.n == 0 {
+		return 0, false
+	}
 	r := t.rangeOf(&id)
-	hs := t.dir.chunkOf(t.cs[r])
-	j := t.searchIn(hs, &id)
-	return t.counts.before(r) + j, j < len(hs) && t.dir.peers[hs[j]].ID == id
+	ch := t.dir.chunkOf(t.cs[r])
+	j := t.searchIn(ch, &id)
+	return t.counts.before(r) + j, j < len(ch.hs) && t.dir.peers[ch.hs[j]].ID == id
 }
 
 // add inserts or updates p; it reports whether p is new. A full table
@@ -103,29 +110,19 @@ func (t *memberTable) setAddr(i int, addr string) {
 // insertAt inserts p, which must not be listed, at index i, which must be
 // find's index for p.ID (the position is taken from p.ID).
 func (t *memberTable) insertAt(i int, p Peer) {
+	if t.cs == nil { // the zero table
+		t.cs, t.counts = make([]uint32, 1), make(rangeCounts, 1)
+	}
 	h := t.dir.handle(p)
 	r := t.rangeOf(&p.ID)
-	old := t.dir.chunkOf(t.cs[r])
-	j := t.searchIn(old, &p.ID)
-	buf := append(t.dir.pool.scratch[:0], old[:j]...)
-	buf = append(buf, h)
-	buf = append(buf, old[j:]...)
-	t.replace(r, buf, h, 1)
+	j := t.searchIn(t.dir.chunkOf(t.cs[r]), &p.ID)
+	t.cs[r] = t.dir.change(t.cs[r], j, h, binary.BigEndian.Uint64(p.ID[:8]), 1)
+	t.resized(r, 1)
 }
 
-// replace makes hs, range r's contents with handle h inserted (delta 1)
-// or removed (delta -1), the chunk of range r, then fits the number of
+// resized counts delta more entries in range r, then fits the number of
 // ranges to the new size.
-func (t *memberTable) replace(r int, hs []uint32, h uint32, delta int) {
-	old := t.cs[r]
-	sum := t.dir.pool.chunks[old].hash
-	if delta > 0 {
-		sum += mixHandle(h)
-	} else {
-		sum -= mixHandle(h)
-	}
-	t.cs[r] = t.dir.change(old, hs, sum, h, delta)
-	t.dir.pool.scratch = hs[:0]
+func (t *memberTable) resized(r, delta int) {
 	t.counts.add(r, delta)
 	t.n += delta
 	t.fit()
@@ -143,11 +140,8 @@ func (t *memberTable) remove(id ID) bool {
 
 func (t *memberTable) removeAt(i int) {
 	r, j := t.counts.locate(i)
-	old := t.dir.chunkOf(t.cs[r])
-	h := old[j]
-	buf := append(t.dir.pool.scratch[:0], old[:j]...)
-	buf = append(buf, old[j+1:]...)
-	t.replace(r, buf, h, -1)
+	t.cs[r] = t.dir.change(t.cs[r], j, t.dir.chunkOf(t.cs[r]).hs[j], 0, -1)
+	t.resized(r, -1)
 }
 
 // clear empties the table, releasing its entries.
@@ -235,7 +229,7 @@ func (t *memberTable) scan(i, k int, f func(uint32) bool) {
 	}
 	r, j := t.counts.locate(i)
 	for {
-		for _, h := range t.dir.chunkOf(t.cs[r])[j:] {
+		for _, h := range t.dir.chunkOf(t.cs[r]).hs[j:] {
 			if !f(h) {
 				return
 			}

@@ -2,28 +2,34 @@ package chordrouting
 
 import "slices"
 
-// chunkPool hash-conses the chunks of membership tables: a chunk is an
-// immutable sorted list of peer handles, interned once by content and
-// counted by the table ranges that hold it. A table that changes a range
-// builds the new contents in the pool's scratch buffer and interns them:
-// when another table already holds the same members there, the chunk is
-// shared and nothing is allocated, so tables that learn the same events
-// (or lag and catch up) converge on the same chunks. Chunk 0 is the empty
-// chunk, never counted.
+// chunkPool hash-conses the chunks of membership tables: a chunk is a
+// sorted list of peer handles (with their IDs' first 8 bytes, so that a
+// search compares integers in one array instead of following each handle
+// to its Peer), interned once by content and counted by the table ranges
+// that hold it. A table that changes a range looks for a chunk that holds
+// the new contents: when another table already holds the same members
+// there, the chunk is shared, so tables that learn the same events (or
+// lag and catch up) converge on the same chunks. Only otherwise does it
+// need a chunk of its own: the old one changed in place when no other
+// range holds it (no allocation, as in one sorted array), else a new
+// copy. Chunk 0 is the empty chunk, never counted.
 type chunkPool struct {
 	chunks  []chunk
 	buckets map[uint64]uint32 // content hash -> first chunk of its chain
 	free    []uint32
 	live    int
-	scratch []uint32 // contents being built (interned copies them)
+	hs      []uint32 // contents being built by a re-chunk
+	keys    []uint64
 }
 
-// chunk is one interned chunk.
+// chunk is one interned chunk. A chunk held by more than one range is
+// never changed.
 type chunk struct {
 	hs   []uint32 // handles, ascending by ID; nil when free
-	hash uint64
-	refs uint32 // table ranges holding it
-	next uint32 // next chunk with the same hash (0: none)
+	keys []uint64 // the first 8 bytes of each handle's ID
+	hash uint64   // hashHandles(hs)
+	refs uint32   // table ranges holding it
+	next uint32   // next chunk with the same hash (0: none)
 }
 
 func newChunkPool() chunkPool {
@@ -51,39 +57,18 @@ func hashHandles(hs []uint32) uint64 {
 	return sum
 }
 
-// chunkOf returns the contents of chunk c (do not modify).
-func (d *Directory) chunkOf(c uint32) []uint32 { return d.pool.chunks[c].hs }
+// chunkOf returns chunk c (do not modify).
+func (d *Directory) chunkOf(c uint32) *chunk { return &d.pool.chunks[c] }
 
-// find returns the chunk holding exactly hs, whose hash is sum.
-func (p *chunkPool) find(hs []uint32, sum uint64) (uint32, bool) {
-	for c := p.buckets[sum]; c != 0; c = p.chunks[c].next {
-		if ch := &p.chunks[c]; ch.hash == sum && slices.Equal(ch.hs, hs) {
-			return c, true
-		}
-	}
-	return 0, false
+// link puts chunk c in its hash's chain.
+func (p *chunkPool) link(c uint32) {
+	ch := &p.chunks[c]
+	ch.next = p.buckets[ch.hash]
+	p.buckets[ch.hash] = c
 }
 
-// add interns a copy of hs (not in the pool yet), held once, and returns
-// it. The caller makes it hold its handles.
-func (p *chunkPool) add(hs []uint32, sum uint64) uint32 {
-	var c uint32
-	if k := len(p.free); k > 0 {
-		c = p.free[k-1]
-		p.free = p.free[:k-1]
-	} else {
-		c = uint32(len(p.chunks))
-		p.chunks = append(p.chunks, chunk{})
-	}
-	p.chunks[c] = chunk{hs: slices.Clone(hs), hash: sum, refs: 1, next: p.buckets[sum]}
-	p.buckets[sum] = c
-	p.live++
-	return c
-}
-
-// drop frees chunk c and returns its contents; the caller releases
-// their handles.
-func (p *chunkPool) drop(c uint32) []uint32 {
+// unlink takes chunk c out of its hash's chain.
+func (p *chunkPool) unlink(c uint32) {
 	ch := &p.chunks[c]
 	if head := p.buckets[ch.hash]; head == c {
 		if ch.next == 0 {
@@ -98,25 +83,41 @@ func (p *chunkPool) drop(c uint32) []uint32 {
 		}
 		p.chunks[prev].next = ch.next
 	}
-	hs := ch.hs
-	*ch = chunk{}
-	p.free = append(p.free, c)
-	p.live--
-	return hs
+	ch.next = 0
 }
 
-// intern returns the chunk holding exactly hs (which the pool does not
-// keep: scratch may be passed), whose hash is sum, and counts one more
+// add interns hs and keys (not in the pool yet; kept, not copied), held
+// once, and returns the new chunk. The caller makes it hold its handles.
+func (p *chunkPool) add(hs []uint32, keys []uint64, sum uint64) uint32 {
+	var c uint32
+	if k := len(p.free); k > 0 {
+		c = p.free[k-1]
+		p.free = p.free[:k-1]
+	} else {
+		c = uint32(len(p.chunks))
+		p.chunks = append(p.chunks, chunk{})
+	}
+	p.chunks[c] = chunk{hs: hs, keys: keys, hash: sum, refs: 1}
+	p.link(c)
+	p.live++
+	return c
+}
+
+// intern returns the chunk holding exactly hs (with keys; neither is
+// kept: scratch may be passed), whose hash is sum, and counts one more
 // holder of it. A new chunk holds each of its handles.
-func (d *Directory) intern(hs []uint32, sum uint64) uint32 {
+func (d *Directory) intern(hs []uint32, keys []uint64, sum uint64) uint32 {
 	if len(hs) == 0 {
 		return 0
 	}
-	if c, ok := d.pool.find(hs, sum); ok {
-		d.pool.chunks[c].refs++
-		return c
+	p := &d.pool
+	for c := p.buckets[sum]; c != 0; c = p.chunks[c].next {
+		if ch := &p.chunks[c]; ch.hash == sum && slices.Equal(ch.hs, hs) {
+			ch.refs++
+			return c
+		}
 	}
-	c := d.pool.add(hs, sum)
+	c := p.add(slices.Clone(hs), slices.Clone(keys), sum)
 	for _, h := range hs {
 		d.hold(h)
 	}
@@ -129,37 +130,81 @@ func (d *Directory) releaseChunk(c uint32) {
 	if c == 0 {
 		return
 	}
-	if ch := &d.pool.chunks[c]; ch.refs > 1 {
+	p := &d.pool
+	ch := &p.chunks[c]
+	if ch.refs > 1 {
 		ch.refs--
 		return
 	}
-	for _, h := range d.pool.drop(c) {
+	p.unlink(c)
+	hs := ch.hs
+	*ch = chunk{}
+	p.free = append(p.free, c)
+	p.live--
+	for _, h := range hs {
 		d.release(h)
 	}
 }
 
-// change makes a range that holds chunk old hold hs instead: old's
-// contents with handle h inserted (delta 1) or removed (delta -1), whose
-// hash is sum. When no other range holds old and hs is new to the pool,
-// the new chunk takes over old's holds of its handles (only h's count
-// changes), rather than holding them all and releasing them all again.
-func (d *Directory) change(old uint32, hs []uint32, sum uint64, h uint32, delta int) uint32 {
-	if len(hs) == 0 || old == 0 || d.pool.chunks[old].refs > 1 {
-		c := d.intern(hs, sum)
-		d.releaseChunk(old)
-		return c
-	}
-	if c, ok := d.pool.find(hs, sum); ok {
-		d.pool.chunks[c].refs++
-		d.releaseChunk(old)
-		return c
-	}
-	c := d.pool.add(hs, sum)
-	d.pool.drop(old)
+// changed reports whether cand holds old's handles with h inserted at j
+// (delta 1) or the handle at j removed (delta -1).
+func changed(cand, old []uint32, j int, h uint32, delta int) bool {
 	if delta > 0 {
-		d.hold(h)
+		return len(cand) == len(old)+1 && cand[j] == h &&
+			slices.Equal(cand[:j], old[:j]) && slices.Equal(cand[j+1:], old[j:])
+	}
+	return len(cand) == len(old)-1 && slices.Equal(cand[:j], old[:j]) && slices.Equal(cand[j:], old[j+1:])
+}
+
+// change returns the chunk a range holds after changing its chunk old by
+// inserting handle h (with key) at j (delta 1) or removing the handle at
+// j, h (delta -1): a chunk already holding those contents if there is
+// one, else old changed in place when no other range holds it, else a
+// new chunk.
+func (d *Directory) change(old uint32, j int, h uint32, key uint64, delta int) uint32 {
+	p := &d.pool
+	o := &p.chunks[old]
+	sum := o.hash + mixHandle(h)
+	if delta < 0 {
+		sum = o.hash - mixHandle(h)
+	}
+	if len(o.hs)+delta == 0 {
+		d.releaseChunk(old)
+		return 0
+	}
+	for c := p.buckets[sum]; c != 0; c = p.chunks[c].next {
+		if ch := &p.chunks[c]; ch.hash == sum && changed(ch.hs, o.hs, j, h, delta) {
+			ch.refs++
+			d.releaseChunk(old)
+			return c
+		}
+	}
+	if old != 0 && o.refs == 1 {
+		p.unlink(old)
+		if delta > 0 {
+			o.hs, o.keys = slices.Insert(o.hs, j, h), slices.Insert(o.keys, j, key)
+			d.hold(h)
+		} else {
+			o.hs, o.keys = slices.Delete(o.hs, j, j+1), slices.Delete(o.keys, j, j+1)
+			d.release(h)
+		}
+		o.hash = sum
+		p.link(old)
+		return old
+	}
+	hs := make([]uint32, 0, len(o.hs)+delta)
+	keys := make([]uint64, 0, len(o.hs)+delta)
+	if delta > 0 {
+		hs = append(append(append(hs, o.hs[:j]...), h), o.hs[j:]...)
+		keys = append(append(append(keys, o.keys[:j]...), key), o.keys[j:]...)
 	} else {
-		d.release(h)
+		hs = append(append(hs, o.hs[:j]...), o.hs[j+1:]...)
+		keys = append(append(keys, o.keys[:j]...), o.keys[j+1:]...)
+	}
+	d.releaseChunk(old) // held by another range too: only counted down
+	c := p.add(hs, keys, sum)
+	for _, h := range hs {
+		d.hold(h)
 	}
 	return c
 }

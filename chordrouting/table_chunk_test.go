@@ -59,8 +59,10 @@ func (r *refTable) each(lo, hi ID, f func(Peer) bool) {
 
 // TestMemberTableMatchesSortedSlice drives two tables sharing a Directory
 // and their references with random adds and removes through growth and
-// shrinking (so through several splits and merges of the ranges), and
-// compares every query with the reference's answer.
+// shrinking (so through several splits and merges of the ranges), most of
+// them made in both tables (so chunks are shared, changed in place and
+// copied), and compares every query with the reference's answer and the
+// Directory's counts with what the tables hold.
 func TestMemberTableMatchesSortedSlice(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
@@ -72,13 +74,20 @@ func TestMemberTableMatchesSortedSlice(t *testing.T) {
 	}
 	dir := NewDirectory()
 	addr := map[ID]string{}
-	tabs := []*memberTable{ptr(newMemberTable(dir, 3000)), ptr(newMemberTable(dir, 1200))}
-	refs := []*refTable{{addr: addr, max: 3000}, {addr: addr, max: 1200}}
+	tabs := []*memberTable{ptr(newMemberTable(dir, 3000)), ptr(newMemberTable(dir, 2500))}
+	refs := []*refTable{{addr: addr, max: 3000}, {addr: addr, max: 2500}}
 	bitsSeen := map[uint8]bool{}
+	shared := 0 // ranges the tables shared, summed over the steps
 	for step := 0; step < 30000; step++ {
 		grow := (step/5000)%2 == 0 // phases of growth and shrinking
 		w := rng.IntN(len(tabs))
 		tb, ref := tabs[w], refs[w]
+		// Most changes reach both tables, as events reach every node,
+		// so they share chunks, diverge and converge again.
+		other := -1
+		if rng.IntN(10) < 7 {
+			other = 1 - w
+		}
 		id := universe[rng.IntN(len(universe))]
 		op := rng.IntN(10)
 		if op < 7 && ref.len() > 0 && rng.IntN(2) == 0 {
@@ -90,25 +99,32 @@ func TestMemberTableMatchesSortedSlice(t *testing.T) {
 			if got, want := tb.add(p), ref.add(p); got != want {
 				t.Fatalf("step %d: add(%v) = %v, want %v", step, id, got, want)
 			}
+			if other >= 0 {
+				if got, want := tabs[other].add(p), refs[other].add(p); got != want {
+					t.Fatalf("step %d: add(%v) = %v, want %v", step, id, got, want)
+				}
+			}
 		case op == 9 && ref.len() > 0:
 			k := rng.IntN(ref.len())
+			id = ref.ids[k]
 			tb.removeAt(k)
 			ref.removeAt(k)
+			if other >= 0 {
+				checkRemove(t, step, tabs[other], refs[other], id)
+			}
 		default:
-			i, ok := tb.find(id)
-			wi := ref.search(id)
-			if wok := wi < ref.len() && ref.ids[wi] == id; i != wi || ok != wok {
-				t.Fatalf("step %d: find = %d %v, want %d %v", step, i, ok, wi, wok)
-			}
-			if got := tb.remove(id); got != ok {
-				t.Fatalf("step %d: remove = %v, find said %v", step, got, ok)
-			}
-			if ok {
-				ref.removeAt(wi)
+			checkRemove(t, step, tb, ref, id)
+			if other >= 0 {
+				checkRemove(t, step, tabs[other], refs[other], id)
 			}
 		}
 		bitsSeen[tb.bits] = true
 		compareQueries(t, step, tb, ref, rng)
+		for r, c := range tabs[0].cs {
+			if c != 0 && tabs[0].bits == tabs[1].bits && tabs[1].cs[r] == c {
+				shared++
+			}
+		}
 		if step%1000 == 0 {
 			compareAll(t, step, tb, ref)
 			checkDirectory(t, dir, tabs...)
@@ -121,9 +137,28 @@ func TestMemberTableMatchesSortedSlice(t *testing.T) {
 	if len(bitsSeen) < 3 {
 		t.Fatalf("the tables went through %d range counts, want at least 3", len(bitsSeen))
 	}
+	if shared == 0 {
+		t.Fatal("the tables never shared a chunk")
+	}
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// checkRemove removes id from tb and ref, comparing find and remove.
+func checkRemove(t *testing.T, step int, tb *memberTable, ref *refTable, id ID) {
+	t.Helper()
+	i, ok := tb.find(id)
+	wi := ref.search(id)
+	if wok := wi < ref.len() && ref.ids[wi] == id; i != wi || ok != wok {
+		t.Fatalf("step %d: find = %d %v, want %d %v", step, i, ok, wi, wok)
+	}
+	if got := tb.remove(id); got != ok {
+		t.Fatalf("step %d: remove = %v, find said %v", step, got, ok)
+	}
+	if ok {
+		ref.removeAt(wi)
+	}
+}
 
 func (r *refTable) len() int { return len(r.ids) }
 
@@ -250,7 +285,10 @@ func checkDirectory(t *testing.T, d *Directory, tabs ...*memberTable) {
 	for _, tb := range tabs {
 		total := 0
 		for r, c := range tb.cs {
-			hs := d.chunkOf(c)
+			hs := d.chunkOf(c).hs
+			if len(d.chunkOf(c).keys) != len(hs) {
+				t.Fatalf("range %d: %d keys for %d handles", r, len(d.chunkOf(c).keys), len(hs))
+			}
 			if c != 0 {
 				chunkRefs[c]++
 				if len(hs) == 0 {
@@ -262,6 +300,9 @@ func checkDirectory(t *testing.T, d *Directory, tabs ...*memberTable) {
 			}
 			for j, h := range hs {
 				id := &d.peers[h].ID
+				if d.chunkOf(c).keys[j] != binary.BigEndian.Uint64(id[:8]) {
+					t.Fatalf("range %d: entry %d has a wrong key", r, j)
+				}
 				if tb.rangeOf(id) != r || (j > 0 && !d.peers[hs[j-1]].ID.Less(*id)) {
 					t.Fatalf("range %d: entry %d out of place", r, j)
 				}
@@ -280,7 +321,10 @@ func checkDirectory(t *testing.T, d *Directory, tabs ...*memberTable) {
 		if got := d.pool.chunks[c].refs; got != n {
 			t.Fatalf("chunk %d counted %d, held %d times", c, got, n)
 		}
-		for _, h := range d.chunkOf(c) {
+		if got := d.pool.chunks[c].hash; got != hashHandles(d.chunkOf(c).hs) {
+			t.Fatalf("chunk %d hashed %x, holds %x", c, got, hashHandles(d.chunkOf(c).hs))
+		}
+		for _, h := range d.chunkOf(c).hs {
 			peerRefs[h]++
 		}
 	}
@@ -395,4 +439,33 @@ func TestDirectoryFreesChunks(t *testing.T) {
 		t.Fatalf("refilling grew the pool from %d to %d slots", slots, len(dir.pool.chunks))
 	}
 	checkDirectory(t, dir, &a)
+}
+
+// TestChangedComparesWholeChunk: a chunk counts as the changed contents
+// only if it matches them everywhere (equal hashes alone do not share a
+// chunk).
+func TestChangedComparesWholeChunk(t *testing.T) {
+	old := []uint32{1, 2, 3, 4}
+	cases := []struct {
+		cand  []uint32
+		j     int
+		h     uint32
+		delta int
+		want  bool
+	}{
+		{[]uint32{1, 2, 9, 3, 4}, 2, 9, 1, true},
+		{[]uint32{1, 2, 9, 3, 5}, 2, 9, 1, false}, // differs after the insert
+		{[]uint32{0, 2, 9, 3, 4}, 2, 9, 1, false}, // before it
+		{[]uint32{1, 2, 8, 3, 4}, 2, 9, 1, false}, // the inserted handle
+		{[]uint32{1, 2, 3, 4}, 2, 9, 1, false},    // the length
+		{[]uint32{1, 2, 4}, 2, 3, -1, true},
+		{[]uint32{1, 2, 5}, 2, 3, -1, false},
+		{[]uint32{0, 2, 4}, 2, 3, -1, false},
+		{[]uint32{1, 2, 3, 4}, 2, 3, -1, false},
+	}
+	for k, c := range cases {
+		if got := changed(c.cand, old, c.j, c.h, c.delta); got != c.want {
+			t.Errorf("case %d: changed(%v) = %v, want %v", k, c.cand, got, c.want)
+		}
+	}
 }

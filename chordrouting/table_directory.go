@@ -9,8 +9,9 @@ package chordrouting
 // holds it, its handles with it.
 //
 // A node makes its own Directory: its table's chunks are then its own,
-// and a member costs about 4 B of chunk, 48 B of Peer, its address string
-// and a map entry, under 200 B with a libp2p peer ID. A simulator running
+// and a member costs 12 B of chunk (handle and ID prefix, up to twice
+// that in a chunk's spare capacity), 48 B of Peer, its address string
+// and a map entry, about 200 B with a libp2p peer ID. A simulator running
 // many nodes on one goroutine may give them one shared Directory through
 // Config.Directory: tables that agree then share their chunks, so N
 // tables of N members cost about 8 bytes per range per table (a few KB at

@@ -46,25 +46,27 @@ func (t *memberTable) rechunk(b uint8) {
 	t.bits = b
 	cs := make([]uint32, 1<<b)
 	counts := make([]int, 1<<b)
-	buf := t.dir.pool.scratch[:0]
+	p := &t.dir.pool
+	hs, keys := p.hs[:0], p.keys[:0]
 	cur := -1
 	flush := func() {
 		if cur >= 0 {
-			cs[cur], counts[cur] = t.dir.intern(buf, hashHandles(buf)), len(buf)
+			cs[cur], counts[cur] = t.dir.intern(hs, keys, hashHandles(hs)), len(hs)
 		}
-		buf = buf[:0]
+		hs, keys = hs[:0], keys[:0]
 	}
 	for _, c := range old {
-		for _, h := range t.dir.chunkOf(c) {
+		chs, ckeys := t.dir.chunkOf(c).hs, t.dir.chunkOf(c).keys // intern may move the chunk array
+		for k, h := range chs {
 			if r := t.rangeOf(&t.dir.peers[h].ID); r != cur {
 				flush()
 				cur = r
 			}
-			buf = append(buf, h)
+			hs, keys = append(hs, h), append(keys, ckeys[k])
 		}
 	}
 	flush()
-	t.dir.pool.scratch = buf[:0]
+	p.hs, p.keys = hs[:0], keys[:0]
 	for _, c := range old {
 		t.dir.releaseChunk(c)
 	}
