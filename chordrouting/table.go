@@ -53,7 +53,7 @@ func (t *memberTable) peer(k int) Peer { return t.dir.peers[t.handleAt(k)] }
 
 // searchIn returns the index in chunk ch of the first entry not below id.
 func (t *memberTable) searchIn(ch *chunk, id *ID) int {
-	key := binary.BigEndian.Uint64(id[:8])
+	key := keyOf(id, t.bits)
 	lo, hi := 0, len(ch.keys)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
@@ -116,7 +116,7 @@ func (t *memberTable) insertAt(i int, p Peer) {
 	h := t.dir.handle(p)
 	r := t.rangeOf(&p.ID)
 	j := t.searchIn(t.dir.chunkOf(t.cs[r]), &p.ID)
-	t.cs[r] = t.dir.change(t.cs[r], j, h, binary.BigEndian.Uint64(p.ID[:8]), 1)
+	t.cs[r] = t.dir.change(t.cs[r], j, h, keyOf(&p.ID, t.bits), 1, t.bits)
 	t.resized(r, 1)
 }
 
@@ -140,7 +140,7 @@ func (t *memberTable) remove(id ID) bool {
 
 func (t *memberTable) removeAt(i int) {
 	r, j := t.counts.locate(i)
-	t.cs[r] = t.dir.change(t.cs[r], j, t.dir.chunkOf(t.cs[r]).hs[j], 0, -1)
+	t.cs[r] = t.dir.change(t.cs[r], j, t.dir.chunkOf(t.cs[r]).hs[j], 0, -1, t.bits)
 	t.resized(r, -1)
 }
 

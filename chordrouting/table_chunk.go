@@ -1,12 +1,20 @@
 package chordrouting
 
-import "slices"
+import (
+	"encoding/binary"
+	"slices"
+)
 
 // chunkPool hash-conses the chunks of membership tables: a chunk is a
-// sorted list of peer handles (with their IDs' first 8 bytes, so that a
-// search compares integers in one array instead of following each handle
-// to its Peer), interned once by content and counted by the table ranges
-// that hold it. A table that changes a range looks for a chunk that holds
+// sorted list of peer handles, with a 16-bit key per handle (the 16 bits
+// of its ID that follow the range's prefix, see keyOf), interned once by
+// content and counted by the table ranges that hold it. The keys let a
+// search compare small integers in one array, following a handle to its
+// Peer only on equal keys (rare: a chunk holds about 200 of 65,536
+// values), where comparing the IDs themselves costs a cache miss per
+// step; 16 bits cost 2 B an entry, where the IDs' first 8 bytes would
+// triple a table's memory while the tables of a forming ring still
+// differ. A table that changes a range looks for a chunk that holds
 // the new contents: when another table already holds the same members
 // there, the chunk is shared, so tables that learn the same events (or
 // lag and catch up) converge on the same chunks. Only otherwise does it
@@ -19,17 +27,25 @@ type chunkPool struct {
 	free    []uint32
 	live    int
 	hs      []uint32 // contents being built by a re-chunk
-	keys    []uint64
+	keys    []uint16
 }
 
 // chunk is one interned chunk. A chunk held by more than one range is
 // never changed.
 type chunk struct {
 	hs   []uint32 // handles, ascending by ID; nil when free
-	keys []uint64 // the first 8 bytes of each handle's ID
-	hash uint64   // hashHandles(hs)
+	keys []uint16 // keyOf each handle's ID for bits
+	hash uint64   // hashChunk(hs, bits)
 	refs uint32   // table ranges holding it
 	next uint32   // next chunk with the same hash (0: none)
+	bits uint8    // the number of range bits of the tables holding it
+}
+
+// keyOf is id's key in a chunk of a table of 2^bits ranges: the 16 bits
+// after the range's prefix (the entries of a chunk share the prefix, so
+// keys ascend with the IDs, ties allowed).
+func keyOf(id *ID, bits uint8) uint16 {
+	return uint16(binary.BigEndian.Uint64(id[:8]) << bits >> 48)
 }
 
 func newChunkPool() chunkPool {
@@ -48,9 +64,15 @@ func mixHandle(h uint32) uint64 {
 	return x ^ x>>31
 }
 
-// hashHandles is the hash of a chunk holding hs.
-func hashHandles(hs []uint32) uint64 {
-	var sum uint64
+// bitsHash is the hash of an empty chunk of a table of 2^bits ranges
+// (0 for one range, like chunk 0): chunks of tables with different range
+// counts have different keys, so they are never shared.
+func bitsHash(bits uint8) uint64 { return uint64(bits) * 0x9e3779b97f4a7c15 }
+
+// hashChunk is the hash of a chunk holding hs for a table of 2^bits
+// ranges.
+func hashChunk(hs []uint32, bits uint8) uint64 {
+	sum := bitsHash(bits)
 	for _, h := range hs {
 		sum += mixHandle(h)
 	}
@@ -88,7 +110,7 @@ func (p *chunkPool) unlink(c uint32) {
 
 // add interns hs and keys (not in the pool yet; kept, not copied), held
 // once, and returns the new chunk. The caller makes it hold its handles.
-func (p *chunkPool) add(hs []uint32, keys []uint64, sum uint64) uint32 {
+func (p *chunkPool) add(hs []uint32, keys []uint16, sum uint64, bits uint8) uint32 {
 	var c uint32
 	if k := len(p.free); k > 0 {
 		c = p.free[k-1]
@@ -97,27 +119,28 @@ func (p *chunkPool) add(hs []uint32, keys []uint64, sum uint64) uint32 {
 		c = uint32(len(p.chunks))
 		p.chunks = append(p.chunks, chunk{})
 	}
-	p.chunks[c] = chunk{hs: hs, keys: keys, hash: sum, refs: 1}
+	p.chunks[c] = chunk{hs: hs, keys: keys, hash: sum, refs: 1, bits: bits}
 	p.link(c)
 	p.live++
 	return c
 }
 
 // intern returns the chunk holding exactly hs (with keys; neither is
-// kept: scratch may be passed), whose hash is sum, and counts one more
-// holder of it. A new chunk holds each of its handles.
-func (d *Directory) intern(hs []uint32, keys []uint64, sum uint64) uint32 {
+// kept: scratch may be passed) for a table of 2^bits ranges, and counts
+// one more holder of it. A new chunk holds each of its handles.
+func (d *Directory) intern(hs []uint32, keys []uint16, bits uint8) uint32 {
 	if len(hs) == 0 {
 		return 0
 	}
 	p := &d.pool
+	sum := hashChunk(hs, bits)
 	for c := p.buckets[sum]; c != 0; c = p.chunks[c].next {
-		if ch := &p.chunks[c]; ch.hash == sum && slices.Equal(ch.hs, hs) {
+		if ch := &p.chunks[c]; ch.hash == sum && ch.bits == bits && slices.Equal(ch.hs, hs) {
 			ch.refs++
 			return c
 		}
 	}
-	c := p.add(slices.Clone(hs), slices.Clone(keys), sum)
+	c := p.add(slices.Clone(hs), slices.Clone(keys), sum, bits)
 	for _, h := range hs {
 		d.hold(h)
 	}
@@ -156,24 +179,29 @@ func changed(cand, old []uint32, j int, h uint32, delta int) bool {
 	return len(cand) == len(old)-1 && slices.Equal(cand[:j], old[:j]) && slices.Equal(cand[j:], old[j+1:])
 }
 
-// change returns the chunk a range holds after changing its chunk old by
-// inserting handle h (with key) at j (delta 1) or removing the handle at
-// j, h (delta -1): a chunk already holding those contents if there is
-// one, else old changed in place when no other range holds it, else a
-// new chunk.
-func (d *Directory) change(old uint32, j int, h uint32, key uint64, delta int) uint32 {
+// change returns the chunk a range of a table of 2^bits ranges holds
+// after changing its chunk old by inserting handle h (with key) at j
+// (delta 1) or removing the handle at j, h (delta -1): a chunk already
+// holding those contents if there is one, else old changed in place when
+// no other range holds it, else a new chunk.
+func (d *Directory) change(old uint32, j int, h uint32, key uint16, delta int, bits uint8) uint32 {
 	p := &d.pool
 	o := &p.chunks[old]
-	sum := o.hash + mixHandle(h)
-	if delta < 0 {
-		sum = o.hash - mixHandle(h)
+	sum := bitsHash(bits)
+	if old != 0 {
+		sum = o.hash
+	}
+	if delta > 0 {
+		sum += mixHandle(h)
+	} else {
+		sum -= mixHandle(h)
 	}
 	if len(o.hs)+delta == 0 {
 		d.releaseChunk(old)
 		return 0
 	}
 	for c := p.buckets[sum]; c != 0; c = p.chunks[c].next {
-		if ch := &p.chunks[c]; ch.hash == sum && changed(ch.hs, o.hs, j, h, delta) {
+		if ch := &p.chunks[c]; ch.hash == sum && ch.bits == bits && changed(ch.hs, o.hs, j, h, delta) {
 			ch.refs++
 			d.releaseChunk(old)
 			return c
@@ -182,7 +210,7 @@ func (d *Directory) change(old uint32, j int, h uint32, key uint64, delta int) u
 	if old != 0 && o.refs == 1 {
 		p.unlink(old)
 		if delta > 0 {
-			o.hs, o.keys = slices.Insert(o.hs, j, h), slices.Insert(o.keys, j, key)
+			o.hs, o.keys = insertAt(o.hs, j, h), insertAt(o.keys, j, key)
 			d.hold(h)
 		} else {
 			o.hs, o.keys = slices.Delete(o.hs, j, j+1), slices.Delete(o.keys, j, j+1)
@@ -193,7 +221,7 @@ func (d *Directory) change(old uint32, j int, h uint32, key uint64, delta int) u
 		return old
 	}
 	hs := make([]uint32, 0, len(o.hs)+delta)
-	keys := make([]uint64, 0, len(o.hs)+delta)
+	keys := make([]uint16, 0, len(o.hs)+delta)
 	if delta > 0 {
 		hs = append(append(append(hs, o.hs[:j]...), h), o.hs[j:]...)
 		keys = append(append(append(keys, o.keys[:j]...), key), o.keys[j:]...)
@@ -202,9 +230,24 @@ func (d *Directory) change(old uint32, j int, h uint32, key uint64, delta int) u
 		keys = append(append(keys, o.keys[:j]...), o.keys[j+1:]...)
 	}
 	d.releaseChunk(old) // held by another range too: only counted down
-	c := p.add(hs, keys, sum)
+	c := p.add(hs, keys, sum, bits)
 	for _, h := range hs {
 		d.hold(h)
 	}
 	return c
+}
+
+// insertAt inserts v at s[j], growing s by an eighth when it is full
+// (append's doubling would leave a forming ring's tables, which share
+// little, up to half empty).
+func insertAt[T uint16 | uint32](s []T, j int, v T) []T {
+	if len(s) == cap(s) {
+		g := make([]T, len(s), len(s)+len(s)/8+4)
+		copy(g, s)
+		s = g
+	}
+	s = s[:len(s)+1]
+	copy(s[j+1:], s[j:])
+	s[j] = v
+	return s
 }

@@ -3,21 +3,27 @@ package chordrouting
 // How many ranges a membership table has. A table picks its own number
 // from its size, with hysteresis: it splits each range in two when its
 // entries average more than chunkHigh per range, and merges pairs when
-// they average fewer than chunkLow, so the chunks average 32-256 entries
-// (at most 1 KB copied per change) and a table costs 8 bytes per range (a
-// chunk reference and a count): 4 KB at 100,000 members, 8 B for a
-// daemon's table of a few members, far under the ~4 B per member of the
-// chunks themselves. Tables sharing a Directory must pick the same number
-// to share chunks: in a simulated ring they all grew to about the same
-// size, and a ring whose size moves by less than a factor of 8 never
-// changes the number again, so they agree (a table that grew past a
-// split point and one that did not differ until the other catches up).
-// A hint kept in the Directory would make them agree exactly, but would
-// give a daemon's own small table a large array. A split or merge
-// re-chunks the whole table (O(n), once per doubling).
+// they average fewer than chunkLow, so a chunk averages 32-256 entries
+// (a change moves at most about 1.5 KB: 6 B an entry) and a table costs 8
+// bytes per range (a chunk reference and a count): 4 KB at 100,000
+// members, 8 B for a daemon's table of a few members, far under the 6 B
+// per member of the chunks themselves.
+//
+// Tables sharing a Directory must pick the same number to share chunks.
+// A table keeps its number while its size stays between a quarter of and
+// twice its size when it last split (128 per range), and a simulated
+// ring's tables all grow to about the ring's size, so once formed they
+// agree; a table that grew past a split point while another did not
+// shares nothing with it until the other catches up, which costs memory
+// (each keeps its own chunks), never a wrong answer. A number kept in the
+// shared Directory would make them agree exactly, but would give each
+// joiner's empty table the full array and re-chunk every table at once;
+// the size rule needs no coordination and suits a daemon's own table as
+// well. A split or merge re-chunks the whole table (O(n), once per
+// doubling or halving).
 //
 // IDs are SHA-256 outputs, so ranges fill evenly; forged joins crowded
-// into one range make its chunk long, and a change there copies it, which
+// into one range make its chunk long, and a change there moves it, which
 // costs what every change cost with one sorted slice (bounded by
 // MaxTableSize).
 const (
@@ -51,18 +57,18 @@ func (t *memberTable) rechunk(b uint8) {
 	cur := -1
 	flush := func() {
 		if cur >= 0 {
-			cs[cur], counts[cur] = t.dir.intern(hs, keys, hashHandles(hs)), len(hs)
+			cs[cur], counts[cur] = t.dir.intern(hs, keys, b), len(hs)
 		}
 		hs, keys = hs[:0], keys[:0]
 	}
 	for _, c := range old {
-		chs, ckeys := t.dir.chunkOf(c).hs, t.dir.chunkOf(c).keys // intern may move the chunk array
-		for k, h := range chs {
-			if r := t.rangeOf(&t.dir.peers[h].ID); r != cur {
+		for _, h := range t.dir.chunkOf(c).hs { // (old chunks stay; intern may move the array)
+			id := &t.dir.peers[h].ID
+			if r := t.rangeOf(id); r != cur {
 				flush()
 				cur = r
 			}
-			hs, keys = append(hs, h), append(keys, ckeys[k])
+			hs, keys = append(hs, h), append(keys, keyOf(id, b))
 		}
 	}
 	flush()
