@@ -200,12 +200,13 @@
 // With OneHop each member keeps a membership table: every member it knows,
 // sorted by ID. An entry is a 4-byte handle into a Directory that holds
 // each distinct Peer once, and the table is split into ranges of the ID
-// space (32-256 members each), each range's entries an immutable chunk
-// the Directory interns by content (a node's own Directory: under 200 B
-// per member with a libp2p peer ID; a simulator shares one among all its
-// nodes, whose tables then share the chunks in which they agree: 8 bytes
-// per range per table and the chunks that differ, where one sorted array
-// of handles per table cost 4·N² bytes). The table is fed by what the node
+// space (8-64 members each), each range's entries one chunk the Directory
+// interns by content (table_split.go). A node's own Directory costs about
+// 220 B per member with a libp2p address; a simulator shares one among
+// all its nodes, whose tables then share the chunks in which they agree:
+// 8 bytes per range per table (16 KB at 100,000 members) plus the chunks
+// that differ, where one sorted array of handles per table cost 4·N²
+// bytes (40 GB at 100,000). The table is fed by what the node
 // learns anyway (successor lists, lookup and state answers, notifies) and
 // by dissemination after D1HT's EDRA:
 //

@@ -11,7 +11,7 @@ import "encoding/binary"
 // of the Directory (table_chunk.go), cs[r] (0: empty), and counts keeps
 // the ranges' sizes for positional access. Every method behaves as on one
 // sorted slice of entries; a change moves at most one chunk (up to about
-// 256 handles) instead of up to the whole table, and tables sharing a Directory
+// 64 handles) instead of up to the whole table, and tables sharing a Directory
 // share the chunks in which they agree.
 type memberTable struct {
 	dir    *Directory

@@ -10,7 +10,7 @@ import (
 // of its ID that follow the range's prefix, see keyOf), interned once by
 // content and counted by the table ranges that hold it. The keys let a
 // search compare small integers in one array, following a handle to its
-// Peer only on equal keys (rare: a chunk holds about 200 of 65,536
+// Peer only on equal keys (rare: a chunk holds about 40 of 65,536
 // values), where comparing the IDs themselves costs a cache miss per
 // step; 16 bits cost 2 B an entry, where the IDs' first 8 bytes would
 // triple a table's memory while the tables of a forming ring still

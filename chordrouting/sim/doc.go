@@ -111,9 +111,10 @@
 // Options.OneHop (kwnode sim --one-hop) turns on the core's membership
 // tables with the daemon's replication (chordrouting.Config.EnableOneHop:
 // eight holders per key), which share one chordrouting.Directory: the
-// tables share the chunks of entries in which they agree, so they cost a
-// few KB each instead of 4 bytes per entry (400 MB at 10,000 nodes, 40 GB
-// at 100,000). After the ring forms, Run waits until
+// tables share the chunks of entries in which they agree, so they cost 8
+// bytes per range each (16 KB at 100,000 nodes) plus the chunks in which
+// they differ, instead of 4 bytes per entry (400 MB at 10,000 nodes, 40
+// GB at 100,000). After the ring forms, Run waits until
 // the sampled tables hold 99.5% of the live members on average
 // (tables_s): a ring formed in a minute announces its joins through
 // tables that are still filling, and the core's sweeps complete them, which
