@@ -115,7 +115,11 @@ func (t *memberTable) insertAt(i int, p Peer) {
 	}
 	h := t.dir.handle(p)
 	r := t.rangeOf(&p.ID)
-	j := t.searchIn(t.dir.chunkOf(t.cs[r]), &p.ID)
+	ch := t.dir.chunkOf(t.cs[r])
+	j := i - t.counts.before(r)
+	if j < 0 || j > len(ch.hs) { // not find's index: place by ID
+		j = t.searchIn(ch, &p.ID)
+	}
 	t.cs[r] = t.dir.change(t.cs[r], j, h, keyOf(&p.ID, t.bits), 1, t.bits)
 	t.resized(r, 1)
 }

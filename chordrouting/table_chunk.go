@@ -38,6 +38,7 @@ type chunk struct {
 	hash uint64   // hashChunk(hs, bits)
 	refs uint32   // table ranges holding it
 	next uint32   // next chunk with the same hash (0: none)
+	prev uint32   // previous one (0: ch is its chain's head)
 	bits uint8    // the number of range bits of the tables holding it
 }
 
@@ -82,35 +83,38 @@ func hashChunk(hs []uint32, bits uint8) uint64 {
 // chunkOf returns chunk c (do not modify).
 func (d *Directory) chunkOf(c uint32) *chunk { return &d.pool.chunks[c] }
 
-// link puts chunk c in its hash's chain.
-func (p *chunkPool) link(c uint32) {
+// link puts chunk c at the head of its hash's chain, whose head is head
+// (what buckets holds for the hash: the caller has just read it).
+func (p *chunkPool) link(c, head uint32) {
 	ch := &p.chunks[c]
-	ch.next = p.buckets[ch.hash]
+	ch.next, ch.prev = head, 0
+	if head != 0 {
+		p.chunks[head].prev = c
+	}
 	p.buckets[ch.hash] = c
 }
 
 // unlink takes chunk c out of its hash's chain.
 func (p *chunkPool) unlink(c uint32) {
 	ch := &p.chunks[c]
-	if head := p.buckets[ch.hash]; head == c {
-		if ch.next == 0 {
-			delete(p.buckets, ch.hash)
-		} else {
-			p.buckets[ch.hash] = ch.next
-		}
-	} else {
-		prev := head
-		for p.chunks[prev].next != c {
-			prev = p.chunks[prev].next
-		}
-		p.chunks[prev].next = ch.next
+	switch {
+	case ch.prev != 0:
+		p.chunks[ch.prev].next = ch.next
+	case ch.next == 0:
+		delete(p.buckets, ch.hash)
+	default:
+		p.buckets[ch.hash] = ch.next
 	}
-	ch.next = 0
+	if ch.next != 0 {
+		p.chunks[ch.next].prev = ch.prev
+	}
+	ch.next, ch.prev = 0, 0
 }
 
 // add interns hs and keys (not in the pool yet; kept, not copied), held
-// once, and returns the new chunk. The caller makes it hold its handles.
-func (p *chunkPool) add(hs []uint32, keys []uint16, sum uint64, bits uint8) uint32 {
+// once, and returns the new chunk; head is its hash's chain. The caller
+// makes it hold its handles.
+func (p *chunkPool) add(hs []uint32, keys []uint16, sum uint64, bits uint8, head uint32) uint32 {
 	var c uint32
 	if k := len(p.free); k > 0 {
 		c = p.free[k-1]
@@ -120,7 +124,7 @@ func (p *chunkPool) add(hs []uint32, keys []uint16, sum uint64, bits uint8) uint
 		p.chunks = append(p.chunks, chunk{})
 	}
 	p.chunks[c] = chunk{hs: hs, keys: keys, hash: sum, refs: 1, bits: bits}
-	p.link(c)
+	p.link(c, head)
 	p.live++
 	return c
 }
@@ -134,13 +138,14 @@ func (d *Directory) intern(hs []uint32, keys []uint16, bits uint8) uint32 {
 	}
 	p := &d.pool
 	sum := hashChunk(hs, bits)
-	for c := p.buckets[sum]; c != 0; c = p.chunks[c].next {
+	head := p.buckets[sum]
+	for c := head; c != 0; c = p.chunks[c].next {
 		if ch := &p.chunks[c]; ch.hash == sum && ch.bits == bits && slices.Equal(ch.hs, hs) {
 			ch.refs++
 			return c
 		}
 	}
-	c := p.add(slices.Clone(hs), slices.Clone(keys), sum, bits)
+	c := p.add(slices.Clone(hs), slices.Clone(keys), sum, bits, head)
 	for _, h := range hs {
 		d.hold(h)
 	}
@@ -200,7 +205,8 @@ func (d *Directory) change(old uint32, j int, h uint32, key uint16, delta int, b
 		d.releaseChunk(old)
 		return 0
 	}
-	for c := p.buckets[sum]; c != 0; c = p.chunks[c].next {
+	head := p.buckets[sum]
+	for c := head; c != 0; c = p.chunks[c].next {
 		if ch := &p.chunks[c]; ch.hash == sum && ch.bits == bits && changed(ch.hs, o.hs, j, h, delta) {
 			ch.refs++
 			d.releaseChunk(old)
@@ -209,6 +215,9 @@ func (d *Directory) change(old uint32, j int, h uint32, key uint16, delta int, b
 	}
 	if old != 0 && o.refs == 1 {
 		p.unlink(old)
+		if o.hash == sum { // h's share is 0: old was in the chain read
+			head = p.buckets[sum]
+		}
 		if delta > 0 {
 			o.hs, o.keys = insertAt(o.hs, j, h), insertAt(o.keys, j, key)
 			d.hold(h)
@@ -217,7 +226,7 @@ func (d *Directory) change(old uint32, j int, h uint32, key uint16, delta int, b
 			d.release(h)
 		}
 		o.hash = sum
-		p.link(old)
+		p.link(old, head)
 		return old
 	}
 	hs := make([]uint32, 0, len(o.hs)+delta)
@@ -230,7 +239,7 @@ func (d *Directory) change(old uint32, j int, h uint32, key uint16, delta int, b
 		keys = append(append(keys, o.keys[:j]...), o.keys[j+1:]...)
 	}
 	d.releaseChunk(old) // held by another range too: only counted down
-	c := p.add(hs, keys, sum, bits)
+	c := p.add(hs, keys, sum, bits, head)
 	for _, h := range hs {
 		d.hold(h)
 	}

@@ -319,6 +319,19 @@ func checkDirectory(t *testing.T, d *Directory, tabs ...*memberTable) {
 	if d.Chunks() != len(chunkRefs) {
 		t.Fatalf("directory keeps %d chunks, tables hold %d", d.Chunks(), len(chunkRefs))
 	}
+	chained := 0
+	for sum, head := range d.pool.buckets {
+		prev := uint32(0)
+		for c := head; c != 0; prev, c = c, d.pool.chunks[c].next {
+			if ch := &d.pool.chunks[c]; ch.hash != sum || ch.prev != prev || chunkRefs[c] == 0 {
+				t.Fatalf("chunk %d misplaced in the chain of %x (prev %d, want %d; held %d times)", c, sum, ch.prev, prev, chunkRefs[c])
+			}
+			chained++
+		}
+	}
+	if chained != len(chunkRefs) {
+		t.Fatalf("%d chunks chained, %d held", chained, len(chunkRefs))
+	}
 	peerRefs := map[uint32]uint32{}
 	for c, n := range chunkRefs {
 		if got := d.pool.chunks[c].refs; got != n {
@@ -470,5 +483,65 @@ func TestChangedComparesWholeChunk(t *testing.T) {
 		if got := changed(c.cand, old, c.j, c.h, c.delta); got != c.want {
 			t.Errorf("case %d: changed(%v) = %v, want %v", k, c.cand, got, c.want)
 		}
+	}
+}
+
+// chain returns the chunks of sum's chain, checking the back links.
+func chain(t *testing.T, p *chunkPool, sum uint64) []uint32 {
+	t.Helper()
+	var out []uint32
+	prev := uint32(0)
+	for c := p.buckets[sum]; c != 0; prev, c = c, p.chunks[c].next {
+		if p.chunks[c].prev != prev {
+			t.Fatalf("chunk %d links back to %d, want %d", c, p.chunks[c].prev, prev)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// TestChunkHashCollisions: chunks with equal hashes share a chain, leave
+// it from any place, and a change that computes a hash another chunk
+// already has neither takes that chunk nor loses it.
+func TestChunkHashCollisions(t *testing.T) {
+	d := NewDirectory()
+	p := &d.pool
+	const sum = 12345
+	a := p.add([]uint32{1}, []uint16{1}, sum, 0, p.buckets[sum])
+	b := p.add([]uint32{2}, []uint16{2}, sum, 0, p.buckets[sum])
+	c := p.add([]uint32{3}, []uint16{3}, sum, 0, p.buckets[sum])
+	if got := chain(t, p, sum); !slices.Equal(got, []uint32{c, b, a}) {
+		t.Fatalf("chain %v, want %v", got, []uint32{c, b, a})
+	}
+	p.unlink(b)
+	if got := chain(t, p, sum); !slices.Equal(got, []uint32{c, a}) {
+		t.Fatalf("after the middle left: %v", got)
+	}
+	p.unlink(c)
+	if got := chain(t, p, sum); !slices.Equal(got, []uint32{a}) {
+		t.Fatalf("after the head left: %v", got)
+	}
+	p.unlink(a)
+	if _, ok := p.buckets[sum]; ok {
+		t.Fatal("an empty chain kept its bucket")
+	}
+
+	// A table whose next change hashes to a decoy's hash.
+	tb := newMemberTable(d, 100)
+	x, y := Peer{ID: idAt(0x10), Addr: "x"}, Peer{ID: idAt(0x20), Addr: "y"}
+	tb.add(x)
+	hy := d.handle(y) // y's handle, as the insert will use it
+	next := tb.dir.chunkOf(tb.cs[0]).hash + mixHandle(hy)
+	decoy := p.add([]uint32{hy}, []uint16{0}, next, 0, p.buckets[next])
+	tb.add(y)
+	if tb.cs[0] == decoy || tb.peer(0) != x || tb.peer(1) != y || tb.len() != 2 {
+		t.Fatal("the insert took the decoy with the hash it computed")
+	}
+	if got := chain(t, p, next); len(got) != 2 || !slices.Contains(got, decoy) || !slices.Contains(got, tb.cs[0]) {
+		t.Fatalf("chain of the new hash %v, want the decoy and the table's chunk", got)
+	}
+	tb.remove(x.ID)
+	if got := chain(t, p, next); !slices.Equal(got, []uint32{decoy}) {
+		t.Fatalf("after the table's chunk changed again: %v", got)
 	}
 }
