@@ -110,7 +110,11 @@ func Run(opt Options) (Report, error) {
 	e.rep = Report{Seed: opt.Seed, Nodes: opt.Nodes, Fail: opt.Fail, Churn: opt.Churn,
 		SessionS: opt.Session.Seconds(), Build: "joins", RingCorrect: true,
 		OneHop: cfg.Node.OneHop, TickS: cfg.Net.Tick.Seconds()}
+	s.net.SetStop(opt.Stop)
 	if err := e.run(); err != nil {
+		if errors.Is(err, ErrInterrupted) {
+			return e.rep, ErrInterrupted // whatever phase it cut short
+		}
 		return e.rep, err
 	}
 	e.finish(wall, cpu)

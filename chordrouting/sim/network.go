@@ -39,6 +39,9 @@ type Network struct {
 	check    func() error
 	checkErr error
 	traceW   io.Writer
+
+	stop    <-chan struct{} // closed: the run is to end (SetStop)
+	stopped bool
 }
 
 // netNode is the network's view of one endpoint.
@@ -183,6 +186,30 @@ func (n *Network) After(d time.Duration, fn func()) {
 	n.push(event{at: n.now + int64(d), kind: evFunc, fn: fn})
 }
 
+// SetStop makes RunFor and RunUntil return ErrInterrupted, from then on,
+// once stop is closed (looked at every stopEvery events, so a run of
+// millions of events ends within a millisecond or so). nil: never.
+func (n *Network) SetStop(stop <-chan struct{}) { n.stop = stop }
+
+// stopEvery is how many events pass between looks at the stop channel.
+const stopEvery = 1 << 12
+
+// ErrInterrupted is returned by RunFor and RunUntil once SetStop's
+// channel is closed: the user stopped the run (kwnode sim on Ctrl-C).
+var ErrInterrupted = errors.New("sim: interrupted")
+
+// interrupted reports whether the stop channel has been closed.
+func (n *Network) interrupted() bool {
+	if !n.stopped && n.stop != nil {
+		select {
+		case <-n.stop:
+			n.stopped = true
+		default:
+		}
+	}
+	return n.stopped
+}
+
 // SetCheck installs a function run after every event; the first error it
 // returns stops the run and is returned by RunFor/RunUntil together with the
 // step number. nil removes the check.
@@ -313,6 +340,9 @@ func (n *Network) deliver(e *event) {
 func (n *Network) RunFor(d time.Duration) error {
 	end := n.now + int64(d)
 	for n.q.Len() > 0 && n.q.peekAt() <= end {
+		if n.stopped || n.steps%stopEvery == 0 && n.interrupted() {
+			return ErrInterrupted
+		}
 		n.step()
 		if n.checkErr != nil {
 			return n.checkErr

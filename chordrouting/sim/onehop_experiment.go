@@ -39,8 +39,8 @@ func (o Options) configure(cfg Config) Config {
 	return cfg
 }
 
-// shareDirectory gives one-hop nodes one membership directory: tables are
-// then 4 bytes per entry (see chordrouting.Directory).
+// shareDirectory gives one-hop nodes one membership directory: tables that
+// agree then share their chunks (see chordrouting.Directory).
 func shareDirectory(cfg *Config) {
 	if cfg.Node.OneHop && cfg.Node.Directory == nil {
 		cfg.Node.Directory = chordrouting.NewDirectory()

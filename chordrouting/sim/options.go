@@ -47,6 +47,9 @@ type Options struct {
 	Config *Config
 	// Log, when set, receives one line per phase.
 	Log func(string)
+	// Stop, when closed, ends the run early: Run returns ErrInterrupted
+	// and no report. nil: the run goes to its end.
+	Stop <-chan struct{}
 }
 
 // SessionShape is the Weibull shape of session lengths: about 0.5 was

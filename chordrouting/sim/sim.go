@@ -251,7 +251,7 @@ func (s *Sim) RunUntilRing(every, limit time.Duration) error {
 }
 
 func (s *Sim) wrap(err error) error {
-	if err == nil || errors.Is(err, ErrLimit) {
+	if err == nil || errors.Is(err, ErrLimit) || errors.Is(err, ErrInterrupted) {
 		return err
 	}
 	return fmt.Errorf("sim: seed %d: %w", s.seed, err)

@@ -39,11 +39,13 @@ seed gives the same report.`,
 			// about a seventh and stays far below a 2 GiB budget.
 			debug.SetGCPercent(400)
 			if opt.OneHop {
-				// One-hop tables make the live heap N² handles (400 MB at
-				// 10,000 nodes): collect at twice the live heap, not five
-				// times, to stay within a few GiB.
+				// One-hop tables are most of the live heap (while the ring
+				// forms they share few chunks, up to about N² handles):
+				// collect at twice the live heap, not five times, to stay
+				// within a few GiB at 10,000 nodes.
 				debug.SetGCPercent(100)
 			}
+			opt.Stop = cmd.Context().Done() // Ctrl-C or SIGTERM ends the run
 			rep, err := sim.Run(opt)
 			if err != nil {
 				return err
