@@ -263,6 +263,14 @@ func (t *memberTable) digest(lo, hi ID, limit int) (count int, sum uint64, ok bo
 	return count, sum, ok
 }
 
+// ReleaseMembership empties the one-hop table, handing its entries and
+// chunks back to the Directory. A simulator that keeps the object of a node
+// it crashed or that left calls it, since the process it stands for has
+// lost its memory: in a shared Directory a stopped table would otherwise
+// pin chunks the live tables no longer share, more of them the longer it
+// stays. The node must not run again.
+func (n *Node) ReleaseMembership() { n.oh.table.clear() }
+
 // MembershipSize is the number of members in the one-hop table (0 when
 // Config.OneHop is off).
 func (n *Node) MembershipSize() int { return n.oh.table.len() }

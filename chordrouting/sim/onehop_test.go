@@ -120,3 +120,27 @@ func TestOneHopStaleTables(t *testing.T) {
 		t.Fatalf("seed %d: %d lookups returned a wrong owner with stale tables", s.Seed(), wrong)
 	}
 }
+
+// TestFailedNodesReleaseTables: a crashed node's table is gone with its
+// process, so once the live tables have dropped the dead, the shared
+// Directory holds the live members and nothing else (a stopped table
+// would keep every member it knew).
+func TestFailedNodesReleaseTables(t *testing.T) {
+	s := oneHopRing(t, 100, 13)
+	var failed []int
+	for k, i := range s.Live() {
+		if k%10 == 0 {
+			s.Fail(i)
+			failed = append(failed, i)
+		}
+	}
+	for _, i := range failed {
+		if size := s.Node(i).MembershipSize(); size != 0 {
+			t.Fatalf("seed %d: crashed node %d still holds %d members", s.Seed(), i, size)
+		}
+	}
+	dir := s.cfg.Node.Directory
+	if err := s.RunUntil(func() bool { return dir.Len() == s.LiveCount() }, 10*time.Minute); err != nil {
+		t.Fatalf("seed %d: the Directory holds %d peers for %d live members: %v", s.Seed(), dir.Len(), s.LiveCount(), err)
+	}
+}

@@ -209,6 +209,7 @@ func (s *Sim) Fail(i int) {
 	n.status = stFailed
 	s.live.remove(n.peer.ID)
 	s.net.Stop(i)
+	n.node.ReleaseMembership() // its process's memory is gone
 }
 
 // Leave makes node i leave gracefully: it hands its records on and tells
@@ -222,6 +223,7 @@ func (s *Sim) Leave(i int) {
 	n.status = stLeft
 	s.live.remove(n.peer.ID)
 	s.net.Stop(i)
+	n.node.ReleaseMembership()
 }
 
 // Partition splits the nodes into groups (see Network.Partition).
