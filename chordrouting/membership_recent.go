@@ -39,6 +39,10 @@ func (n *Node) recentWindow() uint64 {
 // arriving event that changes nothing in the table asks takeRecent; a
 // full scan was a quarter of the simulator's time at 3,000 nodes).
 
+// The key is a uint64: a departure's prefix must be 8 bytes.
+var _ [leavePrefix - 8]struct{}
+var _ [8 - leavePrefix]struct{}
+
 // liveRecent is the index of the first remembered change still within
 // the window.
 func (n *Node) liveRecent() int {

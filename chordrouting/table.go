@@ -10,9 +10,10 @@ import "encoding/binary"
 // ID space by the IDs' top bits: range r's entries are one interned chunk
 // of the Directory (table_chunk.go), cs[r] (0: empty), and counts keeps
 // the ranges' sizes for positional access. Every method behaves as on one
-// sorted slice of entries; a change moves at most one chunk (up to about
-// 64 handles) instead of up to the whole table, and tables sharing a Directory
-// share the chunks in which they agree.
+// sorted slice of entries; a change moves one chunk (64 handles at most on
+// average; forged IDs crowded into one range: table_split.go) instead of
+// up to the whole table, and tables sharing a Directory share the chunks
+// in which they agree.
 type memberTable struct {
 	dir    *Directory
 	max    int
@@ -108,7 +109,8 @@ func (t *memberTable) setAddr(i int, addr string) {
 }
 
 // insertAt inserts p, which must not be listed, at index i, which must be
-// find's index for p.ID (the position is taken from p.ID).
+// find's index for p.ID (its range is taken from p.ID, its place in the
+// range's chunk from i: a wrong i breaks the order).
 func (t *memberTable) insertAt(i int, p Peer) {
 	if t.cs == nil { // the zero table
 		t.cs, t.counts = make([]uint32, 1), make(rangeCounts, 1)

@@ -215,7 +215,7 @@ func (d *Directory) change(old uint32, j int, h uint32, key uint16, delta int, b
 	}
 	if old != 0 && o.refs == 1 {
 		p.unlink(old)
-		if o.hash == sum { // h's share is 0: old was in the chain read
+		if o.hash == sum { // only if h's share were 0 (mixHandle never gives 0): old was in the chain read
 			head = p.buckets[sum]
 		}
 		if delta > 0 {

@@ -3,8 +3,8 @@ package chordrouting
 // rangeCounts is a Fenwick tree of the entry counts of a table's ranges:
 // the index of a range's first entry, and the range holding entry k, in
 // O(log ranges). Prefix counts would answer the first in O(1) but cost
-// O(ranges) per change (512 at 100,000 members, on every insert of every
-// table); the tree costs the same 4 bytes per range.
+// O(ranges) per change (2,048 at 100,000 members, on every insert of
+// every table); the tree costs the same 4 bytes per range.
 type rangeCounts []uint32
 
 // newRangeCounts returns the tree of counts (one per range).

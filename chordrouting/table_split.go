@@ -4,7 +4,7 @@ package chordrouting
 // from its size, with hysteresis: it splits each range in two when its
 // entries average more than chunkHigh per range, and merges pairs when
 // they average fewer than chunkLow, so a chunk averages 8-64 entries (a
-// change moves at most about 400 B: 6 B an entry) and a table costs 8
+// change moves about 400 B at most on average: 6 B an entry) and a table costs 8
 // bytes per range (a chunk reference and a count): 16 KB at 100,000
 // members (2,048 ranges), 8 B for a daemon's table of a few members,
 // under the 6 B per member of the chunks themselves.

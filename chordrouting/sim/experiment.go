@@ -111,10 +111,13 @@ func Run(opt Options) (Report, error) {
 		SessionS: opt.Session.Seconds(), Build: "joins", RingCorrect: true,
 		OneHop: cfg.Node.OneHop, TickS: cfg.Net.Tick.Seconds()}
 	s.net.SetStop(opt.Stop)
-	if err := e.run(); err != nil {
-		if errors.Is(err, ErrInterrupted) {
-			return e.rep, ErrInterrupted // whatever phase it cut short
-		}
+	err = e.run()
+	if errors.Is(err, ErrInterrupted) || s.net.interrupted() {
+		// Whatever phase it cut short: some phases end quietly on a
+		// short run (a lookup left unanswered is a figure, not an error).
+		return Report{}, ErrInterrupted
+	}
+	if err != nil {
 		return e.rep, err
 	}
 	e.finish(wall, cpu)

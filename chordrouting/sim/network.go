@@ -338,9 +338,12 @@ func (n *Network) deliver(e *event) {
 // It stops early, returning the error, when the check installed by SetCheck
 // fails.
 func (n *Network) RunFor(d time.Duration) error {
+	if n.interrupted() {
+		return ErrInterrupted
+	}
 	end := n.now + int64(d)
 	for n.q.Len() > 0 && n.q.peekAt() <= end {
-		if n.stopped || n.steps%stopEvery == 0 && n.interrupted() {
+		if n.steps%stopEvery == 0 && n.interrupted() {
 			return ErrInterrupted
 		}
 		n.step()

@@ -48,7 +48,8 @@ type Options struct {
 	// Log, when set, receives one line per phase.
 	Log func(string)
 	// Stop, when closed, ends the run early: Run returns ErrInterrupted
-	// and no report. nil: the run goes to its end.
+	// and an empty Report, whichever phase was running. nil: the run goes
+	// to its end.
 	Stop <-chan struct{}
 }
 

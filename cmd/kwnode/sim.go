@@ -1,9 +1,13 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"os/signal"
 	"runtime/debug"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -45,7 +49,10 @@ seed gives the same report.`,
 				// within a few GiB at 10,000 nodes.
 				debug.SetGCPercent(100)
 			}
-			opt.Stop = cmd.Context().Done() // Ctrl-C or SIGTERM ends the run
+			// Ctrl-C or SIGTERM ends the run; a second one, the process
+			// (a phase between two looks at Stop may be long).
+			opt.Stop = cmd.Context().Done()
+			defer context.AfterFunc(cmd.Context(), func() { signal.Reset(os.Interrupt, syscall.SIGTERM) })()
 			rep, err := sim.Run(opt)
 			if err != nil {
 				return err
