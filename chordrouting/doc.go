@@ -683,7 +683,9 @@
 // forwardEnd), and the neighbour's read may go on a little after the
 // member read directly; dials are not modelled in chordrouting/sim (its figures come
 // from the benchmark's own dial model above); and 100,000 nodes in the
-// simulator (4·N² bytes of tables is 40 GB).
+// simulator: tables that share chunks bring its memory within reach, but
+// forming the ring by joins is N² work (every joiner copies N entries,
+// every join reaches N tables), which needs a start from a formed ring.
 //
 // A Node's memory is a few hundred bytes plus its successor list, fingers
 // (about log2(N/r) distinct entries), outstanding requests and, in one-hop
