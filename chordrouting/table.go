@@ -252,8 +252,13 @@ func (t *memberTable) scan(i, k int, f func(uint32) bool) {
 // as good as a hash of the set, and order-independent). It walks at most
 // limit entries: ok is false when the range holds more.
 func (t *memberTable) digest(lo, hi ID, limit int) (count int, sum uint64, ok bool) {
+	return digestOf(t.each, lo, hi, limit)
+}
+
+// digestOf is digest over the entries a walk of (lo, hi] visits.
+func digestOf(each func(lo, hi ID, f func(Peer) bool), lo, hi ID, limit int) (count int, sum uint64, ok bool) {
 	ok = true
-	t.each(lo, hi, func(p Peer) bool {
+	each(lo, hi, func(p Peer) bool {
 		if count == limit {
 			ok = false
 			return false

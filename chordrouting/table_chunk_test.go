@@ -217,7 +217,7 @@ func compareQueries(t *testing.T, step int, tb *memberTable, ref *refTable, rng 
 	binary.BigEndian.PutUint64(hi[:8], rng.Uint64())
 	limit := rng.IntN(40)
 	c, s, dok := tb.digest(key, hi, limit)
-	wc, ws, wok := refDigest(ref, key, hi, limit)
+	wc, ws, wok := digestOf(ref.each, key, hi, limit)
 	if c != wc || s != ws || dok != wok {
 		t.Fatalf("step %d: digest = %d %x %v, want %d %x %v", step, c, s, dok, wc, ws, wok)
 	}
@@ -225,20 +225,6 @@ func compareQueries(t *testing.T, step int, tb *memberTable, ref *refTable, rng 
 	if got, want := tb.page(key, pk, nil), refPage(ref, key, pk); !slices.Equal(got, want) {
 		t.Fatalf("step %d: page(%d) = %d entries, want %d", step, pk, len(got), len(want))
 	}
-}
-
-func refDigest(ref *refTable, lo, hi ID, limit int) (count int, sum uint64, ok bool) {
-	ok = true
-	ref.each(lo, hi, func(p Peer) bool {
-		if count == limit {
-			ok = false
-			return false
-		}
-		count++
-		sum += binary.BigEndian.Uint64(p.ID[:8])
-		return true
-	})
-	return count, sum, ok
 }
 
 func refPage(ref *refTable, start ID, k int) []Peer {
