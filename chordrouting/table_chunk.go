@@ -145,7 +145,13 @@ func (d *Directory) intern(hs []uint32, keys []uint16, bits uint8) uint32 {
 			return c
 		}
 	}
-	c := p.add(slices.Clone(hs), slices.Clone(keys), sum, bits, head)
+	return d.addHolding(slices.Clone(hs), slices.Clone(keys), sum, bits, head)
+}
+
+// addHolding interns a new chunk (pool.add) and makes it hold each of its
+// handles.
+func (d *Directory) addHolding(hs []uint32, keys []uint16, sum uint64, bits uint8, head uint32) uint32 {
+	c := d.pool.add(hs, keys, sum, bits, head)
 	for _, h := range hs {
 		d.hold(h)
 	}
@@ -239,11 +245,7 @@ func (d *Directory) change(old uint32, j int, h uint32, key uint16, delta int, b
 		keys = append(append(keys, o.keys[:j]...), o.keys[j+1:]...)
 	}
 	d.releaseChunk(old) // held by another range too: only counted down
-	c := p.add(hs, keys, sum, bits, head)
-	for _, h := range hs {
-		d.hold(h)
-	}
-	return c
+	return d.addHolding(hs, keys, sum, bits, head)
 }
 
 // insertAt inserts v at s[j], growing s by an eighth when it is full

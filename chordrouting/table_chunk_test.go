@@ -76,7 +76,7 @@ func TestMemberTableMatchesSortedSlice(t *testing.T) {
 	}
 	dir := NewDirectory()
 	addr := map[ID]string{}
-	tabs := []*memberTable{ptr(newMemberTable(dir, 3000)), ptr(newMemberTable(dir, 2500))}
+	tabs := []*memberTable{new(newMemberTable(dir, 3000)), new(newMemberTable(dir, 2500))}
 	refs := []*refTable{{addr: addr, max: 3000}, {addr: addr, max: 2500}}
 	bitsSeen := map[uint8]bool{}
 	shared := 0 // ranges the tables shared, summed over the steps
@@ -143,8 +143,6 @@ func TestMemberTableMatchesSortedSlice(t *testing.T) {
 		t.Fatal("the tables never shared a chunk")
 	}
 }
-
-func ptr[T any](v T) *T { return &v }
 
 // checkRemove removes id from tb and ref, comparing find and remove.
 func checkRemove(t *testing.T, step int, tb *memberTable, ref *refTable, id ID) {

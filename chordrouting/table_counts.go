@@ -1,5 +1,7 @@
 package chordrouting
 
+import "math/bits"
+
 // rangeCounts is a Fenwick tree of the entry counts of a table's ranges:
 // the index of a range's first entry, and the range holding entry k, in
 // O(log ranges). Prefix counts would answer the first in O(1) but cost
@@ -50,12 +52,8 @@ func (f rangeCounts) locate(k int) (r, off int) {
 
 // highBit returns the largest power of two not above n (0 for 0).
 func highBit(n int) int {
-	b := 1
-	for b <= n/2 {
-		b <<= 1
-	}
 	if n == 0 {
 		return 0
 	}
-	return b
+	return 1 << (bits.Len(uint(n)) - 1)
 }
