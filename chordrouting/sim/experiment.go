@@ -112,9 +112,9 @@ func Run(opt Options) (Report, error) {
 		OneHop: cfg.Node.OneHop, TickS: cfg.Net.Tick.Seconds()}
 	s.net.SetStop(opt.Stop)
 	err = e.run()
-	if errors.Is(err, ErrInterrupted) || s.net.interrupted() {
-		// Whatever phase it cut short: some phases end quietly on a
-		// short run (a lookup left unanswered is a figure, not an error).
+	if s.net.interrupted() {
+		// Whatever phase it cut short, with ErrInterrupted or quietly (a
+		// lookup left unanswered is a figure, not an error).
 		return Report{}, ErrInterrupted
 	}
 	if err != nil {
