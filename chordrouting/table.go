@@ -159,6 +159,18 @@ func (t *memberTable) clear() {
 	t.cs, t.counts = make([]uint32, 1), make(rangeCounts, 1)
 }
 
+// copyOf makes t a copy of u, which shares t's Directory: each of t's
+// ranges holds u's chunk once more (no entry is copied).
+func (t *memberTable) copyOf(u *memberTable) {
+	t.clear()
+	t.n, t.bits = u.n, u.bits
+	t.cs = append([]uint32(nil), u.cs...)
+	t.counts = append(rangeCounts(nil), u.counts...)
+	for _, c := range t.cs {
+		t.dir.holdChunk(c)
+	}
+}
+
 // predOf returns the entry closest before key (strictly), wrapping.
 func (t *memberTable) predOf(key ID) (Peer, bool) {
 	if t.n == 0 {

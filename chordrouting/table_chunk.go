@@ -158,6 +158,14 @@ func (d *Directory) addHolding(hs []uint32, keys []uint16, sum uint64, bits uint
 	return c
 }
 
+// holdChunk counts one more holder of chunk c (0, the empty chunk, is
+// never counted).
+func (d *Directory) holdChunk(c uint32) {
+	if c != 0 {
+		d.pool.chunks[c].refs++
+	}
+}
+
 // releaseChunk drops one holder of chunk c; the last one frees it and
 // releases its handles.
 func (d *Directory) releaseChunk(c uint32) {

@@ -108,7 +108,7 @@ func Run(opt Options) (Report, error) {
 		e.ringLimit = ringLimitIntervals * e.stab
 	}
 	e.rep = Report{Seed: opt.Seed, Nodes: opt.Nodes, Fail: opt.Fail, Churn: opt.Churn,
-		SessionS: opt.Session.Seconds(), Build: "joins", RingCorrect: true,
+		SessionS: opt.Session.Seconds(), Build: BuildJoins, RingCorrect: true,
 		OneHop: cfg.Node.OneHop, TickS: cfg.Net.Tick.Seconds()}
 	s.net.SetStop(opt.Stop)
 	err = e.run()
@@ -196,6 +196,9 @@ func (e *experiment) join(i int, then func()) {
 // stale successors and the ring then repairs one node per round.
 func (e *experiment) form() error {
 	s := e.s
+	if e.opt.Build == BuildFormed {
+		return e.formSettled()
+	}
 	first, err := s.AddNode()
 	if err != nil {
 		return err
@@ -231,8 +234,30 @@ func (e *experiment) form() error {
 	}
 	if s.cfg.Node.OneHop {
 		e.waitTables()
-		e.rep.TableMean, e.rep.TableComplete = e.tableStats()
-		e.logf("membership tables: %.1f entries on average, %.2f%% of the live members", e.rep.TableMean, 100*e.rep.TableComplete)
+		e.noteTables()
+	}
+	return nil
+}
+
+// noteTables reports the membership tables the measurements start from.
+func (e *experiment) noteTables() {
+	e.rep.TableMean, e.rep.TableComplete = e.tableStats()
+	e.logf("membership tables: %.1f entries on average, %.2f%% of the live members", e.rep.TableMean, 100*e.rep.TableComplete)
+}
+
+// formSettled starts the ring settled (Sim.FormRing) and checks that it is
+// correct; no joins, so no warm-up: the measurements start at once.
+func (e *experiment) formSettled() error {
+	e.rep.Build = BuildFormed
+	if err := e.s.FormRing(e.opt.Nodes); err != nil {
+		return err
+	}
+	if err := e.s.CheckRing(); err != nil {
+		return fmt.Errorf("sim: the formed ring: %w", err)
+	}
+	e.logf("ring of %d formed settled", e.s.LiveCount())
+	if e.s.cfg.Node.OneHop {
+		e.noteTables()
 	}
 	return nil
 }

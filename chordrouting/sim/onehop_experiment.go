@@ -96,6 +96,16 @@ func (e *experiment) waitTables() {
 // one-hop mode dissemination, joiners' table copies and anti-entropy.
 func (e *experiment) measureChurnMaintenance() {
 	e.rep.MaintQuietKbpsPerNode = e.rep.MaintKbpsPerNode
+	if e.rep.Build == BuildFormed {
+		// A ring started settled has no membership events in flight: let
+		// churn fill the pipeline first, for as long as a join takes to
+		// reach every table.
+		w := membershipWarmup(e.s.cfg, e.s.LiveCount())
+		e.logf("churn warming up for %v before the maintenance window", w)
+		if err := e.s.RunFor(w); err != nil {
+			return
+		}
+	}
 	before := e.s.net.Stats()
 	d := churnMaintIntervals * e.stab
 	nodes := 0.0

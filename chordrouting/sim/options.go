@@ -43,6 +43,11 @@ type Options struct {
 	// the mass failure, after churn); 0 means 2000 stabilization intervals.
 	// A ring still incorrect then is reported, not an error.
 	RingLimit time.Duration
+	// Build is how the ring is built: BuildJoins (also "") through real
+	// joins, or BuildFormed started settled at once (Sim.FormRing), to
+	// measure a steady state whose formation by joins would cost too much
+	// (one-hop rings of 100,000 nodes).
+	Build string
 	// Config is the simulation configuration; nil means DefaultConfig().
 	Config *Config
 	// Log, when set, receives one line per phase.
@@ -52,6 +57,12 @@ type Options struct {
 	// to its end.
 	Stop <-chan struct{}
 }
+
+// The ways to build the ring (Options.Build).
+const (
+	BuildJoins  = "joins"
+	BuildFormed = "formed"
+)
 
 // SessionShape is the Weibull shape of session lengths: about 0.5 was
 // measured in the Kad network (Steiner et al., 2007), i.e. many short
@@ -91,6 +102,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("sim: tick must be in 0..1m, got %v", o.Tick)
 	case o.RingLimit < 0:
 		return fmt.Errorf("sim: ring limit must not be negative, got %v", o.RingLimit)
+	case o.Build != "" && o.Build != BuildJoins && o.Build != BuildFormed:
+		return fmt.Errorf("sim: build must be %q or %q, got %q", BuildJoins, BuildFormed, o.Build)
 	case o.ChurnIntervals < 0:
 		return fmt.Errorf("sim: churn intervals must not be negative, got %d", o.ChurnIntervals)
 	}

@@ -16,7 +16,7 @@ type Report struct {
 	// SessionS is the mean session length in seconds (0: no session churn).
 	SessionS float64 `json:"session_s"`
 	// Build says how the ring was built: "joins" (every node joined through
-	// the protocol, in batches).
+	// the protocol, in batches) or "formed" (started settled, Sim.FormRing).
 	Build string `json:"build"`
 
 	MeanHops float64 `json:"mean_hops"`

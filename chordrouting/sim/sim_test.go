@@ -77,6 +77,7 @@ func TestOptionsValidate(t *testing.T) {
 		{Nodes: 10, Churn: -1},
 		{Nodes: 10, Session: -time.Second},
 		{Nodes: 10, Churn: 1, Session: time.Minute},
+		{Nodes: 10, Build: "crawl"},
 	}
 	for _, o := range bad {
 		if err := o.Validate(); err == nil {

@@ -20,14 +20,16 @@ func newSimCmd() *cobra.Command {
 	opt := sim.DefaultOptions()
 	var asJSON, verbose bool
 	cmd := &cobra.Command{
-		Use:   "sim [--nodes N] [--lookups L] [--fail FRACTION] [--churn RATE] [--session D] [--one-hop] [--tick D] [--seed S] [--json]",
+		Use:   "sim [--nodes N] [--lookups L] [--fail FRACTION] [--churn RATE] [--session D] [--one-hop] [--tick D] [--build joins|formed] [--seed S] [--json]",
 		Short: "Run the ring on a simulated network and report lookup hops, failures and record loss",
 		Long: `sim builds a ring of N nodes through real joins on a deterministic simulated
 network, publishes records, then optionally crashes a fraction of the nodes at
 once (--fail) or runs churn while the lookups run (--churn R: R joins and R
 crashes per stabilization interval; --session D: Weibull sessions of mean D),
 and checks every lookup against the sorted list of live members. The same
-seed gives the same report.`,
+seed gives the same report. --build formed starts the ring settled instead of
+through joins: a steady state of 100,000 one-hop nodes without the cost of
+forming it.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := opt.Validate(); err != nil {
@@ -77,6 +79,7 @@ seed gives the same report.`,
 	f.DurationVar(&opt.Session, "session", opt.Session, "mean session length (Weibull, shape 0.5); churn from sessions instead of --churn")
 	f.BoolVar(&opt.OneHop, "one-hop", opt.OneHop, "one-hop routing: every node keeps a membership table (issue 10)")
 	f.DurationVar(&opt.Tick, "tick", opt.Tick, "node tick, the unit of the ring's timings (default 100ms, or the daemon's 1s with --session)")
+	f.StringVar(&opt.Build, "build", sim.BuildJoins, "how the ring is built: joins (real joins), or formed (started settled: a steady state without the cost of forming it)")
 	f.Int64Var(&opt.Seed, "seed", opt.Seed, "random seed; the same seed replays the same run")
 	f.IntVar(&opt.Records, "records", opt.Records, "records to publish (0: one per node)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object")
