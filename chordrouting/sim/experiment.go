@@ -246,7 +246,7 @@ func (e *experiment) noteTables() {
 }
 
 // formSettled starts the ring settled (Sim.FormRing) and checks that it is
-// correct; no joins, so no warm-up: the measurements start at once.
+// correct: no joins, so no fingers or tables to wait for.
 func (e *experiment) formSettled() error {
 	e.rep.Build = BuildFormed
 	if err := e.s.FormRing(e.opt.Nodes); err != nil {
