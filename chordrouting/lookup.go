@@ -35,7 +35,10 @@ type lookupOp struct {
 	busy    bool
 	start   uint64
 	confirm bool // ask the owner itself before answering (confirm.go)
-	op      bool // an operation's lookup, not maintenance's (rpc.go, opShare)
+	// table: the owner candidates came from the membership table
+	// (oneHopStart), lo being the table's predecessor of the key.
+	table bool
+	op    bool // an operation's lookup, not maintenance's (rpc.go, opShare)
 	// end: the lookup of a read run for a requester ends then (rpc.go);
 	// its requests in flight end then too.
 	end  endBy

@@ -34,6 +34,7 @@ func (n *Node) oneHopStart(op *lookupOp) bool {
 		}
 		owners = append(owners, p)
 	}
+	op.table = true
 	n.lookupFound(op, owners, lo)
 	return true
 }

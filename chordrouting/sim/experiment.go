@@ -30,6 +30,9 @@ const (
 	// lookupWait bounds the wait for the last lookups' answers; a lookup
 	// still unanswered then counts as hung.
 	lookupWait = time.Minute
+	// lookupSteps is how many steps the lookup period is run in, each
+	// logged.
+	lookupSteps = 10
 	// pumpEvery is how often the lookup pump starts the lookups that are due.
 	pumpEvery = 10 * time.Millisecond
 )
@@ -405,6 +408,16 @@ func containsValue(vs [][]byte, v []byte) bool {
 	return false
 }
 
+// churnPeriod is how long churn runs while the lookups do: opt.ChurnIntervals
+// stabilization intervals, 100 by default.
+func (e *experiment) churnPeriod() time.Duration {
+	n := e.opt.ChurnIntervals
+	if n == 0 {
+		n = 100
+	}
+	return time.Duration(n) * e.stab
+}
+
 // runLookups starts opt.Lookups lookups from random live members for
 // random keys, spread evenly over the churn period (or, without churn, at
 // lookupRate per second), with churn running meanwhile if asked.
@@ -412,14 +425,10 @@ func (e *experiment) runLookups() {
 	d := time.Duration(float64(time.Second) * float64(e.opt.Lookups) / lookupRate)
 	churn := e.opt.Churn > 0 || e.opt.Session > 0
 	if churn {
-		n := e.opt.ChurnIntervals
-		if n == 0 {
-			n = 100
-		}
-		d = time.Duration(n) * e.stab
+		d = e.churnPeriod()
 		e.startChurn()
 		if e.opt.Session > 0 {
-			e.measureChurnMaintenance()
+			e.measureChurnMaintenance(d)
 		}
 	}
 	d = max(d, pumpEvery)
@@ -437,7 +446,14 @@ func (e *experiment) runLookups() {
 		}
 	}
 	pump()
-	_ = e.s.RunFor(d)
+	for range lookupSteps {
+		// In steps, to show progress (a 100,000-node run takes an hour).
+		if e.s.RunFor(d/lookupSteps) != nil {
+			break
+		}
+		e.logf("lookups %d/%d started", len(e.lookups), e.opt.Lookups)
+	}
+	_ = e.s.RunFor(d % lookupSteps)
 	e.churning = false
 	e.logf("%d lookups started; waiting for the last answers", len(e.lookups))
 	_ = e.s.RunUntil(e.lookupsDone, lookupWait)

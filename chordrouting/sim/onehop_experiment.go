@@ -19,11 +19,6 @@ import (
 // every 100 ms.
 const DaemonTick = time.Second
 
-// churnMaintIntervals is the window, in stabilization intervals, in which
-// a session experiment measures maintenance traffic under churn before the
-// lookups start.
-const churnMaintIntervals = 100
-
 // configure applies the options that change the simulation's
 // configuration: the node tick, one-hop mode and its shared directory.
 func (o Options) configure(cfg Config) Config {
@@ -93,8 +88,9 @@ func (e *experiment) waitTables() {
 
 // measureChurnMaintenance measures the traffic per node while session
 // churn runs and no lookups do: stabilization, fingers, repair, and in
-// one-hop mode dissemination, joiners' table copies and anti-entropy.
-func (e *experiment) measureChurnMaintenance() {
+// one-hop mode dissemination, joiners' table copies and anti-entropy, over
+// a window of length d.
+func (e *experiment) measureChurnMaintenance(d time.Duration) {
 	e.rep.MaintQuietKbpsPerNode = e.rep.MaintKbpsPerNode
 	if e.rep.Build == BuildFormed {
 		// A ring started settled has no membership events in flight: let
@@ -107,7 +103,6 @@ func (e *experiment) measureChurnMaintenance() {
 		}
 	}
 	before := e.s.net.Stats()
-	d := churnMaintIntervals * e.stab
 	nodes := 0.0
 	steps := 10
 	for k := 0; k < steps; k++ {
@@ -115,6 +110,7 @@ func (e *experiment) measureChurnMaintenance() {
 		if err := e.s.RunFor(d / time.Duration(steps)); err != nil {
 			return
 		}
+		e.logf("maintenance window %d/%d", k+1, steps)
 	}
 	e.setMaint(before, e.s.net.Stats(), d, nodes)
 	e.logf("maintenance under churn: %.2f kbit/s per node", e.rep.MaintKbpsPerNode)

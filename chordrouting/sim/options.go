@@ -36,8 +36,10 @@ type Options struct {
 	// Records is how many records are published before failures and churn;
 	// 0 means one per node.
 	Records int
-	// ChurnIntervals is how many stabilization intervals churn lasts; the
-	// lookups are spread over that time. 0 means 100.
+	// ChurnIntervals is how many stabilization intervals churn lasts while
+	// the lookups run, spread over that time; with Session, also the
+	// length of the maintenance window under churn before them. 0 means
+	// 100.
 	ChurnIntervals int
 	// RingLimit bounds each wait for a correct ring (after forming, after
 	// the mass failure, after churn); 0 means 2000 stabilization intervals.

@@ -79,6 +79,7 @@ forming it.`,
 	f.DurationVar(&opt.Session, "session", opt.Session, "mean session length (Weibull, shape 0.5); churn from sessions instead of --churn")
 	f.BoolVar(&opt.OneHop, "one-hop", opt.OneHop, "one-hop routing: every node keeps a membership table (issue 10)")
 	f.DurationVar(&opt.Tick, "tick", opt.Tick, "node tick, the unit of the ring's timings (default 100ms, or the daemon's 1s with --session)")
+	f.IntVar(&opt.ChurnIntervals, "churn-intervals", opt.ChurnIntervals, "stabilization intervals of churn while the lookups run (and, with --session, of the maintenance window before them); 0: 100")
 	f.StringVar(&opt.Build, "build", sim.BuildJoins, "how the ring is built: joins (real joins), or formed (started settled: a steady state without the cost of forming it)")
 	f.Int64Var(&opt.Seed, "seed", opt.Seed, "random seed; the same seed replays the same run")
 	f.IntVar(&opt.Records, "records", opt.Records, "records to publish (0: one per node)")
