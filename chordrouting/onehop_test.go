@@ -513,3 +513,28 @@ func TestDisseminationRoutesAroundDeadTarget(t *testing.T) {
 		}
 	}
 }
+
+// TestOneHopLookupTableGap: a table that lacks a whole region (a joiner's
+// slice not copied yet) names an owner far past the key; the lookup goes
+// to the iterative lookup from the gap's start at its first step back
+// instead of stepping back one node per hop, r times.
+func TestOneHopLookupTableGap(t *testing.T) {
+	const n = 400
+	net, nodes := oneHopStatic(t, n, 33, nil)
+	sorted := append([]*Node(nil), nodes...)
+	sort.Slice(sorted, func(a, b int) bool { return sorted[a].self.ID.Less(sorted[b].self.ID) })
+	asker := sorted[0]
+	for _, o := range sorted[100:200] {
+		asker.oh.table.remove(o.self.ID)
+	}
+	worst := 0
+	for k := 110; k < 190; k += 8 {
+		key := sorted[k].self.ID // owned by sorted[k]; the table names sorted[200]
+		got := lookupOwner(t, net, nodes, asker, key)
+		worst = max(worst, got.Hops)
+	}
+	t.Logf("most hops %d", worst)
+	if r := asker.cfg.SuccessorListLen; worst > r {
+		t.Fatalf("a lookup across the table's gap took %d hops: stepped back node by node (r = %d)", worst, r)
+	}
+}
