@@ -248,12 +248,19 @@
 //     successor that misses one is pinged again (decided once that ping
 //     is overdue by twice the round trip) before its departure is
 //     announced, so one lost reply does not drop a live node ring-wide.
-//   - A member passes an event on only if it changed its table (a join
-//     new to it, a departure that removed an entry) or matches a change
-//     it made on its own shortly before (membership_recent.go, once).
-//     EDRA hands each event to each member once, so honest events lose
-//     nothing; a replayed event or a departure of a prefix nobody lists
-//     dies at its first hop.
+//   - A member passes a join on only if it changed its table or matches
+//     a change it made on its own shortly before (membership_recent.go,
+//     once), and a departure unless it passed here lately (a tombstone
+//     kept as long as an event takes to spread): EDRA hands each event to
+//     each member once, so honest events lose nothing, and a replay dies
+//     at its first hop. A departure this table does not list is passed
+//     on too: the table may have missed the join, and the members after
+//     it in EDRA's tree hear of it only through it (dropping it left dead
+//     entries in their tables until a sweep, and sweeps copied them on:
+//     99.24% of lookups in one hop at 10,000 nodes, 99.56% with it).
+//     A tombstone also keeps second-hand news (a lookup answer, a table
+//     page, a sweep) from a member the event has not reached from putting
+//     the departed node back.
 //   - A sweep's digest probe walks at most 4·63 of the responder's
 //     entries (a larger range is answered "differs" and compared by
 //     prefixes, which is bounded); a prefix comparison sends at most 64
@@ -282,14 +289,15 @@
 // certified IDs). What bad membership input can do: a forged message
 // adds made-up members (up to 63 a message), and these new joins go round
 // the ring like honest ones, to every table; it removes listed members by
-// 8-byte prefix, and those departures go on too (each once); the table's
+// 8-byte prefix, and those departures go on too (each once; so does a
+// made-up prefix nobody lists, 8 bytes to every member); the table's
 // memory is capped by MaxTableSize (1<<17, about 20 MB); lookups of keys
 // near made-up members spend a timeout per dead candidate (up to three,
 // and the range start) before the finger path answers; finger refreshes
 // (which take the table's owner unconfirmed) may point at a dead entry
 // until its request times out, which removes it there. What it cannot
-// do: make an event travel twice (a replay, or a departure of an unknown
-// prefix, dies at its first hop; the TTL is capped at the receiver's
+// do: make an event travel twice (a replay within the tombstones' window
+// dies at its first hop; the TTL is capped at the receiver's
 // level count), make a lookup name a made-up member that does not
 // answer (every answer is confirmed with the owner's own state; a live
 // Sybil that answers is the ring's general Sybil problem, with or without

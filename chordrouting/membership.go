@@ -37,6 +37,7 @@ type oneHopState struct {
 	relays     []relay        // new predecessors that get a copy of every event
 	sync       syncState      // table pulls and anti-entropy (onehop_sync.go)
 	recent     []recentChange // changes made without an event (membership_recent.go)
+	departed   []departure    // departures seen lately (membership_recent.go)
 	leaveCheck leaveCheck     // a silent successor pinged again (fingers.go)
 }
 
@@ -81,8 +82,16 @@ func (n *Node) learn(ps []Peer) {
 	}
 }
 
-// learnOne adds one member.
+// learnOne adds one member, unless its departure passed here lately:
+// the member that named it has not seen that event yet.
 func (n *Node) learnOne(p Peer) {
+	if n.cfg.OneHop && !n.departedRecently(p.ID[:]) {
+		n.learnLive(p)
+	}
+}
+
+// learnLive adds a member that spoke to this node itself.
+func (n *Node) learnLive(p Peer) {
 	if n.cfg.OneHop && p.ID != n.self.ID && n.admit(p) {
 		n.noteChange(p.ID, false)
 	}
@@ -94,6 +103,7 @@ func (n *Node) forget(id ID) bool {
 		return false
 	}
 	n.noteChange(id, true)
+	n.noteDeparted(id[:])
 	return true
 }
 
@@ -136,6 +146,7 @@ func (n *Node) announceLeave(p Peer) {
 		return
 	}
 	n.oh.table.remove(p.ID)
+	n.noteDeparted(p.ID[:])
 	n.queueEvent(memberEvent{p: p, leave: true, ttl: n.levels(), own: true})
 }
 
@@ -313,12 +324,13 @@ func (n *Node) expireRelays() {
 }
 
 // onMembership applies received events and queues them on with the
-// message's TTL (and for the relayed joiners). Only events that changed
-// this node's table go on (a join new to it, a departure that removed an
-// entry), or that match a change this node made on its own shortly before
-// (membership_recent.go; passed on once): EDRA hands each event to each
-// member once, so honest events lose nothing, while a replayed event, or
-// a departure of a prefix nobody lists, dies at its first hop. Bad input changes only the
+// message's TTL (and for the relayed joiners). Only joins that changed
+// this node's table go on, or that match a change this node made on its
+// own shortly before (membership_recent.go; passed on once), and
+// departures that did not pass here lately (listed here or not: this
+// table may have missed the join): EDRA hands each event to each member
+// once, so honest events lose nothing, while a replay dies at its first
+// hop. Bad input changes only the
 // routing hints of the table; lookups never depend on them for
 // correctness (a lookup whose table-named nodes fail goes on by the
 // fingers, confirm.go).
@@ -360,10 +372,15 @@ func (n *Node) onMembership(m *Message) {
 		}
 		id, removed := n.removePrefix(prefix)
 		if !removed {
-			if id, removed = n.takeRecent(prefix, true); !removed {
-				continue // not listed here: a replay or a made-up prefix
+			if rid, ok := n.takeRecent(prefix, true); ok {
+				id = rid
+			} else if n.departedRecently(prefix) {
+				continue // seen here already: a second copy or a replay
 			}
 		}
+		// Passed on even when not listed here (a table that missed the
+		// join): this node may be the only way to the members after it.
+		n.noteDeparted(prefix)
 		if hasNext && Between(n.self.ID, id, next.ID) {
 			continue // this node detected it (or would have): the round is over
 		}

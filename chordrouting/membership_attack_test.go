@@ -45,32 +45,43 @@ func TestPoisonedTableFallsBackToFingers(t *testing.T) {
 	}
 }
 
-// TestMembershipForwardsOnlyChanges: a membership message's events go on
-// only when they changed the receiver's table: a join new to it and a
-// departure that removed an entry; the replay of the same message, and a
-// departure of a prefix nobody lists, are not passed on.
+// TestMembershipForwardsOnlyChanges: a membership message's joins go on
+// only when they changed the receiver's table, and its departures once,
+// listed here or not (the table may have missed the join); the replay of
+// the same message is not passed on, and neither is a departure's second
+// copy, nor news from a member the departure has not reached yet putting
+// the departed node back.
 func TestMembershipForwardsOnlyChanges(t *testing.T) {
 	_, nodes := oneHopStatic(t, 32, 33, nil)
 	nd := nodes[5]
 	join := Peer{ID: addIDs(nodes[20].self.ID, halfDist(nodes[20].self.ID, nodes[21].self.ID)), Addr: "new"}
 	gone := nodes[25].self
-	var madeUp ID
-	madeUp[0], madeUp[1] = nodes[12].self.ID[0], nodes[12].self.ID[1]^0xff
+	var unlisted ID
+	unlisted[0], unlisted[1] = nodes[12].self.ID[0], nodes[12].self.ID[1]^0xff
 	m := &Message{Type: MsgMembership, From: nodes[4].self, Count: 3, Peers: []Peer{join},
-		Query: append(append([]byte(nil), gone.ID[:leavePrefix]...), madeUp[:leavePrefix]...)}
+		Query: append(append([]byte(nil), gone.ID[:leavePrefix]...), unlisted[:leavePrefix]...)}
 	nd.Step(m)
-	if len(nd.oh.events) != 2 {
-		t.Fatalf("first delivery queued %d events, want 2 (the join and the real departure): %+v", len(nd.oh.events), nd.oh.events)
+	if len(nd.oh.events) != 3 {
+		t.Fatalf("first delivery queued %d events, want 3 (the join and both departures): %+v", len(nd.oh.events), nd.oh.events)
 	}
 	for _, e := range nd.oh.events {
-		if e.leave && e.p.ID != gone.ID || !e.leave && e.p.ID != join.ID {
-			t.Fatalf("queued event %+v, want only the join of %s and the departure of %s", e, join.ID.Short(), gone.ID.Short())
+		if e.leave && e.p.ID != gone.ID && [leavePrefix]byte(e.p.ID[:]) != [leavePrefix]byte(unlisted[:]) || !e.leave && e.p.ID != join.ID {
+			t.Fatalf("queued event %+v, want only the join of %s and the departures of %s and %s", e, join.ID.Short(), gone.ID.Short(), unlisted.Short())
 		}
 	}
 	nd.oh.events = nd.oh.events[:0]
 	nd.Step(m)
 	if len(nd.oh.events) != 0 {
 		t.Fatalf("a replayed membership message queued %d events, want none", len(nd.oh.events))
+	}
+	nd.learn([]Peer{gone}) // a lookup answer from a member the event has not reached
+	if _, ok := nd.oh.table.find(gone.ID); ok {
+		t.Fatalf("second-hand news put the departed %s back", gone.ID.Short())
+	}
+	tickAll(&countingNet{pumpNet: pumpNet{nodes: map[string]*Node{}}}, []*Node{nd}, int(nd.recentWindow())+1)
+	nd.learn([]Peer{gone}) // long after: the node may well be back
+	if _, ok := nd.oh.table.find(gone.ID); !ok {
+		t.Fatalf("a tombstone outlived its window")
 	}
 }
 

@@ -9,9 +9,15 @@ import (
 // learned from a reply, a peer presumed dead after a timeout) for as long
 // as the membership event of that change may still be on its way: such an
 // event changes nothing in the table when it arrives, but EDRA still
-// counts on this member to pass it on. onMembership passes on only events
+// counts on this member to pass it on. onMembership passes on only joins
 // that changed the table or match one of these changes (once), so a
-// replayed or made-up event dies at its first hop.
+// replayed or made-up join dies at its first hop. It also remembers the
+// departures that passed here lately (tombstones), for two things: a
+// member that has not had the event yet must not put the departed node
+// back through second-hand news (a lookup answer, a table page, a sweep),
+// and a departure this table did not list (it missed the join) is still
+// passed on, once, since the members after this one in EDRA's tree may
+// hear of it only through it.
 
 // maxRecentChanges bounds the remembered changes; the oldest go first.
 // 256: a few dissemination intervals of events even under heavy churn
@@ -87,4 +93,43 @@ func (n *Node) takeRecent(prefix []byte, leave bool) (ID, bool) {
 		}
 	}
 	return ID{}, false
+}
+
+// departure is a departure this node applied, started or passed on,
+// remembered by its leavePrefix key for recentWindow: second-hand news
+// (a lookup or state answer, a table page, a sweep) from a member the
+// event has not reached yet must not re-add it, and a second copy of the
+// event dies here.
+type departure struct {
+	key uint64
+	at  uint64
+}
+
+// noteDeparted remembers the departure of the member whose ID starts
+// with prefix (leavePrefix bytes or more).
+// At most maxRecentChanges are kept: at 100,000 nodes and 1 h sessions
+// the window holds more (28 departures a second for 41 s), and a full list
+// drops its oldest quarter at once rather than shifting on every
+// departure (every node notes every departure).
+func (n *Node) noteDeparted(prefix []byte) {
+	w := n.recentWindow()
+	d := n.oh.departed
+	if k := sort.Search(len(d), func(k int) bool { return n.now-d[k].at <= w }); k > 0 {
+		d = d[:copy(d, d[k:])]
+	}
+	if len(d) >= maxRecentChanges {
+		d = d[:copy(d, d[len(d)/4:])]
+	}
+	n.oh.departed = append(d, departure{key: binary.BigEndian.Uint64(prefix), at: n.now})
+}
+
+// departedRecently reports whether a departure of this key is remembered.
+func (n *Node) departedRecently(prefix []byte) bool {
+	key, w := binary.BigEndian.Uint64(prefix), n.recentWindow()
+	for k := len(n.oh.departed) - 1; k >= 0 && n.now-n.oh.departed[k].at <= w; k-- {
+		if n.oh.departed[k].key == key {
+			return true
+		}
+	}
+	return false
 }

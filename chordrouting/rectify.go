@@ -69,7 +69,7 @@ func (n *Node) rectify(from Peer) {
 		// A closer predecessor is a joiner (it may already be in the
 		// table, learnt from a lookup reply, but nobody announced it).
 		n.announceJoin(from)
-		n.learnOne(from)
+		n.learnLive(from)
 		n.setPred(from)
 	case from.ID == n.pred.ID:
 		// Nothing new.
