@@ -115,15 +115,16 @@ func (n *Node) confirmOwner(op *lookupOp, cands []Peer, lo Peer, fb *lookupAnswe
 			a.from = p
 		}
 		if hasP && c.ID != op.key && !containsID(op.dead, p.ID) && (p.ID == op.key || Between(op.key, p.ID, c.ID)) {
-			if back == 0 || (op.table && fb == nil && !n.dense(lo.ID, c.ID)) {
+			if back == 0 || op.sparse && fb == nil {
 				// Still not the owner after r steps back: the
 				// candidates were far from the key (a one-hop table
 				// that lacks many nodes there). Never name a node that
 				// disowns the key: look it up again from lo. A table
 				// whose gap (lo, c] spans more than denseGaps mean gaps
 				// (a joiner's table still being copied) lacks that many
-				// nodes: each step back would cost a hop, r of them
-				// before this (14 hops at 10,000 nodes), so go now.
+				// nodes (op.sparse): each step back would cost a hop,
+				// r of them before this (14 hops at 10,000 nodes), so
+				// go now.
 				n.confirmFailed(op, lo, nil, back)
 				return
 			}
@@ -145,6 +146,7 @@ func (n *Node) confirmOwner(op *lookupOp, cands []Peer, lo Peer, fb *lookupAnswe
 // or made up by a forged membership message): the lookup then goes on by
 // the finger path, as if there were no table.
 func (n *Node) confirmFailed(op *lookupOp, lo Peer, fb *lookupAnswer, back int) {
+	op.sparse = false // the candidates from here on are other nodes' answers
 	switch {
 	case fb != nil:
 		n.learn(fb.owners)

@@ -33,9 +33,12 @@ type Formed struct {
 // StartFormed makes a node that is not in a ring a settled member of one,
 // as if it had joined long ago and every join and departure since had
 // reached it: f's predecessor and successor list, the fingers f.Owner
-// gives, and in one-hop mode a complete membership table. Its periodic
-// tasks then run as any member's do (its first anti-entropy sweep at a
-// random point of the interval, as a node that swept long ago).
+// gives (taken as they are: Config.AdmitFinger, which screens fingers a
+// lookup found, is not asked), and in one-hop mode a complete membership
+// table. Its periodic tasks then run as any member's do (its first
+// anti-entropy sweep at a random point of the interval, as a node that
+// swept long ago; its replicas' repair at its periodic time, as if the
+// neighbourhood had been repaired already).
 func (n *Node) StartFormed(f Formed) error {
 	switch {
 	case n.left || n.member || n.joinOp != nil:
@@ -78,6 +81,8 @@ func (n *Node) StartFormed(f Formed) error {
 	}
 	sy := &n.oh.sync
 	sy.swept, sy.sweptAt = n.oh.table.len(), n.now
+	n.hood = n.neighbourhood()
+	n.hoodSince, n.hoodRepaired = n.now, n.hood
 	return nil
 }
 
@@ -86,8 +91,14 @@ func (n *Node) StartFormed(f Formed) error {
 func (n *Node) formTable(f Formed) error {
 	t := &n.oh.table
 	if f.Like == nil {
-		if len(f.Members) > t.max+1 {
-			return fmt.Errorf("chordrouting: start formed: %d members, more than the table's %d", len(f.Members), t.max)
+		others := 0
+		for _, p := range f.Members {
+			if p.ID != n.self.ID {
+				others++
+			}
+		}
+		if others > t.max {
+			return fmt.Errorf("chordrouting: start formed: %d other members, more than the table's %d", others, t.max)
 		}
 		for _, p := range f.Members {
 			if p.ID != n.self.ID {

@@ -35,10 +35,14 @@ type lookupOp struct {
 	busy    bool
 	start   uint64
 	confirm bool // ask the owner itself before answering (confirm.go)
-	// table: the owner candidates came from the membership table
-	// (oneHopStart), lo being the table's predecessor of the key.
-	table bool
-	op    bool // an operation's lookup, not maintenance's (rpc.go, opShare)
+	// sparse: the owner candidates came from the membership table
+	// (oneHopStart), whose gap before them, from lo, the table's
+	// predecessor of the key, spans more than denseGaps mean gaps (a
+	// table that lacks many nodes there): the first step back goes to
+	// the iterative lookup from lo instead (confirm.go). Cleared when it
+	// does.
+	sparse bool
+	op     bool // an operation's lookup, not maintenance's (rpc.go, opShare)
 	// end: the lookup of a read run for a requester ends then (rpc.go);
 	// its requests in flight end then too.
 	end  endBy

@@ -78,11 +78,39 @@ func TestMembershipForwardsOnlyChanges(t *testing.T) {
 	if _, ok := nd.oh.table.find(gone.ID); ok {
 		t.Fatalf("second-hand news put the departed %s back", gone.ID.Short())
 	}
+	if nd.Step(&Message{Type: MsgMembership, From: nodes[4].self, Count: 1, Peers: []Peer{gone}}); !tableHas(nd, gone.ID) {
+		t.Fatalf("a join event did not put %s back within its tombstone's window (it came back)", gone.ID.Short())
+	}
+	nd.oh.table.remove(gone.ID)
 	tickAll(&countingNet{pumpNet: pumpNet{nodes: map[string]*Node{}}}, []*Node{nd}, int(nd.recentWindow())+1)
 	nd.learn([]Peer{gone}) // long after: the node may well be back
 	if _, ok := nd.oh.table.find(gone.ID); !ok {
 		t.Fatalf("a tombstone outlived its window")
 	}
+}
+
+// TestMembershipUnlistedLeavesCapped: of a message's departures that the
+// receiver does not list, at most maxUnlistedLeaves go on: a forged
+// message's made-up prefixes do not each reach every member.
+func TestMembershipUnlistedLeavesCapped(t *testing.T) {
+	_, nodes := oneHopStatic(t, 32, 35, nil)
+	nd := nodes[5]
+	var q []byte
+	for k := range 3 * maxUnlistedLeaves {
+		var id ID
+		id[0], id[1], id[2] = nodes[12].self.ID[0], nodes[12].self.ID[1]^0xff, byte(k)
+		q = append(q, id[:leavePrefix]...)
+	}
+	nd.Step(&Message{Type: MsgMembership, From: nodes[4].self, Count: 3, Query: q})
+	if len(nd.oh.events) != maxUnlistedLeaves {
+		t.Fatalf("%d unlisted departures queued %d events, want %d", 3*maxUnlistedLeaves, len(nd.oh.events), maxUnlistedLeaves)
+	}
+}
+
+// tableHas reports whether nd's membership table lists id.
+func tableHas(nd *Node, id ID) bool {
+	_, ok := nd.oh.table.find(id)
+	return ok
 }
 
 // TestMembershipForwardsEventOfOwnChange: a member that learned a joiner,

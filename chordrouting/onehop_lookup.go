@@ -3,9 +3,11 @@ package chordrouting
 // This file is how lookups use the membership table (Config.OneHop), and
 // the Accordion-like thinning that bounds the table.
 
-// denseGaps is how many mean gaps between ring neighbours a thinned
-// table's gap around a key may span for the table to be trusted to name
-// the owner (the owner it names steps back to at most r nodes it lacks).
+// denseGaps is how many mean gaps between ring neighbours a table's gap
+// around a key may span for the table to be trusted to name the owner:
+// a thinned table asks the key's predecessor instead, and a lookup
+// confirming the owner goes to the iterative lookup at its first step
+// back instead of stepping back node by node (confirm.go).
 const denseGaps = 8
 
 // oneHopStart starts a member's lookup at the key's owner as the table
@@ -19,7 +21,8 @@ const denseGaps = 8
 // than the ring's mean gap, where the lookup asks the table's predecessor
 // of the key first (oneHopCandidate). A table still filling (a joiner's,
 // or while a ring forms) is used as it is: the owner it names steps back
-// to the nodes it lacks, up to r of them in a row.
+// to a node it lacks, and where its gap is sparse (op.sparse) the lookup
+// goes on from the gap's start by the iterative lookup.
 func (n *Node) oneHopStart(op *lookupOp) bool {
 	i, lo, ok := n.tableOwner(op.key)
 	if !ok {
@@ -34,7 +37,7 @@ func (n *Node) oneHopStart(op *lookupOp) bool {
 		}
 		owners = append(owners, p)
 	}
-	op.table = true
+	op.sparse = !n.dense(lo.ID, owners[0].ID)
 	n.lookupFound(op, owners, lo)
 	return true
 }
@@ -58,8 +61,12 @@ func (n *Node) tableOwner(key ID) (int, Peer, bool) {
 }
 
 // dense reports whether (a, b] is at most denseGaps mean gaps wide, the
-// mean gap being estimated from the successor list.
+// mean gap being estimated from the successor list (true without one:
+// nothing to judge by).
 func (n *Node) dense(a, b ID) bool {
+	if len(n.succ) == 0 {
+		return true
+	}
 	span := distTo(n.self.ID, n.succ[len(n.succ)-1].ID)
 	gap := distTo(a, b)
 	return top(gap) <= top(span)/float64(len(n.succ))*denseGaps

@@ -537,4 +537,15 @@ func TestOneHopLookupTableGap(t *testing.T) {
 	if r := asker.cfg.SuccessorListLen; worst > r {
 		t.Fatalf("a lookup across the table's gap took %d hops: stepped back node by node (r = %d)", worst, r)
 	}
+	// The asker loses its whole successor list while the lookup waits for
+	// its first answer: the lookup goes on without it (it once read the
+	// list to judge the gap then, and crashed).
+	answered := false
+	asker.Lookup(sorted[150].self.ID, func(LookupResult) { answered = true })
+	asker.succ = nil
+	net.run()
+	tickAll(net, nodes, 2*asker.cfg.RequestTimeoutTicks)
+	if !answered {
+		t.Fatal("the lookup never ended")
+	}
 }

@@ -99,7 +99,9 @@
 // Then, as asked: Options.Fail crashes that fraction of the nodes at the
 // same instant and waits for a correct ring; Options.Churn runs two Poisson
 // processes, joins and crashes, each at Churn per stabilization interval,
-// for 100 intervals while the lookups run; Options.Session instead gives
+// for Options.ChurnIntervals (100 by default) while the lookups run
+// (on a formed ring with no warm-up: it starts with no events in flight);
+// Options.Session instead gives
 // every node a Weibull session (shape 0.5, the given mean) after which it
 // crashes and a fresh node joins. The stabilization interval is the core's
 // Config.StabilizeTicks times NetConfig.Tick (100 ms with the defaults), so
@@ -118,7 +120,8 @@
 // 3 h on average for a 1 h mean at shape 0.5), not a fresh session each,
 // which would crash 17% of the ring in the first minute; each node that
 // joins in its place gets a fresh session. Before the lookups, session
-// churn runs alone for 100 intervals, and maint_kbps_per_node is measured
+// churn runs alone for ChurnIntervals (after the warm-up on a formed
+// ring), and maint_kbps_per_node is measured
 // there: what a deployment pays (maint_quiet_kbps_per_node keeps the quiet
 // figure, maint_kbps_by_type the breakdown).
 //

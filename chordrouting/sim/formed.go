@@ -36,16 +36,16 @@ func (s *Sim) FormRing(n int) error {
 		pa, pb := s.nodes[a].peer.ID, s.nodes[b].peer.ID
 		return bytes.Compare(pa[:], pb[:])
 	})
-	s.live.m = make([]member, 0, n)
+	live := ring{m: make([]member, 0, n)}
 	members := make([]chordrouting.Peer, n)
 	for k, i := range idx {
 		if k > 0 && s.nodes[i].peer.ID == s.nodes[idx[k-1]].peer.ID {
 			return fmt.Errorf("sim: form ring: nodes %d and %d drew the same ID", idx[k-1], i)
 		}
-		s.live.m = append(s.live.m, member{id: s.nodes[i].peer.ID, idx: i})
+		live.m = append(live.m, member{id: s.nodes[i].peer.ID, idx: i})
 		members[k] = s.nodes[i].peer
 	}
-	owner := func(key chordrouting.ID) chordrouting.Peer { return members[s.live.owner(key)] }
+	owner := func(key chordrouting.ID) chordrouting.Peer { return members[live.owner(key)] }
 	r := min(s.cfg.Node.SuccessorListLen, n-1)
 	succ := make([]chordrouting.Peer, 0, r)
 	for k, i := range idx {
@@ -62,8 +62,11 @@ func (s *Sim) FormRing(n int) error {
 		if err := s.nodes[i].node.StartFormed(f); err != nil {
 			return fmt.Errorf("sim: form ring: node %d: %w", i, err)
 		}
+	}
+	for _, i := range idx { // members only once every node has started
 		s.nodes[i].status = stMember
 		s.nodes[i].since = s.net.Elapsed()
 	}
+	s.live = live
 	return nil
 }

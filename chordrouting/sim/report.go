@@ -80,8 +80,9 @@ type Report struct {
 	Events   uint64 `json:"events"`   // simulator events processed
 	// MaintKbpsPerNode is the traffic per node for maintenance: in a quiet
 	// period (no lookups, no churn) after the ring formed, or with Session,
-	// while session churn runs (100 stabilization intervals before the
-	// lookups start), which is what a deployment pays. Message sizes are
+	// while session churn runs (Options.ChurnIntervals stabilization
+	// intervals before the lookups start), which is what a deployment
+	// pays. Message sizes are
 	// those of the libp2p codec (wire.go).
 	MaintKbpsPerNode float64 `json:"maint_kbps_per_node"`
 	// MaintKbpsByType breaks MaintKbpsPerNode down by message type.

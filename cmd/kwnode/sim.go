@@ -20,7 +20,7 @@ func newSimCmd() *cobra.Command {
 	opt := sim.DefaultOptions()
 	var asJSON, verbose bool
 	cmd := &cobra.Command{
-		Use:   "sim [--nodes N] [--lookups L] [--fail FRACTION] [--churn RATE] [--session D] [--one-hop] [--tick D] [--build joins|formed] [--seed S] [--json]",
+		Use:   "sim [--nodes N] [--lookups L] [--fail FRACTION] [--churn RATE] [--session D] [--one-hop] [--tick D] [--build joins|formed] [--churn-intervals N] [--seed S] [--json]",
 		Short: "Run the ring on a simulated network and report lookup hops, failures and record loss",
 		Long: `sim builds a ring of N nodes through real joins on a deterministic simulated
 network, publishes records, then optionally crashes a fraction of the nodes at
