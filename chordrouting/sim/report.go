@@ -116,7 +116,11 @@ func (r *Report) WriteTable(w io.Writer) error {
 		fmt.Fprintf(tw, "%s\t"+format+"\n", append([]any{k}, a...)...)
 	}
 	row("seed", "%d", r.Seed)
-	row("nodes", "%d (built by %s; %d live at the end)", r.Nodes, r.Build, r.LiveNodes)
+	built := "built by joins"
+	if r.Build == BuildFormed {
+		built = "started settled"
+	}
+	row("nodes", "%d (%s; %d live at the end)", r.Nodes, built, r.LiveNodes)
 	if r.Fail > 0 {
 		row("failed at once", "%d (%.0f%%), ring repaired in %.1f s", r.FailedNodes, 100*r.Fail, r.RepairS)
 	}
