@@ -17,11 +17,7 @@ func formedNodes(t *testing.T, n int, cfg Config, rng *rand.Rand) ([]*Node, []Pe
 	}
 	var ps []Peer
 	for k := range n {
-		var id ID
-		for b := range id {
-			id[b] = byte(rng.Uint32())
-		}
-		ps = append(ps, Peer{ID: id, Addr: strconv.Itoa(k)})
+		ps = append(ps, Peer{ID: randomKey(rng), Addr: strconv.Itoa(k)})
 	}
 	slices.SortFunc(ps, func(a, b Peer) int { return a.ID.Cmp(b.ID) })
 	nodes := make([]*Node, n)

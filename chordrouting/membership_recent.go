@@ -49,11 +49,17 @@ func (n *Node) recentWindow() uint64 {
 var _ [leavePrefix - 8]struct{}
 var _ [8 - leavePrefix]struct{}
 
+// inWindow is the index of the first of count remembered items, ordered
+// by at(k), that is still within recentWindow.
+func (n *Node) inWindow(count int, at func(k int) uint64) int {
+	w := n.recentWindow()
+	return sort.Search(count, func(k int) bool { return n.now-at(k) <= w })
+}
+
 // liveRecent is the index of the first remembered change still within
 // the window.
 func (n *Node) liveRecent() int {
-	w := n.recentWindow()
-	return sort.Search(len(n.oh.recent), func(k int) bool { return n.now-n.oh.recent[k].at <= w })
+	return n.inWindow(len(n.oh.recent), func(k int) uint64 { return n.oh.recent[k].at })
 }
 
 // noteChange remembers that id joined (leave false) or left this node's
@@ -112,9 +118,8 @@ type departure struct {
 // drops its oldest quarter at once rather than shifting on every
 // departure (every node notes every departure).
 func (n *Node) noteDeparted(prefix []byte) {
-	w := n.recentWindow()
 	d := n.oh.departed
-	if k := sort.Search(len(d), func(k int) bool { return n.now-d[k].at <= w }); k > 0 {
+	if k := n.inWindow(len(d), func(k int) uint64 { return d[k].at }); k > 0 {
 		d = d[:copy(d, d[k:])]
 	}
 	if len(d) >= maxRecentChanges {

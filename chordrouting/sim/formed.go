@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"slices"
@@ -32,10 +31,7 @@ func (s *Sim) FormRing(n int) error {
 		}
 		idx[k] = i
 	}
-	slices.SortFunc(idx, func(a, b int) int {
-		pa, pb := s.nodes[a].peer.ID, s.nodes[b].peer.ID
-		return bytes.Compare(pa[:], pb[:])
-	})
+	slices.SortFunc(idx, func(a, b int) int { return s.nodes[a].peer.ID.Cmp(s.nodes[b].peer.ID) })
 	live := ring{m: make([]member, 0, n)}
 	members := make([]chordrouting.Peer, n)
 	for k, i := range idx {
